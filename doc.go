@@ -1,0 +1,2 @@
+// Package keycard is secure-by-default HTTP session management.
+package keycard

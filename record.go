@@ -1,0 +1,137 @@
+package keycard
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+)
+
+// Hash is the SHA-256 of a session token: the only form in which a token is
+// kept at rest. A Hash does not let anyone act as the session, but it is still
+// not meant for logs; log the session ID instead.
+type Hash [32]byte
+
+// HashToken returns the SHA-256 of t.
+func HashToken(t Token) Hash { return sha256.Sum256([]byte(t)) }
+
+// String returns the hash in lowercase hex, for store keys.
+func (h Hash) String() string { return hex.EncodeToString(h[:]) }
+
+// IsZero reports whether h is the zero hash.
+func (h Hash) IsZero() bool { return h == Hash{} }
+
+// Kind says through which transport a session's token is accepted. A token of
+// one kind is never accepted through the other transport.
+type Kind uint8
+
+const (
+	// KindBrowser sessions travel in a cookie.
+	KindBrowser Kind = 1
+	// KindAPI sessions travel in an "Authorization: Bearer" header.
+	KindAPI Kind = 2
+)
+
+// String returns "browser", "api" or "invalid".
+func (k Kind) String() string {
+	switch k {
+	case KindBrowser:
+		return "browser"
+	case KindAPI:
+		return "api"
+	}
+	return "invalid"
+}
+
+// ParseKind is the inverse of Kind.String; it returns 0 and false for anything else.
+func ParseKind(s string) (Kind, bool) {
+	switch s {
+	case "browser":
+		return KindBrowser, true
+	case "api":
+		return KindAPI, true
+	}
+	return 0, false
+}
+
+// State tells a live record from a tombstone.
+type State uint8
+
+const (
+	// StateLive is a usable session.
+	StateLive State = 0
+	// StateDestroyed is the tombstone of a session that was logged out or revoked.
+	StateDestroyed State = 1
+	// StateRotated is the tombstone of a token that was replaced by Successor.
+	StateRotated State = 2
+)
+
+// Record is what a Store keeps for one session (or one tombstone). Stores treat
+// it as data: the Manager owns its meaning. A Store must not retain or modify a
+// *Record it was given after the call returns, and must return a fresh copy.
+type Record struct {
+	Hash    Hash   // SHA-256 of the token; the primary key
+	ID      string // public handle: lists, logs, admin calls, the JWT sid claim
+	Subject string // the authenticated user; empty while anonymous
+	Kind    Kind
+	State   State
+
+	CreatedAt       time.Time // when the session began
+	AuthenticatedAt time.Time // last login or re-authentication; zero while anonymous
+	RenewedAt       time.Time // when the current token was issued
+	LastSeenAt      time.Time // last recorded activity (written lazily)
+	IdleExpiresAt   time.Time // idle deadline (moves with activity)
+	ExpiresAt       time.Time // absolute deadline (never moves later)
+
+	IdleTimeout time.Duration // per-session idle timeout; 0 means the Manager's
+	Persistent  bool          // "remember me": the cookie carries Max-Age
+
+	IP          string // client address at creation or login
+	UserAgent   string // client user agent at creation or login
+	Fingerprint string // keyed hash of the client fingerprint, set by guard
+
+	Data []byte // the application's values: a JSON object, or empty
+	Meta []byte // Keycard's own extension state (JSON object), or empty
+
+	Version uint64
+
+	Successor  Hash      // StateRotated: the hash of the token that replaced this one
+	GraceUntil time.Time // StateRotated: until when this token still resolves to Successor
+}
+
+// KeepUntil is the time after which a store may drop the record: the earlier
+// of the idle and absolute deadlines for a live record, ExpiresAt for a tombstone.
+func (r *Record) KeepUntil() time.Time {
+	if r.State == StateLive && !r.IdleExpiresAt.IsZero() && r.IdleExpiresAt.Before(r.ExpiresAt) {
+		return r.IdleExpiresAt
+	}
+	return r.ExpiresAt
+}
+
+// Clone returns a deep copy of r.
+func (r *Record) Clone() *Record {
+	c := *r
+	if r.Data != nil {
+		c.Data = append([]byte(nil), r.Data...)
+	}
+	if r.Meta != nil {
+		c.Meta = append([]byte(nil), r.Meta...)
+	}
+	return &c
+}
+
+// Tombstone returns the tombstone that stands under r.Hash once r is destroyed
+// (state StateDestroyed) or rotated (StateRotated, with successor and grace).
+// Stores use it so that every backend keeps the same fields.
+func (r *Record) Tombstone(state State, successor Hash, graceUntil time.Time) *Record {
+	return &Record{
+		Hash:       r.Hash,
+		ID:         r.ID,
+		Subject:    r.Subject,
+		Kind:       r.Kind,
+		State:      state,
+		ExpiresAt:  r.ExpiresAt,
+		Version:    r.Version,
+		Successor:  successor,
+		GraceUntil: graceUntil,
+	}
+}

@@ -1,0 +1,96 @@
+package keycard
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors a Store returns. Implementations translate their driver's errors into
+// these at the store boundary; any other error is treated by the Manager as the
+// store being unavailable (the middleware answers 503 and nobody is logged out).
+var (
+	// ErrNotFound: no live record (or, for Get, no record nor tombstone) under the key.
+	ErrNotFound = errors.New("keycard: session not found")
+	// ErrExists: Create found the token hash or the ID already taken.
+	ErrExists = errors.New("keycard: session already exists")
+	// ErrConflict: a compare-and-swap write found another version than the caller read.
+	ErrConflict = errors.New("keycard: session changed concurrently")
+)
+
+// Store keeps session records. It is the contract every backend implements and
+// that the storetest package checks; a Store must be safe for concurrent use.
+//
+// Keys. A record is keyed by its token hash (SHA-256 of the token; the raw token
+// never reaches a store) and also findable by its public ID and, when Subject is
+// not empty, through a per-subject index. Listing or deleting a subject's sessions
+// must cost O(that subject's sessions), never a scan of every session.
+//
+// Versions. Create stores Version 1. Update and Rotate are compare-and-swap: they
+// succeed only when the stored version equals the version the caller read
+// (r.Version), store r.Version+1 and then increment r.Version in place.
+//
+// Tombstones. Delete, DeleteByID, DeleteSubject and Rotate never simply forget a
+// live record: they leave a tombstone under the old token hash (State
+// StateDestroyed or StateRotated) that Get returns, that Update and Rotate reject
+// with ErrNotFound, and that Create refuses to overwrite (ErrExists). So a request
+// that loaded a session before it was destroyed or renewed can never write it back.
+// A tombstone carries Hash, ID, Subject, Kind, State, ExpiresAt, Version and, for
+// StateRotated, Successor and GraceUntil; its other fields may be zero.
+//
+// Expiry. A store may drop a live record once KeepUntil has passed, and a
+// tombstone once its ExpiresAt has passed, and must not drop either earlier.
+// The Manager checks every deadline itself with its own clock, so a store that
+// returns an expired record is correct, merely untidy. DeleteExpired lets a caller
+// drive cleanup in bounded batches; stores that expire by themselves (Redis TTL)
+// may return 0.
+//
+// Times are UTC with at most microsecond precision (the Manager truncates them);
+// a store returns them Equal to what it was given. Data and Meta are returned
+// byte-exact. Every method honours ctx cancellation.
+type Store interface {
+	// Get returns the record or tombstone stored under h, or ErrNotFound.
+	Get(ctx context.Context, h Hash) (*Record, error)
+
+	// GetByID returns the live record whose public ID is id, or ErrNotFound.
+	GetByID(ctx context.Context, id string) (*Record, error)
+
+	// Create stores r, a live record, with Version 1 (r.Version is set to 1).
+	// It fails with ErrExists when r.Hash (live or tombstone) or r.ID (live) is taken.
+	Create(ctx context.Context, r *Record) error
+
+	// Update replaces the live record r.Hash when its stored version equals
+	// r.Version. It fails with ErrNotFound when there is no live record under
+	// r.Hash (absent or tombstone) and ErrConflict when the version differs.
+	// ID, Hash and Subject of a record never change through Update.
+	Update(ctx context.Context, r *Record) error
+
+	// Rotate replaces the live record old (compare-and-swap on old.Version, with
+	// the errors of Update) by next, a new live record under a new hash with the
+	// same ID and Version 1, and leaves under old.Hash a StateRotated tombstone
+	// with Successor next.Hash and GraceUntil graceUntil (zero: no grace). next
+	// may change Subject (a login), and the subject index follows. Stores whose
+	// two keys cannot change atomically (Redis Cluster) document what a crash in
+	// between leaves behind; it must never leave two live records for one ID.
+	Rotate(ctx context.Context, old, next *Record, graceUntil time.Time) error
+
+	// Delete turns the live record h into a StateDestroyed tombstone, or fails
+	// with ErrNotFound.
+	Delete(ctx context.Context, h Hash) error
+
+	// DeleteByID turns the live record with public ID id into a StateDestroyed
+	// tombstone, or fails with ErrNotFound.
+	DeleteByID(ctx context.Context, id string) error
+
+	// List returns the live records of subject, in no particular order.
+	// An empty subject lists nothing.
+	List(ctx context.Context, subject string) ([]*Record, error)
+
+	// DeleteSubject destroys every live record of subject except the one whose
+	// ID is exceptID (empty: none is kept) and returns how many it destroyed.
+	DeleteSubject(ctx context.Context, subject, exceptID string) (int, error)
+
+	// DeleteExpired drops at most limit records and tombstones whose deadline
+	// (see Expiry above) is before now and returns how many it dropped.
+	DeleteExpired(ctx context.Context, now time.Time, limit int) (int, error)
+}

@@ -1,0 +1,90 @@
+package keycard
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"log/slog"
+)
+
+// TokenLen is the length of a session token's text form: 32 random bytes in
+// base64url without padding.
+const TokenLen = 43
+
+// idLen is the length of a public session ID: 16 random bytes in base64url.
+const idLen = 22
+
+// Token is a session token: the secret a client holds. It prints as REDACTED
+// in every fmt verb that calls String and in log/slog; use Reveal to send it.
+type Token string
+
+// String returns "REDACTED", so that a Token never reaches a log by accident.
+func (Token) String() string { return "REDACTED" }
+
+// GoString returns "REDACTED" for %#v.
+func (Token) GoString() string { return "REDACTED" }
+
+// LogValue keeps the token out of log/slog output.
+func (Token) LogValue() slog.Value { return slog.StringValue("REDACTED") }
+
+// Reveal returns the token's text, for a cookie, a response body or a header.
+func (t Token) Reveal() string { return string(t) }
+
+// errMalformedToken is returned by ParseToken for every malformed input.
+var errMalformedToken = errors.New("keycard: malformed session token")
+
+// NewToken returns a fresh token from crypto/rand and its hash.
+func NewToken() (Token, Hash) {
+	var b [32]byte
+	rand.Read(b[:]) // never fails (crypto/rand panics instead)
+	t := Token(base64.RawURLEncoding.EncodeToString(b[:]))
+	return t, HashToken(t)
+}
+
+// newID returns a fresh public session ID.
+func newID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// ParseToken checks that s has the shape of a Keycard token (43 characters of
+// base64url, canonical, decoding to 32 bytes) and returns it. Every malformed
+// input gets the same error, which never repeats the input.
+func ParseToken(s string) (Token, error) {
+	if !tokenShaped(s) {
+		return "", errMalformedToken
+	}
+	return Token(s), nil
+}
+
+// tokenShaped reports whether s is 43 base64url characters whose last one
+// carries no stray bits (the canonical encoding of 32 bytes).
+func tokenShaped(s string) bool {
+	if len(s) != TokenLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if b64Value(s[i]) < 0 {
+			return false
+		}
+	}
+	// 43 characters hold 258 bits; the last character's low 2 bits must be zero.
+	return b64Value(s[TokenLen-1])&3 == 0
+}
+
+func b64Value(c byte) int {
+	switch {
+	case 'A' <= c && c <= 'Z':
+		return int(c - 'A')
+	case 'a' <= c && c <= 'z':
+		return int(c-'a') + 26
+	case '0' <= c && c <= '9':
+		return int(c-'0') + 52
+	case c == '-':
+		return 62
+	case c == '_':
+		return 63
+	}
+	return -1
+}
