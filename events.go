@@ -1,0 +1,94 @@
+package keycard
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// EventType names what happened to a session.
+type EventType uint8
+
+const (
+	// EventCreated: a new session was stored.
+	EventCreated EventType = iota + 1
+	// EventAuthenticated: Login bound a subject to the session (a new token was issued).
+	EventAuthenticated
+	// EventRenewed: the session's token was replaced (renewal timeout or Renew).
+	EventRenewed
+	// EventDestroyed: the session was logged out.
+	EventDestroyed
+	// EventExpired: a token was presented after its idle or absolute deadline.
+	EventExpired
+	// EventRevoked: the session was ended by Revoke, RevokeAll or a detected replay.
+	EventRevoked
+	// EventInvalidToken: a token was presented that is malformed, unknown,
+	// destroyed, or of the wrong kind for its transport.
+	EventInvalidToken
+	// EventReplay: a token replaced by renewal was used after its grace window;
+	// the token may have been stolen, and the session is ended.
+	EventReplay
+)
+
+var eventNames = [...]string{
+	EventCreated:       "created",
+	EventAuthenticated: "authenticated",
+	EventRenewed:       "renewed",
+	EventDestroyed:     "destroyed",
+	EventExpired:       "expired",
+	EventRevoked:       "revoked",
+	EventInvalidToken:  "invalid-token",
+	EventReplay:        "replay-of-rotated-token",
+}
+
+// String returns the event's name, such as "invalid-token".
+func (t EventType) String() string {
+	if int(t) < len(eventNames) && eventNames[t] != "" {
+		return eventNames[t]
+	}
+	return "unknown"
+}
+
+// Security reports whether the event may indicate an attack.
+func (t EventType) Security() bool {
+	return t == EventInvalidToken || t == EventReplay
+}
+
+// Event describes one lifecycle or security event. It never carries a token.
+type Event struct {
+	Type      EventType
+	Time      time.Time
+	SessionID string        // empty when no session could be identified
+	Subject   string        // the session's subject, if known; never logged by Keycard
+	Kind      Kind          // the session's kind, if known
+	Reason    string        // a short machine-readable reason, such as "unknown" or "wrong-kind"
+	Request   *http.Request // the request that caused it; nil for Manager calls without one
+}
+
+func (m *Manager) emit(ctx context.Context, e Event) {
+	if e.Time.IsZero() {
+		e.Time = m.now()
+	}
+	if m.cfg.onEvent != nil {
+		m.cfg.onEvent(e)
+	}
+	level := slog.LevelDebug
+	if e.Type.Security() {
+		level = slog.LevelWarn
+	}
+	if !m.cfg.logger.Enabled(ctx, level) {
+		return
+	}
+	attrs := []slog.Attr{slog.String("event", e.Type.String())}
+	if e.SessionID != "" {
+		attrs = append(attrs, slog.String("session_id", e.SessionID))
+	}
+	if e.Reason != "" {
+		attrs = append(attrs, slog.String("reason", e.Reason))
+	}
+	if e.Request != nil {
+		attrs = append(attrs, slog.String("remote_addr", e.Request.RemoteAddr))
+	}
+	m.cfg.logger.LogAttrs(ctx, level, "keycard session event", attrs...)
+}

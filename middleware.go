@@ -1,0 +1,320 @@
+package keycard
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Handler returns middleware that gives every request a Session (see
+// FromContext) and commits it before the first byte of the response.
+//
+// Credentials: a browser session's token is read from the cookie, an API
+// session's from "Authorization: Bearer"; a token is only accepted through the
+// transport of its kind. Bearer values that do not have the shape of a
+// Keycard token are left alone (they belong to another scheme). A request
+// carrying a token-shaped value in its URL query under a session-like name is
+// answered 400 and never read: the token may already sit in a log. A request
+// with both a cookie and a bearer token is answered 400.
+//
+// Responses that depend on the session (it was read, written or set) carry
+// Cache-Control: no-store and Vary: Cookie (or Authorization). When the store
+// fails, the response is replaced by 503, whatever the handler wrote: a store
+// outage never logs users out, and never lets them in.
+func (m *Manager) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.RawQuery != "" && m.tokenInQuery(r.URL.RawQuery) {
+			m.cfg.errHandler(w, r, http.StatusBadRequest, ErrTokenInURL)
+			return
+		}
+		rs := &requestState{}
+		s := &rs.session
+		s.m = m
+		if err := s.readCredentials(r); err != nil {
+			m.cfg.errHandler(w, r, http.StatusBadRequest, err)
+			return
+		}
+		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, s))
+		s.r = r
+		rs.w = responseWriter{ResponseWriter: w, s: s}
+		next.ServeHTTP(&rs.w, r)
+		rs.w.commit()
+	})
+}
+
+// requestState holds a request's Session and response writer in one allocation.
+type requestState struct {
+	session Session
+	w       responseWriter
+}
+
+// queryTokenNames are the URL query names under which a token-shaped value
+// is refused. The comparison ignores case.
+var queryTokenNames = []string{"session", "session_id", "sessionid", "sid", "token", "access_token", "keycard"}
+
+// tokenInQuery reports whether the raw query carries a token-shaped value
+// under a session-like name or the cookie's name.
+func (m *Manager) tokenInQuery(raw string) bool {
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		name, value, _ := strings.Cut(pair, "=")
+		if v, err := url.QueryUnescape(value); err == nil {
+			value = v
+		}
+		if !tokenShaped(value) {
+			continue
+		}
+		if n, err := url.QueryUnescape(name); err == nil {
+			name = n
+		}
+		if strings.EqualFold(name, m.cfg.cookieName) {
+			return true
+		}
+		for _, q := range queryTokenNames {
+			if strings.EqualFold(name, q) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// readCredentials finds the request's session token. It returns an error for
+// requests that must be refused outright (400); a malformed or duplicated
+// cookie is not an error but an invalid token, reported when the session is
+// first used.
+func (s *Session) readCredentials(r *http.Request) error {
+	var bearer string
+	for _, v := range r.Header["Authorization"] {
+		scheme, cred, ok := strings.Cut(strings.TrimSpace(v), " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			continue
+		}
+		cred = strings.TrimSpace(cred)
+		if !tokenShaped(cred) {
+			continue // another scheme's bearer token (a JWT, say): not ours
+		}
+		if bearer != "" {
+			return ErrAmbiguousCredentials
+		}
+		bearer = cred
+	}
+	cookie, found, dup := s.findCookie(r)
+	s.transport = KindBrowser
+	switch {
+	case bearer != "" && found:
+		return ErrAmbiguousCredentials
+	case bearer != "":
+		s.transport = KindAPI
+		s.token = Token(bearer)
+	case dup:
+		// Two cookies of our name: one may have been planted (cookie tossing
+		// from a sibling domain, possible without the __Host- prefix). Trust
+		// neither; RFC 6265bis section 8.6 explains why servers cannot tell.
+		s.reason = "duplicate-cookie"
+		return nil
+	case found && !tokenShaped(cookie):
+		s.reason = "malformed"
+		return nil
+	case found:
+		s.token = Token(cookie)
+	default:
+		return nil
+	}
+	s.hash = HashToken(s.token)
+	return nil
+}
+
+// findCookie returns the value of the session cookie, whether one was found,
+// and whether several cookies of that name with different values were sent.
+// It parses the Cookie headers itself to avoid allocating every cookie.
+func (s *Session) findCookie(r *http.Request) (value string, found, dup bool) {
+	name := s.m.cfg.cookieName
+	for _, line := range r.Header["Cookie"] {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = strings.TrimSpace(part)
+			n, v, ok := strings.Cut(part, "=")
+			if !ok || n != name {
+				continue
+			}
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			if found && v != value {
+				dup = true
+			}
+			value, found = v, true
+		}
+	}
+	return value, found, dup
+}
+
+// responseWriter commits the session before the first byte of the response.
+type responseWriter struct {
+	http.ResponseWriter
+	s      *Session
+	done   bool // the session was committed (or committing failed)
+	failed bool // committing failed: the error response was written instead
+}
+
+// commit commits the session once and writes its headers. It reports whether
+// the handler's response may proceed.
+func (w *responseWriter) commit() bool {
+	if w.done {
+		return !w.failed
+	}
+	w.done = true
+	s := w.s
+	if err := s.commit(); err != nil {
+		w.failed = true
+		// The cause is logged here; the client gets a generic 503.
+		s.m.cfg.logger.ErrorContext(s.r.Context(), "keycard: session commit failed", "err", err)
+		h := w.ResponseWriter.Header()
+		for k := range h {
+			delete(h, k)
+		}
+		h.Set("Cache-Control", "no-store")
+		if errors.Is(err, ErrConflict) {
+			h.Set("Retry-After", "1")
+		}
+		s.m.cfg.errHandler(w.ResponseWriter, s.r, http.StatusServiceUnavailable, err)
+		return false
+	}
+	s.writeHeaders(w.ResponseWriter.Header())
+	return true
+}
+
+// writeHeaders adds the session's cookie and caching headers.
+func (s *Session) writeHeaders(h http.Header) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cookie := false
+	if s.transport == KindBrowser {
+		switch {
+		case s.newToken != "":
+			h.Add("Set-Cookie", s.m.cookie(s.newToken, s.rec))
+			cookie = true
+		case s.clearCookie:
+			h.Add("Set-Cookie", s.m.expiredCookie())
+			cookie = true
+		}
+		if s.destroyed != nil {
+			// Clear-Site-Data (W3C) asks the browser to drop what the
+			// application cached or stored for the logged-out user.
+			h.Set("Clear-Site-Data", `"cache", "cookies", "storage"`)
+		}
+	}
+	if s.loaded || cookie {
+		h.Set("Cache-Control", "no-store")
+		if s.transport == KindAPI {
+			h.Add("Vary", "Authorization")
+		} else {
+			h.Add("Vary", "Cookie")
+		}
+	}
+}
+
+// cookie returns the Set-Cookie value carrying tok for rec.
+func (m *Manager) cookie(tok Token, rec *Record) string {
+	var b strings.Builder
+	b.Grow(len(m.cfg.cookieName) + TokenLen + len(m.cfg.cookieAttrs) + 24)
+	b.WriteString(m.cfg.cookieName)
+	b.WriteByte('=')
+	b.WriteString(tok.Reveal())
+	b.WriteString(m.cfg.cookieAttrs)
+	if rec.Persistent {
+		// A persistent cookie never outlives the session's absolute deadline.
+		secs := int64(rec.ExpiresAt.Sub(m.now()) / time.Second)
+		b.WriteString("; Max-Age=")
+		b.WriteString(strconv.FormatInt(max(secs, 1), 10))
+	}
+	return b.String()
+}
+
+// expiredCookie returns a Set-Cookie value that removes the session cookie.
+func (m *Manager) expiredCookie() string {
+	return m.cfg.cookieName + "=" + m.cfg.cookieAttrs + "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
+}
+
+// WriteHeader commits the session, then writes the status. Informational
+// (1xx) statuses pass through without committing.
+func (w *responseWriter) WriteHeader(code int) {
+	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		w.ResponseWriter.WriteHeader(code)
+		return
+	}
+	if w.commit() {
+		w.ResponseWriter.WriteHeader(code)
+	}
+}
+
+// Write commits the session before the first byte.
+func (w *responseWriter) Write(b []byte) (int, error) {
+	if !w.commit() {
+		return len(b), nil // the error response was written instead
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// ReadFrom keeps io.Copy on the underlying writer's fast path (sendfile).
+func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
+	if !w.commit() {
+		return io.Copy(io.Discard, r)
+	}
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(struct{ io.Writer }{w.ResponseWriter}, r)
+}
+
+// Unwrap returns the underlying ResponseWriter, for http.ResponseController.
+func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Flush commits the session and flushes the underlying writer.
+func (w *responseWriter) Flush() { _ = w.FlushError() }
+
+// FlushError commits the session and flushes, for http.ResponseController.
+func (w *responseWriter) FlushError() error {
+	w.commit()
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Hijack commits the session, then hands over the connection. Headers set by
+// the session cannot be sent on a hijacked connection; the store is updated.
+func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	w.commit()
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
+// writeError is the default ErrorHandler: a JSON error body.
+func writeError(w http.ResponseWriter, r *http.Request, status int, err error) {
+	code := "bad_request"
+	msg := err.Error()
+	switch {
+	case errors.Is(err, ErrTokenInURL):
+		code = "token_in_url"
+	case errors.Is(err, ErrAmbiguousCredentials):
+		code = "ambiguous_credentials"
+	case errors.Is(err, ErrConflict):
+		code, msg = "session_conflict", "the session is being changed concurrently; retry"
+	case status == http.StatusServiceUnavailable:
+		// The cause goes to the log, not to the client.
+		code, msg = "store_unavailable", "the session store is unavailable; retry later"
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": msg}})
+}

@@ -1,0 +1,241 @@
+package keycard
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Default values of Options.
+const (
+	DefaultCookieName      = "__Host-keycard"
+	DefaultIdleTimeout     = 30 * time.Minute
+	DefaultAbsoluteTimeout = 12 * time.Hour
+	DefaultRenewalTimeout  = 15 * time.Minute
+	DefaultRenewalGrace    = 30 * time.Second
+
+	// insecureCookieName is the default name when InsecureAllowHTTP is set:
+	// the __Host- prefix requires the Secure attribute, so it cannot be kept.
+	insecureCookieName = "keycard"
+)
+
+// Options configures a Manager. A nil *Options, and the zero value of every
+// field, is the secure default. Fields that weaken security are named Insecure….
+type Options struct {
+	// CookieName is the name of the browser session cookie. Default
+	// "__Host-keycard": the __Host- prefix makes browsers refuse the cookie
+	// unless it is Secure, has Path=/ and no Domain, so a sibling subdomain
+	// cannot plant or overwrite it (cookie tossing). Default "keycard" when
+	// InsecureAllowHTTP is set.
+	CookieName string
+
+	// CookieDomain sets the cookie's Domain attribute, sharing the session
+	// with every subdomain. Default empty (host-only), the secure choice; it
+	// cannot be combined with a __Host- name.
+	CookieDomain string
+
+	// CookiePath is the cookie's Path. Default "/"; a __Host- name requires "/".
+	CookiePath string
+
+	// SameSite is the cookie's SameSite attribute. The zero value means
+	// http.SameSiteLaxMode; http.SameSiteStrictMode is stricter. SameSiteNoneMode
+	// lets cross-site requests carry the session (the application must then
+	// rely fully on CSRF tokens) and is refused together with InsecureAllowHTTP,
+	// since browsers require Secure for it.
+	SameSite http.SameSite
+
+	// InsecureAllowHTTP drops the Secure attribute so that the cookie works over
+	// plain HTTP, for local development only: over plain HTTP anyone on the path
+	// can read the token. Browsers treat http://localhost as secure, so even
+	// local development rarely needs it. Default false.
+	InsecureAllowHTTP bool
+
+	// IdleTimeout ends a session after this long without activity. Default 30
+	// minutes. Activity is recorded lazily (see the package documentation), so
+	// a session may end up to min(1 minute, IdleTimeout/10) earlier, never later.
+	IdleTimeout time.Duration
+
+	// AbsoluteTimeout ends a session this long after it began, whatever its
+	// activity; renewal and "remember me" never extend it. Default 12 hours.
+	AbsoluteTimeout time.Duration
+
+	// RenewalTimeout is how long a browser session's token is used before the
+	// middleware replaces it by a fresh one. Default 15 minutes; negative
+	// disables renewal. API sessions rotate through refresh tokens instead.
+	RenewalTimeout time.Duration
+
+	// RenewalGrace is how long a token replaced by renewal keeps working, so
+	// that requests already in flight do not fail. Its use after that is
+	// reported as EventReplay and ends the session. Default 30 seconds;
+	// negative means no grace. It must be shorter than RenewalTimeout.
+	RenewalGrace time.Duration
+
+	// OnEvent, if set, receives every lifecycle and security event. It is
+	// called synchronously from the request that caused it and must be quick
+	// and safe for concurrent use. Events never carry a token.
+	OnEvent func(Event)
+
+	// Logger receives one record per event (security events at Warn,
+	// lifecycle events at Debug) with the session ID, never the token or the
+	// subject. Default slog.Default().
+	Logger *slog.Logger
+
+	// ErrorHandler writes the middleware's own error responses: 400 for a
+	// token in the URL or ambiguous credentials, 503 when the store fails.
+	// err is ErrTokenInURL, ErrAmbiguousCredentials or wraps
+	// ErrStoreUnavailable. Default: a JSON body {"error":{"code","message"}}.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, status int, err error)
+
+	// Now returns the current time. Default time.Now. Tests inject a clock here
+	// (or run under testing/synctest).
+	Now func() time.Time
+}
+
+// config is the validated, defaulted copy of Options a Manager runs on.
+type config struct {
+	cookieName  string
+	cookieAttrs string // "; Path=/; Secure; HttpOnly; SameSite=Lax" and Domain
+	idle        time.Duration
+	absolute    time.Duration
+	renewal     time.Duration
+	grace       time.Duration
+	touch       time.Duration // lazy touch granularity
+	onEvent     func(Event)
+	logger      *slog.Logger
+	errHandler  func(http.ResponseWriter, *http.Request, int, error)
+	now         func() time.Time
+}
+
+func newConfig(o *Options) (*config, error) {
+	var opts Options
+	if o != nil {
+		opts = *o
+	}
+	c := &config{
+		idle:       orDefault(opts.IdleTimeout, DefaultIdleTimeout),
+		absolute:   orDefault(opts.AbsoluteTimeout, DefaultAbsoluteTimeout),
+		renewal:    orDefault(opts.RenewalTimeout, DefaultRenewalTimeout),
+		grace:      orDefault(opts.RenewalGrace, DefaultRenewalGrace),
+		onEvent:    opts.OnEvent,
+		logger:     opts.Logger,
+		errHandler: opts.ErrorHandler,
+		now:        opts.Now,
+	}
+	if c.logger == nil {
+		c.logger = slog.Default()
+	}
+	if c.errHandler == nil {
+		c.errHandler = writeError
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.idle < 0 || c.absolute < 0 {
+		return nil, errors.New("keycard: timeouts must be positive")
+	}
+	if c.idle > c.absolute {
+		return nil, fmt.Errorf("keycard: IdleTimeout %v exceeds AbsoluteTimeout %v", c.idle, c.absolute)
+	}
+	if c.renewal < 0 {
+		c.renewal = 0 // disabled
+	}
+	if c.grace < 0 {
+		c.grace = 0
+	}
+	if c.renewal > 0 && c.grace >= c.renewal {
+		return nil, fmt.Errorf("keycard: RenewalGrace %v must be shorter than RenewalTimeout %v", c.grace, c.renewal)
+	}
+	c.touch = min(time.Minute, c.idle/10)
+
+	name := opts.CookieName
+	if name == "" {
+		name = DefaultCookieName
+		if opts.InsecureAllowHTTP {
+			name = insecureCookieName
+		}
+	}
+	if !validCookieName(name) {
+		return nil, fmt.Errorf("keycard: invalid cookie name %q", name)
+	}
+	path := opts.CookiePath
+	if path == "" {
+		path = "/"
+	}
+	if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, ";\r\n\x00") {
+		return nil, fmt.Errorf("keycard: invalid cookie path %q", path)
+	}
+	if strings.ContainsAny(opts.CookieDomain, "; \t\r\n\x00") {
+		return nil, fmt.Errorf("keycard: invalid cookie domain %q", opts.CookieDomain)
+	}
+	// The cookie prefixes are defined in RFC 6265bis section 4.1.3: a browser
+	// drops a __Host- cookie unless it is Secure, Path=/ and without Domain,
+	// and a __Secure- cookie unless it is Secure. Refuse a configuration that
+	// browsers would silently ignore.
+	if strings.HasPrefix(name, "__Host-") {
+		switch {
+		case opts.InsecureAllowHTTP:
+			return nil, fmt.Errorf("keycard: cookie name %q needs Secure, which InsecureAllowHTTP removes; choose another name", name)
+		case opts.CookieDomain != "":
+			return nil, fmt.Errorf("keycard: cookie name %q cannot have a Domain; leave CookieDomain empty or choose another name", name)
+		case path != "/":
+			return nil, fmt.Errorf("keycard: cookie name %q requires CookiePath \"/\"", name)
+		}
+	}
+	if strings.HasPrefix(name, "__Secure-") && opts.InsecureAllowHTTP {
+		return nil, fmt.Errorf("keycard: cookie name %q needs Secure, which InsecureAllowHTTP removes", name)
+	}
+	var sameSite string
+	switch opts.SameSite {
+	case 0, http.SameSiteLaxMode:
+		sameSite = "Lax"
+	case http.SameSiteStrictMode:
+		sameSite = "Strict"
+	case http.SameSiteNoneMode:
+		if opts.InsecureAllowHTTP {
+			return nil, errors.New("keycard: SameSite=None requires Secure, which InsecureAllowHTTP removes")
+		}
+		sameSite = "None"
+	default:
+		return nil, fmt.Errorf("keycard: unsupported SameSite mode %d", opts.SameSite)
+	}
+	var b strings.Builder
+	b.WriteString("; Path=")
+	b.WriteString(path)
+	if opts.CookieDomain != "" {
+		b.WriteString("; Domain=")
+		b.WriteString(opts.CookieDomain)
+	}
+	if !opts.InsecureAllowHTTP {
+		b.WriteString("; Secure")
+	}
+	b.WriteString("; HttpOnly; SameSite=")
+	b.WriteString(sameSite)
+	c.cookieName = name
+	c.cookieAttrs = b.String()
+	return c, nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
+// validCookieName reports whether name is an RFC 7230 token, as RFC 6265
+// requires of a cookie name.
+func validCookieName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
+			return false
+		}
+	}
+	return true
+}

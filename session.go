@@ -1,0 +1,610 @@
+package keycard
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+)
+
+// maxCommitAttempts bounds how often a commit re-reads the session after a
+// concurrent write before it gives up with ErrConflict.
+const maxCommitAttempts = 8
+
+// Session is one request's view of its session. The middleware creates it;
+// handlers reach it with FromContext. Reads load the session from the store
+// on first use; writes are kept in memory and committed once, before the
+// first byte of the response. A Session is safe for concurrent use by the
+// goroutines of one request, and useless after the request ends.
+type Session struct {
+	m  *Manager
+	r  *http.Request
+	mu sync.Mutex
+
+	transport Kind  // KindBrowser (cookie, or no credential) or KindAPI (bearer)
+	token     Token // the presented token, "" when none was valid-looking
+	hash      Hash
+	reason    string // why a presented credential was refused before lookup
+
+	loaded      bool
+	err         error   // store failure; the response becomes 503
+	rec         *Record // the live record; nil while anonymous
+	viaGrace    bool    // rec was reached through a rotated token's grace window
+	clearCookie bool    // the presented cookie should be removed
+
+	values  map[string]json.RawMessage // decoded rec.Data; nil until needed
+	changes map[string]json.RawMessage // keys this request set, nil value = deleted
+
+	login       bool   // Login was called: bind subject, rotate
+	subject     string // the subject Login binds
+	renew       bool   // rotate without grace (Login, Renew, remember-me change)
+	autoRenew   bool   // renewal timeout reached: rotate with grace
+	destroyed   *Record
+	persistent  *bool
+	idleTimeout time.Duration
+	absTimeout  time.Duration
+
+	committed bool
+	newToken  Token // the token issued by this request's commit
+}
+
+type ctxKey struct{}
+
+// FromContext returns the request's Session, or nil when the request did not
+// pass through Manager.Handler.
+func FromContext(ctx context.Context) *Session {
+	s, _ := ctx.Value(ctxKey{}).(*Session)
+	return s
+}
+
+// Login binds subject to the request's session (creating one if needed) and
+// replaces its token: the pre-login token stops working when the response
+// is committed, so a token planted before login (session fixation) is worth
+// nothing. Call it again to record a re-authentication. It returns
+// ErrWrongKind for requests authenticated by a bearer token (use Manager.Issue
+// for API logins) and ErrNoSession outside the middleware.
+func Login(ctx context.Context, subject string) error { return withSession(ctx, func(s *Session) error { return s.Login(subject) }) }
+
+// Logout ends the request's session: the record is destroyed when the
+// response is committed, the cookie is expired, and the response carries
+// Clear-Site-Data and Cache-Control: no-store.
+func Logout(ctx context.Context) error { return withSession(ctx, (*Session).Logout) }
+
+// Renew replaces the request's session token at once (no grace window), for
+// a privilege change other than login, such as a step-up.
+func Renew(ctx context.Context) error { return withSession(ctx, (*Session).Renew) }
+
+func withSession(ctx context.Context, f func(*Session) error) error {
+	s := FromContext(ctx)
+	if s == nil {
+		return ErrNoSession
+	}
+	return f(s)
+}
+
+// load resolves the presented token once. s.mu is held.
+func (s *Session) load() {
+	if s.loaded {
+		return
+	}
+	s.loaded = true
+	if s.reason != "" {
+		s.m.emit(s.r.Context(), Event{Type: EventInvalidToken, Kind: s.transport, Reason: s.reason, Request: s.r})
+		s.clearCookie = s.transport == KindBrowser
+		return
+	}
+	if s.token == "" {
+		return
+	}
+	res, err := s.m.resolve(s.r.Context(), s.r, s.hash, s.transport)
+	if err != nil {
+		s.err = err
+		return
+	}
+	s.rec, s.viaGrace = res.rec, res.viaGrace
+	s.clearCookie = res.clearable && s.transport == KindBrowser
+	if s.rec != nil && s.transport == KindBrowser && s.m.cfg.renewal > 0 && !s.viaGrace &&
+		s.m.now().Sub(s.rec.RenewedAt) >= s.m.cfg.renewal {
+		s.autoRenew = true
+	}
+}
+
+// decoded returns the session's values, decoding them on first use. s.mu is held.
+func (s *Session) decoded() map[string]json.RawMessage {
+	if s.values == nil {
+		s.values = decodeData(s.rec)
+	}
+	return s.values
+}
+
+func decodeData(rec *Record) map[string]json.RawMessage {
+	v := map[string]json.RawMessage{}
+	if rec != nil && len(rec.Data) > 0 {
+		// Data is written only by Keycard as a JSON object; a record that
+		// does not decode is treated as empty rather than failing the request.
+		_ = json.Unmarshal(rec.Data, &v)
+	}
+	return v
+}
+
+// Err returns the error that prevented loading the session (it wraps
+// ErrStoreUnavailable), or nil. While it is non-nil the session looks
+// anonymous and the middleware answers the request with 503.
+func (s *Session) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	return s.err
+}
+
+// Raw returns the JSON encoding of key's value and whether it is set.
+func (s *Session) Raw(key string) (json.RawMessage, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	if s.rec == nil && s.changes == nil {
+		return nil, false
+	}
+	v, ok := s.decoded()[key]
+	return v, ok
+}
+
+// Has reports whether key is set.
+func (s *Session) Has(key string) bool {
+	_, ok := s.Raw(key)
+	return ok
+}
+
+// Keys returns the keys that are set, sorted.
+func (s *Session) Keys() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	if s.rec == nil && s.changes == nil {
+		return nil
+	}
+	return slices.Sorted(maps.Keys(s.decoded()))
+}
+
+// GetString returns key's value if it is a JSON string, else "".
+func (s *Session) GetString(key string) string {
+	raw, ok := s.Raw(key)
+	if !ok {
+		return ""
+	}
+	// Fast path: a string without escapes needs no decoder.
+	if len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' && bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1 : len(raw)-1])
+	}
+	var v string
+	_ = json.Unmarshal(raw, &v)
+	return v
+}
+
+// GetInt returns key's value if it is a JSON integer that fits an int64, else 0.
+func (s *Session) GetInt(key string) int64 { v, _, _ := Get[int64](s, key); return v }
+
+// GetFloat returns key's value if it is a JSON number, else 0.
+func (s *Session) GetFloat(key string) float64 { v, _, _ := Get[float64](s, key); return v }
+
+// GetBool returns key's value if it is a JSON boolean, else false.
+func (s *Session) GetBool(key string) bool { v, _, _ := Get[bool](s, key); return v }
+
+// Get decodes key's value into a T. ok is false when key is not set; err is
+// the decoding error when the value is not a T.
+func Get[T any](s *Session, key string) (v T, ok bool, err error) {
+	raw, ok := s.Raw(key)
+	if !ok {
+		return v, false, nil
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return v, true, fmt.Errorf("keycard: value of %q: %w", key, err)
+	}
+	return v, true, nil
+}
+
+// Put sets key to v, marshalled with encoding/json. On a request without a
+// session, Put starts one (with a fresh token; a presented unknown token is
+// never adopted). It returns ErrNoSession on an API request without a valid
+// token, and the store error when the session could not be loaded.
+func (s *Session) Put(key string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("keycard: value of %q: %w", key, err)
+	}
+	return s.set(key, b)
+}
+
+// Delete unsets key.
+func (s *Session) Delete(key string) error { return s.set(key, nil) }
+
+func (s *Session) set(key string, b json.RawMessage) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.writable(); err != nil {
+		return err
+	}
+	vals := s.decoded()
+	if b == nil {
+		delete(vals, key)
+	} else {
+		vals[key] = b
+	}
+	if s.changes == nil {
+		s.changes = map[string]json.RawMessage{}
+	}
+	s.changes[key] = b
+	return nil
+}
+
+// writable loads the session and says whether this request may change it. s.mu is held.
+func (s *Session) writable() error {
+	s.load()
+	switch {
+	case s.err != nil:
+		return s.err
+	case s.committed:
+		return errors.New("keycard: session already committed; change it before writing the response")
+	case s.rec == nil && s.transport == KindAPI:
+		return ErrNoSession
+	}
+	return nil
+}
+
+// Login binds subject and replaces the token; see the package-level Login.
+func (s *Session) Login(subject string) error {
+	if subject == "" {
+		return errors.New("keycard: Login needs a subject")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.writable(); err != nil {
+		return err
+	}
+	if s.transport == KindAPI {
+		return ErrWrongKind
+	}
+	s.login, s.subject, s.renew = true, subject, true
+	return nil
+}
+
+// Logout ends the session; see the package-level Logout. Values put after
+// Logout start a new anonymous session.
+func (s *Session) Logout() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.writable(); err != nil && !errors.Is(err, ErrNoSession) {
+		return err
+	}
+	if s.rec != nil {
+		s.destroyed = s.rec
+	}
+	s.rec, s.values, s.changes = nil, nil, nil
+	s.login, s.renew, s.autoRenew, s.persistent = false, false, false, nil
+	s.idleTimeout, s.absTimeout = 0, 0
+	s.clearCookie = s.transport == KindBrowser
+	return nil
+}
+
+// Renew replaces the token without a grace window; see the package-level Renew.
+func (s *Session) Renew() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.writable(); err != nil {
+		return err
+	}
+	if s.transport == KindAPI {
+		return ErrWrongKind
+	}
+	s.renew = true
+	return nil
+}
+
+// SetRememberMe makes the cookie persistent (Max-Age up to the absolute
+// deadline, never beyond it) or a browser-session cookie again. The change
+// takes effect with a fresh token, like any privilege change.
+func (s *Session) SetRememberMe(on bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.writable(); err != nil {
+		return err
+	}
+	if s.transport == KindAPI {
+		return ErrWrongKind
+	}
+	s.persistent, s.renew = &on, true
+	return nil
+}
+
+// SetIdleTimeout overrides the idle timeout of this session; it may not
+// exceed the Manager's absolute timeout. Zero restores the Manager's.
+func (s *Session) SetIdleTimeout(d time.Duration) error {
+	if d < 0 || d > s.m.cfg.absolute {
+		return fmt.Errorf("keycard: idle timeout %v outside (0, %v]", d, s.m.cfg.absolute)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.writable(); err != nil {
+		return err
+	}
+	s.idleTimeout = d
+	if d == 0 {
+		s.idleTimeout = -1 // restore the default
+	}
+	return nil
+}
+
+// SetAbsoluteTimeout shortens this session's absolute lifetime to d from its
+// creation. A session's absolute deadline never moves later, so a d beyond
+// the current deadline changes nothing.
+func (s *Session) SetAbsoluteTimeout(d time.Duration) error {
+	if d <= 0 {
+		return fmt.Errorf("keycard: absolute timeout %v must be positive", d)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.writable(); err != nil {
+		return err
+	}
+	s.absTimeout = d
+	return nil
+}
+
+// Info describes the session, with its pending changes applied (after Login
+// the subject is the new one). ok is false while the request has no session.
+func (s *Session) Info() (info Info, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	if s.rec == nil {
+		return Info{}, false
+	}
+	info = infoOf(s.rec)
+	if s.login {
+		info.Subject = s.subject
+	}
+	return info, true
+}
+
+// ID returns the public ID of the session, or "" while there is none.
+func (s *Session) ID() string { i, _ := s.Info(); return i.ID }
+
+// Subject returns the subject bound to the session, or "" while anonymous.
+func (s *Session) Subject() string { i, _ := s.Info(); return i.Subject }
+
+// IsAuthenticated reports whether a subject is bound to the session.
+func (s *Session) IsAuthenticated() bool { return s.Subject() != "" }
+
+// commit writes the request's changes to the store. It runs once, before the
+// first byte of the response. A non-nil error turns the response into an
+// error response.
+func (s *Session) commit() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.committed {
+		return s.err
+	}
+	s.committed = true
+	if !s.loaded || s.err != nil {
+		return s.err
+	}
+	ctx := s.r.Context()
+	now := s.m.now()
+	if s.destroyed != nil {
+		err := s.m.store.Delete(ctx, s.destroyed.Hash)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return s.fail(err)
+		}
+		s.m.emit(ctx, Event{Type: EventDestroyed, Time: now, SessionID: s.destroyed.ID, Subject: s.destroyed.Subject, Kind: s.destroyed.Kind, Request: s.r})
+	}
+	switch {
+	case s.rec != nil:
+		return s.commitExisting(ctx, now)
+	case s.changes != nil || s.login:
+		return s.commitNew(ctx, now)
+	}
+	return nil
+}
+
+func (s *Session) fail(err error) error {
+	s.err = storeErr(err)
+	return s.err
+}
+
+// commitNew creates a session with a fresh token. s.mu is held.
+func (s *Session) commitNew(ctx context.Context, now time.Time) error {
+	rec := s.m.newRecord(now, KindBrowser, "")
+	rec.IP, rec.UserAgent = clientIP(s.r), s.r.UserAgent()
+	s.apply(rec, s.decoded(), now, true)
+	for {
+		tok, h := NewToken()
+		rec.Hash = h
+		err := s.m.store.Create(ctx, rec)
+		if errors.Is(err, ErrExists) {
+			continue // a 2^-256 event, or an ID collision: draw again
+		}
+		if err != nil {
+			return s.fail(err)
+		}
+		s.rec, s.newToken = rec, tok
+		s.m.emit(ctx, Event{Type: EventCreated, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: rec.Kind, Request: s.r})
+		if s.login {
+			s.m.emit(ctx, Event{Type: EventAuthenticated, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: rec.Kind, Request: s.r})
+		}
+		return nil
+	}
+}
+
+// commitExisting writes changes to the loaded session with compare-and-swap,
+// rotating its token when due. On a conflict it re-reads the record and
+// reapplies this request's changes (only the keys it touched), so concurrent
+// writers to different keys lose nothing. s.mu is held.
+func (s *Session) commitExisting(ctx context.Context, now time.Time) error {
+	base := s.rec
+	vals := s.values // the decoded values of base, when already decoded
+	rotate := s.renew || s.autoRenew
+	for range maxCommitAttempts {
+		if vals == nil && s.changes != nil {
+			vals = decodeData(base)
+			for k, v := range s.changes {
+				if v == nil {
+					delete(vals, k)
+				} else {
+					vals[k] = v
+				}
+			}
+		}
+		next := base.Clone()
+		wrote := s.apply(next, vals, now, rotate)
+		var err error
+		var tok Token
+		switch {
+		case rotate:
+			var grace time.Time
+			if !s.renew && s.m.cfg.grace > 0 {
+				grace = now.Add(s.m.cfg.grace)
+			}
+			tok, next.Hash = NewToken()
+			next.RenewedAt, next.Version = now, 0
+			err = s.m.store.Rotate(ctx, base, next, grace)
+		case wrote:
+			err = s.m.store.Update(ctx, next)
+		default:
+			return nil
+		}
+		if err == nil {
+			s.rec = next
+			if rotate {
+				s.newToken = tok
+				typ := EventRenewed
+				if s.login {
+					typ = EventAuthenticated
+				}
+				s.m.emit(ctx, Event{Type: typ, Time: now, SessionID: next.ID, Subject: next.Subject, Kind: next.Kind, Request: s.r})
+			}
+			return nil
+		}
+		if !errors.Is(err, ErrConflict) && !errors.Is(err, ErrNotFound) {
+			return s.fail(err)
+		}
+		// Someone else wrote, renewed or ended the session since we read it.
+		fresh, err := s.m.store.Get(ctx, base.Hash)
+		if errors.Is(err, ErrNotFound) {
+			return s.ended(ctx, base, now)
+		}
+		if err != nil {
+			return s.fail(err)
+		}
+		if fresh.State == StateRotated && now.Before(fresh.GraceUntil) {
+			// Renewed concurrently, within its grace window: our changes go to
+			// the new token's record. An automatic renewal is no longer due;
+			// an explicit one (login, step-up) still rotates the new token.
+			if fresh, err = s.m.store.Get(ctx, fresh.Successor); errors.Is(err, ErrNotFound) {
+				return s.ended(ctx, base, now)
+			} else if err != nil {
+				return s.fail(err)
+			}
+			s.autoRenew = false
+			rotate = s.renew
+		}
+		if fresh.State != StateLive || fresh.ID != base.ID {
+			// Destroyed, revoked, or rotated without grace: never write it back.
+			return s.ended(ctx, base, now)
+		}
+		base, vals = fresh, nil
+	}
+	return s.fail(fmt.Errorf("%w after %d attempts", ErrConflict, maxCommitAttempts))
+}
+
+// ended handles a commit that found its session ended by another request:
+// the changes are dropped, since writing them would bring the session back.
+func (s *Session) ended(ctx context.Context, base *Record, now time.Time) error {
+	s.m.cfg.logger.DebugContext(ctx, "keycard session ended concurrently; changes dropped", "session_id", base.ID)
+	s.rec = nil
+	return nil
+}
+
+// apply writes the request's changes into next and reports whether they need
+// a store write. vals are the values to store; now is the commit time.
+func (s *Session) apply(next *Record, vals map[string]json.RawMessage, now time.Time, force bool) bool {
+	write := force
+	if s.changes != nil {
+		next.Data = encodeValues(vals)
+		write = true
+	}
+	if s.login {
+		next.Subject, next.AuthenticatedAt = s.subject, now
+		next.IP, next.UserAgent = clientIP(s.r), s.r.UserAgent()
+		write = true
+	}
+	if s.persistent != nil {
+		next.Persistent = *s.persistent
+		write = true
+	}
+	if s.idleTimeout != 0 {
+		next.IdleTimeout = max(s.idleTimeout, 0)
+		write = true
+	}
+	if s.absTimeout > 0 {
+		if d := next.CreatedAt.Add(s.absTimeout); d.Before(next.ExpiresAt) {
+			next.ExpiresAt = d
+		}
+		write = true
+	}
+	// Lazy touch: move the idle deadline only when it moved by more than the
+	// granularity, min(1 minute, idle/10), so reads do not write the store.
+	idle := s.m.idleTimeout(next)
+	deadline := now.Add(idle)
+	if deadline.After(next.ExpiresAt) {
+		deadline = next.ExpiresAt
+	}
+	if write || deadline.Sub(next.IdleExpiresAt) > min(time.Minute, idle/10) {
+		next.LastSeenAt, next.IdleExpiresAt = now, deadline
+		write = true
+	}
+	return write
+}
+
+func encodeValues(vals map[string]json.RawMessage) []byte {
+	if len(vals) == 0 {
+		return nil
+	}
+	b, err := json.Marshal(vals)
+	if err != nil {
+		// Every value was produced by json.Marshal or read from a valid
+		// object, so this cannot happen.
+		panic("keycard: encoding session values: " + err.Error())
+	}
+	return b
+}
+
+func encodeData(v map[string]any) ([]byte, error) {
+	if len(v) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("keycard: session data: %w", err)
+	}
+	return b, nil
+}
+
+func isJSONObject(b []byte) bool {
+	b = bytes.TrimSpace(b)
+	return len(b) > 0 && b[0] == '{' && json.Valid(b)
+}
+
+// clientIP returns the host part of r.RemoteAddr.
+func clientIP(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}
