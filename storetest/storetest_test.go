@@ -1,0 +1,45 @@
+package storetest_test
+
+import (
+	"os"
+	"os/exec"
+	"testing"
+
+	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/storetest"
+)
+
+const mutantEnv = "KEYCARD_STORETEST_MUTANT"
+
+func TestReferenceStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) keycard.Store { return newRefStore() })
+}
+
+// TestSuiteCatchesMutants runs the suite against copies of the reference
+// store that each carry one deliberate bug, and requires the suite to fail.
+func TestSuiteCatchesMutants(t *testing.T) {
+	if os.Getenv(mutantEnv) != "" {
+		t.Skip("inside a mutant run")
+	}
+	if testing.Short() {
+		t.Skip("slow: re-runs the suite once per mutant")
+	}
+	mutants := []string{
+		"ignore ctx", "create over tombstone", "tombstone ID taken", "retain",
+		"cut at NUL", "millisecond times", "write tombstone", "no CAS",
+		"rotate keeps subject", "rotate keeps ID index", "rotate keeps version",
+		"forget", "list tombstones", "prefix subjects", "delete anonymous",
+		"ignore except", "ignore limit", "tombstone by idle", "early expiry",
+	}
+	for _, m := range mutants {
+		t.Run(m, func(t *testing.T) {
+			t.Parallel()
+			cmd := exec.Command(os.Args[0], "-test.run=^TestReferenceStore$", "-test.count=1")
+			cmd.Env = append(os.Environ(), mutantEnv+"="+m)
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Errorf("the suite passed a store with the bug %q\n%s", m, out)
+			}
+		})
+	}
+}
