@@ -192,50 +192,57 @@ func (m *Manager) Lookup(ctx context.Context, token string, kind Kind) (Info, er
 
 // IssueOptions describes a session created by Issue.
 type IssueOptions struct {
-	Subject   string          // the authenticated user; empty for an anonymous session
-	Kind      Kind            // KindAPI (the default when zero) or KindBrowser
-	IP        string          // client address to record
-	UserAgent string          // client user agent to record
-	Data      map[string]any  // initial application values, marshalled to JSON
-	Raw       []byte          // initial application values as a JSON object; overrides Data
-	Request   *http.Request   // the request, passed to the event hook; may be nil
+	Subject   string         // the authenticated user; empty for an anonymous session
+	Kind      Kind           // KindAPI (the default when zero) or KindBrowser
+	IP        string         // client address to record
+	UserAgent string         // client user agent to record
+	Data      map[string]any // initial application values, marshalled to JSON
+	Raw       []byte         // initial application values as a JSON object; overrides Data
+	Request   *http.Request  // the request, passed to the event hook; may be nil
 }
 
-// Issue creates a session outside the middleware and returns its token:
-// for an API or CLI login that hands the token over in a response body, or a
-// trusted backend creating sessions for its users. The token is shown once;
-// only its hash is stored.
-func (m *Manager) Issue(ctx context.Context, o IssueOptions) (Token, Info, error) {
+// Issue creates a session outside the middleware and returns its
+// credentials: for an API or CLI login that hands the token over in a
+// response body, or a trusted backend creating sessions for its users. API
+// sessions also get a refresh token (see Refresh). Tokens are shown once; only
+// their hashes are stored.
+func (m *Manager) Issue(ctx context.Context, o IssueOptions) (Credentials, error) {
 	kind := o.Kind
 	if kind == 0 {
 		kind = KindAPI
 	}
 	if kind != KindAPI && kind != KindBrowser {
-		return "", Info{}, fmt.Errorf("keycard: invalid kind %d", kind)
+		return Credentials{}, fmt.Errorf("keycard: invalid kind %d", kind)
 	}
 	data := o.Raw
 	if data == nil && o.Data != nil {
 		var err error
 		if data, err = encodeData(o.Data); err != nil {
-			return "", Info{}, err
+			return Credentials{}, err
 		}
 	}
 	if data != nil && !isJSONObject(data) {
-		return "", Info{}, errors.New("keycard: session data must be a JSON object")
+		return Credentials{}, errors.New("keycard: session data must be a JSON object")
 	}
 	now := m.now()
 	rec := m.newRecord(now, kind, o.Subject)
 	rec.IP, rec.UserAgent, rec.Data = o.IP, o.UserAgent, data
-	tok, h := NewToken()
-	rec.Hash = h
+	var c Credentials
+	if kind == KindAPI {
+		var md meta
+		c.RefreshToken, md.Refresh = newRefresh(rec.ID)
+		rec.Meta = md.encode()
+	}
+	c.Token, rec.Hash = NewToken()
 	if err := m.store.Create(ctx, rec); err != nil {
-		return "", Info{}, storeErr(err)
+		return Credentials{}, storeErr(err)
 	}
 	m.emit(ctx, Event{Type: EventCreated, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: kind, Request: o.Request})
 	if rec.Subject != "" {
 		m.emit(ctx, Event{Type: EventAuthenticated, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: kind, Request: o.Request})
 	}
-	return tok, infoOf(rec), nil
+	c.Session = infoOf(rec)
+	return c, nil
 }
 
 // newRecord returns a live record with a fresh ID and deadlines from now.
@@ -262,6 +269,16 @@ func (m *Manager) idleTimeout(rec *Record) time.Duration {
 		return rec.IdleTimeout
 	}
 	return m.cfg.idle
+}
+
+// idleDeadline returns the idle deadline of rec for activity at now, capped
+// by the absolute deadline.
+func (m *Manager) idleDeadline(rec *Record, now time.Time) time.Time {
+	d := now.Add(m.idleTimeout(rec))
+	if d.After(rec.ExpiresAt) {
+		return rec.ExpiresAt
+	}
+	return d
 }
 
 // List returns the live sessions of subject that have not expired.

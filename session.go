@@ -70,7 +70,9 @@ func FromContext(ctx context.Context) *Session {
 // nothing. Call it again to record a re-authentication. It returns
 // ErrWrongKind for requests authenticated by a bearer token (use Manager.Issue
 // for API logins) and ErrNoSession outside the middleware.
-func Login(ctx context.Context, subject string) error { return withSession(ctx, func(s *Session) error { return s.Login(subject) }) }
+func Login(ctx context.Context, subject string) error {
+	return withSession(ctx, func(s *Session) error { return s.Login(subject) })
+}
 
 // Logout ends the request's session: the record is destroyed when the
 // response is committed, the cookie is expired, and the response carries
@@ -561,10 +563,7 @@ func (s *Session) apply(next *Record, vals map[string]json.RawMessage, now time.
 	// Lazy touch: move the idle deadline only when it moved by more than the
 	// granularity, min(1 minute, idle/10), so reads do not write the store.
 	idle := s.m.idleTimeout(next)
-	deadline := now.Add(idle)
-	if deadline.After(next.ExpiresAt) {
-		deadline = next.ExpiresAt
-	}
+	deadline := s.m.idleDeadline(next, now)
 	if write || deadline.Sub(next.IdleExpiresAt) > min(time.Minute, idle/10) {
 		next.LastSeenAt, next.IdleExpiresAt = now, deadline
 		write = true
