@@ -1,0 +1,419 @@
+package pgstore
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/keycard-go/keycard"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Options configures a Store. A nil *Options means all defaults.
+type Options struct {
+	// Schema is the PostgreSQL schema that holds Keycard's tables
+	// (keycard_sessions, keycard_schema_version); it is created when missing.
+	// Default "public".
+	Schema string
+}
+
+// Store is a keycard.Store in PostgreSQL. It is safe for concurrent use by
+// any number of goroutines and processes (several Keycard nodes may share
+// one database: every write is a single compare-and-swap statement).
+type Store struct {
+	pool    *pgxpool.Pool
+	ownPool bool
+	table   string // quoted schema.keycard_sessions
+
+	sqlGet, sqlGetByID, sqlInsert, sqlUpdate, sqlRotate string
+	sqlDelete, sqlDeleteByID, sqlList, sqlDeleteSubject  string
+	sqlExpire                                            string
+}
+
+var _ keycard.Store = (*Store)(nil)
+
+// New returns a Store on pool after applying the embedded migrations (under a
+// transaction-scoped advisory lock, so that nodes starting together migrate
+// once). The caller keeps ownership of pool: Close does not close it.
+func New(ctx context.Context, pool *pgxpool.Pool, opts *Options) (*Store, error) {
+	o := Options{}
+	if opts != nil {
+		o = *opts
+	}
+	if o.Schema == "" {
+		o.Schema = "public"
+	}
+	schema := pgx.Identifier{o.Schema}.Sanitize()
+	s := &Store{pool: pool, table: schema + ".keycard_sessions"}
+	s.prepareSQL()
+	if err := migrate(ctx, pool, o.Schema, schema); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Open connects to the PostgreSQL database at url (postgres://user:pass@host:port/db?sslmode=...,
+// any form pgxpool.ParseConfig accepts), applies the migrations and returns a
+// Store whose Close closes the pool.
+func Open(ctx context.Context, url string) (*Store, error) {
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: %w", err)
+	}
+	s, err := New(ctx, pool, nil)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	s.ownPool = true
+	return s, nil
+}
+
+// Close closes the pool when Open created it; a pool passed to New is the caller's.
+func (s *Store) Close() error {
+	if s.ownPool {
+		s.pool.Close()
+	}
+	return nil
+}
+
+func migrate(ctx context.Context, pool *pgxpool.Pool, schemaName, schema string) error {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		return translate(err)
+	}
+	defer tx.Rollback(ctx)
+	// One lock per schema: two Keycard processes starting at once migrate one
+	// after the other, and the second finds nothing left to do.
+	h := fnv.New64a()
+	h.Write([]byte("keycard migrations " + schemaName))
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(h.Sum64())); err != nil {
+		return translate(err)
+	}
+	stmts := []string{
+		`CREATE SCHEMA IF NOT EXISTS ` + schema,
+		`CREATE TABLE IF NOT EXISTS ` + schema + `.keycard_schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
+	}
+	for _, q := range stmts {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			return translate(err)
+		}
+	}
+	var newest int
+	if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM `+schema+`.keycard_schema_version`).Scan(&newest); err != nil {
+		return translate(err)
+	}
+	known := 0
+	for _, name := range names {
+		base := strings.TrimPrefix(name, "migrations/")
+		v, err := strconv.Atoi(base[:strings.IndexByte(base, '_')])
+		if err != nil {
+			return fmt.Errorf("pgstore: migration %s: bad name", base)
+		}
+		known = max(known, v)
+		if v <= newest {
+			continue
+		}
+		body, _ := migrations.ReadFile(name)
+		if _, err := tx.Exec(ctx, strings.ReplaceAll(string(body), "{{schema}}", schema)); err != nil {
+			return fmt.Errorf("pgstore: migration %s: %w", base, translate(err))
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO `+schema+`.keycard_schema_version (version) VALUES ($1)`, v); err != nil {
+			return translate(err)
+		}
+	}
+	if newest > known {
+		return fmt.Errorf("pgstore: database schema version %d is newer than this Keycard knows (%d)", newest, known)
+	}
+	return translate(tx.Commit(ctx))
+}
+
+const columns = `hash, id, subject, kind, state, created_at, authenticated_at, renewed_at, last_seen_at, idle_expires_at, expires_at, idle_timeout, persistent, ip, user_agent, fingerprint, data, meta, version, successor, grace_until`
+
+// tombstoneSet turns a row into a tombstone: it keeps hash, id, subject, kind
+// and expires_at, bumps the version and clears everything else. $1 is the
+// state, $2 the successor, $3 the grace deadline.
+const tombstoneSet = `state = $1, version = version + 1, successor = $2, grace_until = $3,
+	created_at = NULL, authenticated_at = NULL, renewed_at = NULL, last_seen_at = NULL,
+	idle_expires_at = NULL, idle_timeout = 0, persistent = false, ip = '', user_agent = '',
+	fingerprint = '', data = NULL, meta = NULL, deadline = expires_at`
+
+func (s *Store) prepareSQL() {
+	t := s.table
+	s.sqlGet = `SELECT ` + columns + ` FROM ` + t + ` WHERE hash = $1`
+	s.sqlGetByID = `SELECT ` + columns + ` FROM ` + t + ` WHERE id = $1 AND state = 0`
+	s.sqlInsert = `INSERT INTO ` + t + ` (` + columns + `, deadline) VALUES ($1,$2,$3,$4,0,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,1,NULL,NULL,$18)`
+	// Update: the compare-and-swap is one UPDATE ... WHERE version = $n; the
+	// CTE reads the row's state in the same statement so that a failure is
+	// classified (ErrNotFound or ErrConflict) without a second round trip.
+	s.sqlUpdate = `WITH cur AS (SELECT state FROM ` + t + ` WHERE hash = $1),
+	upd AS (UPDATE ` + t + ` SET kind = $3, created_at = $4, authenticated_at = $5, renewed_at = $6,
+		last_seen_at = $7, idle_expires_at = $8, expires_at = $9, idle_timeout = $10, persistent = $11,
+		ip = $12, user_agent = $13, fingerprint = $14, data = $15, meta = $16, version = version + 1,
+		deadline = $17
+		WHERE hash = $1 AND state = 0 AND version = $2 RETURNING 1)
+	SELECT (SELECT count(*) FROM upd), (SELECT state FROM cur)`
+	// Rotate: tombstone the old row (compare-and-swap) and insert the next
+	// one in one statement, so one round trip and one implicit transaction;
+	// the INSERT runs only when the UPDATE changed the old row.
+	s.sqlRotate = `WITH cur AS (SELECT state FROM ` + t + ` WHERE hash = $4),
+	tomb AS (UPDATE ` + t + ` SET ` + tombstoneSet + ` WHERE hash = $4 AND state = 0 AND version = $5 RETURNING 1),
+	ins AS (INSERT INTO ` + t + ` (` + columns + `, deadline)
+		SELECT $2::bytea,$6::bytea,$7::bytea,$8::smallint,0,$9::timestamptz,$10::timestamptz,$11::timestamptz,
+			$12::timestamptz,$13::timestamptz,$14::timestamptz,$15::bigint,$16::boolean,$17::bytea,$18::bytea,
+			$19::bytea,$20::bytea,$21::bytea,1,NULL,NULL,$22::timestamptz
+		WHERE EXISTS (SELECT 1 FROM tomb) RETURNING 1)
+	SELECT (SELECT count(*) FROM tomb), (SELECT count(*) FROM ins), (SELECT state FROM cur)`
+	s.sqlDelete = `UPDATE ` + t + ` SET ` + tombstoneSet + ` WHERE hash = $4 AND state = 0`
+	s.sqlDeleteByID = `UPDATE ` + t + ` SET ` + tombstoneSet + ` WHERE id = $4 AND state = 0`
+	s.sqlList = `SELECT ` + columns + ` FROM ` + t + ` WHERE subject = $1 AND state = 0`
+	s.sqlDeleteSubject = `UPDATE ` + t + ` SET ` + tombstoneSet + ` WHERE subject = $4 AND state = 0 AND id <> $5`
+	// Concurrent sweepers on several nodes skip each other's rows.
+	s.sqlExpire = `DELETE FROM ` + t + ` WHERE hash IN (SELECT hash FROM ` + t + `
+		WHERE deadline < $1 ORDER BY deadline LIMIT $2 FOR UPDATE SKIP LOCKED)`
+}
+
+// ts encodes a time for a timestamptz parameter: NULL for the zero time.
+func ts(t time.Time) pgtype.Timestamptz {
+	return pgtype.Timestamptz{Time: t, Valid: !t.IsZero()}
+}
+
+func fromTS(t pgtype.Timestamptz) time.Time {
+	if !t.Valid {
+		return time.Time{}
+	}
+	return t.Time.UTC()
+}
+
+// str encodes a string as bytea, never NULL.
+func str(s string) []byte { return append([]byte{}, s...) }
+
+func scanRecord(row pgx.Row) (*keycard.Record, error) {
+	var (
+		r                                                   keycard.Record
+		hash, id, subject, ip, ua, fp, data, meta, succ     []byte
+		created, authed, renewed, seen, idle, expires, grac pgtype.Timestamptz
+		kind, state                                         int16
+		idleTimeout, version                                int64
+	)
+	err := row.Scan(&hash, &id, &subject, &kind, &state, &created, &authed, &renewed, &seen, &idle, &expires,
+		&idleTimeout, &r.Persistent, &ip, &ua, &fp, &data, &meta, &version, &succ, &grac)
+	if err != nil {
+		return nil, err
+	}
+	copy(r.Hash[:], hash)
+	r.ID, r.Subject = string(id), string(subject)
+	r.Kind, r.State = keycard.Kind(kind), keycard.State(state)
+	r.CreatedAt, r.AuthenticatedAt, r.RenewedAt = fromTS(created), fromTS(authed), fromTS(renewed)
+	r.LastSeenAt, r.IdleExpiresAt, r.ExpiresAt = fromTS(seen), fromTS(idle), fromTS(expires)
+	r.IdleTimeout = time.Duration(idleTimeout)
+	r.IP, r.UserAgent, r.Fingerprint = string(ip), string(ua), string(fp)
+	r.Data, r.Meta = data, meta
+	r.Version = uint64(version)
+	copy(r.Successor[:], succ)
+	r.GraceUntil = fromTS(grac)
+	return &r, nil
+}
+
+// translate maps PostgreSQL errors to keycard sentinels where one applies and
+// wraps everything else (an unavailable database: the Manager answers 503).
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" { // unique_violation
+		return keycard.ErrExists
+	}
+	return fmt.Errorf("pgstore: %w", err)
+}
+
+func nullBytes(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	return b
+}
+
+// Get returns the record or tombstone under h: one primary-key SELECT (one round trip).
+func (s *Store) Get(ctx context.Context, h keycard.Hash) (*keycard.Record, error) {
+	r, err := scanRecord(s.pool.QueryRow(ctx, s.sqlGet, h[:]))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, keycard.ErrNotFound
+	}
+	if err != nil {
+		return nil, translate(err)
+	}
+	return r, nil
+}
+
+// GetByID returns the live record with public ID id: one SELECT on the live-ID index.
+func (s *Store) GetByID(ctx context.Context, id string) (*keycard.Record, error) {
+	r, err := scanRecord(s.pool.QueryRow(ctx, s.sqlGetByID, []byte(id)))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, keycard.ErrNotFound
+	}
+	if err != nil {
+		return nil, translate(err)
+	}
+	return r, nil
+}
+
+// Create inserts r with Version 1: one INSERT; the primary key and the unique
+// index on live IDs turn a duplicate into ErrExists.
+func (s *Store) Create(ctx context.Context, r *keycard.Record) error {
+	_, err := s.pool.Exec(ctx, s.sqlInsert, r.Hash[:], str(r.ID), str(r.Subject), int16(r.Kind),
+		ts(r.CreatedAt), ts(r.AuthenticatedAt), ts(r.RenewedAt), ts(r.LastSeenAt), ts(r.IdleExpiresAt),
+		ts(r.ExpiresAt), int64(r.IdleTimeout), r.Persistent, str(r.IP), str(r.UserAgent), str(r.Fingerprint),
+		nullBytes(r.Data), nullBytes(r.Meta), ts(r.KeepUntil()))
+	if err != nil {
+		return translate(err)
+	}
+	r.Version = 1
+	return nil
+}
+
+func casResult(n int64, state *int16) error {
+	if n == 1 {
+		return nil
+	}
+	if state == nil || *state != int16(keycard.StateLive) {
+		return keycard.ErrNotFound
+	}
+	return keycard.ErrConflict
+}
+
+// Update is one statement (one round trip): UPDATE ... WHERE hash = $1 AND
+// state = 0 AND version = $2.
+func (s *Store) Update(ctx context.Context, r *keycard.Record) error {
+	var n int64
+	var state *int16
+	err := s.pool.QueryRow(ctx, s.sqlUpdate, r.Hash[:], int64(r.Version), int16(r.Kind),
+		ts(r.CreatedAt), ts(r.AuthenticatedAt), ts(r.RenewedAt), ts(r.LastSeenAt), ts(r.IdleExpiresAt),
+		ts(r.ExpiresAt), int64(r.IdleTimeout), r.Persistent, str(r.IP), str(r.UserAgent), str(r.Fingerprint),
+		nullBytes(r.Data), nullBytes(r.Meta), ts(r.KeepUntil())).Scan(&n, &state)
+	if err != nil {
+		return translate(err)
+	}
+	if err := casResult(n, state); err != nil {
+		return err
+	}
+	r.Version++
+	return nil
+}
+
+// Rotate is one statement (one round trip, atomic): the old row becomes a
+// rotated tombstone by compare-and-swap and next is inserted with Version 1.
+func (s *Store) Rotate(ctx context.Context, old, next *keycard.Record, graceUntil time.Time) error {
+	var tomb, ins int64
+	var state *int16
+	err := s.pool.QueryRow(ctx, s.sqlRotate, int16(keycard.StateRotated), next.Hash[:], ts(graceUntil),
+		old.Hash[:], int64(old.Version),
+		str(next.ID), str(next.Subject), int16(next.Kind), ts(next.CreatedAt), ts(next.AuthenticatedAt),
+		ts(next.RenewedAt), ts(next.LastSeenAt), ts(next.IdleExpiresAt), ts(next.ExpiresAt),
+		int64(next.IdleTimeout), next.Persistent, str(next.IP), str(next.UserAgent), str(next.Fingerprint),
+		nullBytes(next.Data), nullBytes(next.Meta), ts(next.KeepUntil())).Scan(&tomb, &ins, &state)
+	if err != nil {
+		return translate(err)
+	}
+	if err := casResult(tomb, state); err != nil {
+		return err
+	}
+	if ins != 1 {
+		return fmt.Errorf("pgstore: rotate inserted %d rows", ins)
+	}
+	old.Version++
+	next.Version = 1
+	return nil
+}
+
+func (s *Store) destroy(ctx context.Context, q string, args ...any) (int64, error) {
+	tag, err := s.pool.Exec(ctx, q, append([]any{int16(keycard.StateDestroyed), nil, nil}, args...)...)
+	if err != nil {
+		return 0, translate(err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// Delete turns the live record h into a destroyed tombstone: one UPDATE.
+func (s *Store) Delete(ctx context.Context, h keycard.Hash) error {
+	n, err := s.destroy(ctx, s.sqlDelete, h[:])
+	if err == nil && n == 0 {
+		err = keycard.ErrNotFound
+	}
+	return err
+}
+
+// DeleteByID turns the live record with ID id into a destroyed tombstone: one UPDATE.
+func (s *Store) DeleteByID(ctx context.Context, id string) error {
+	n, err := s.destroy(ctx, s.sqlDeleteByID, []byte(id))
+	if err == nil && n == 0 {
+		err = keycard.ErrNotFound
+	}
+	return err
+}
+
+// List returns the live records of subject: one SELECT on the subject index.
+func (s *Store) List(ctx context.Context, subject string) ([]*keycard.Record, error) {
+	if subject == "" {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, s.sqlList, []byte(subject))
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	var out []*keycard.Record
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, translate(err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, translate(err)
+	}
+	return out, nil
+}
+
+// DeleteSubject destroys the live records of subject except exceptID: one UPDATE.
+func (s *Store) DeleteSubject(ctx context.Context, subject, exceptID string) (int, error) {
+	if subject == "" {
+		return 0, nil
+	}
+	n, err := s.destroy(ctx, s.sqlDeleteSubject, []byte(subject), []byte(exceptID))
+	return int(n), err
+}
+
+// DeleteExpired drops at most limit rows whose deadline is before now: one
+// DELETE that uses the deadline index and skips rows other sweepers hold.
+func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
+	tag, err := s.pool.Exec(ctx, s.sqlExpire, now, limit)
+	if err != nil {
+		return 0, translate(err)
+	}
+	return int(tag.RowsAffected()), nil
+}
