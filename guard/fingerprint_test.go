@@ -1,0 +1,203 @@
+package guard
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const (
+	uaFirefox133 = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
+	uaFirefox134 = "Mozilla/5.0 (X11; Linux x86_64; rv:134.0) Gecko/20100101 Firefox/134.0"
+	uaChrome131  = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+)
+
+func TestParseUserAgent(t *testing.T) {
+	tests := []struct {
+		name, ua string
+		family   Family
+		major    int
+	}{
+		{"chrome", uaChrome131, FamilyChrome, 131},
+		{"chrome android", "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.6723.102 Mobile Safari/537.36", FamilyChrome, 130},
+		{"chrome ios", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_7 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/131.0.6778.73 Mobile/15E148 Safari/604.1", FamilyChrome, 131},
+		{"chromium", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chromium/120.0.6099.224 Chrome/120.0.6099.224 Safari/537.36", FamilyChromium, 120},
+		{"edge", uaChrome131 + " Edg/131.0.2903.70", FamilyEdge, 131},
+		{"edge android", "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36 EdgA/131.0.0.0", FamilyEdge, 131},
+		{"edge ios", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_7 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 EdgiOS/131.2903.68 Mobile/15E148 Safari/605.1.15", FamilyEdge, 131},
+		{"legacy edge", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/70.0.3538.102 Safari/537.36 Edge/18.19582", FamilyEdge, 18},
+		{"firefox", uaFirefox133, FamilyFirefox, 133},
+		{"firefox ios", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_7 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) FxiOS/132.0 Mobile/15E148 Safari/605.1.15", FamilyFirefox, 132},
+		{"safari mac", "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15", FamilySafari, 18},
+		{"safari ios", "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1", FamilySafari, 18},
+		{"webkit without version", "Mozilla/5.0 (Macintosh) AppleWebKit/605.1.15 (KHTML, like Gecko) Safari/605.1.15", FamilySafari, 0},
+		{"opera", uaChrome131 + " OPR/115.0.0.0", FamilyOpera, 115},
+		{"presto opera", "Opera/9.80 (Windows NT 6.1; WOW64) Presto/2.12.388 Version/12.18", FamilyOpera, 12},
+		{"samsung", "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/26.0 Chrome/122.0.0.0 Mobile Safari/537.36", FamilyOther, 0},
+		{"curl", "curl/8.5.0", FamilyCurl, 8},
+		{"go", "Go-http-client/1.1", FamilyGo, 1},
+		{"go h2", "Go-http-client/2.0", FamilyGo, 2},
+
+		{"empty", "", FamilyOther, 0},
+		{"garbage", "\x00\xff<script>", FamilyOther, 0},
+		{"curl not at the start", "evil curl/8.0", FamilyOther, 0},
+		{"no version", "Firefox/", FamilyFirefox, 0},
+		{"huge version", "Chrome/99999999999999999999999", FamilyChrome, 99999},
+		{"negative version", "Firefox/-5", FamilyFirefox, 0},
+		{"marker past the cap", strings.Repeat("x", maxUserAgent) + "Firefox/133.0", FamilyOther, 0},
+		{"huge", strings.Repeat("Chrome/1 ", 100000), FamilyChrome, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, m := ParseUserAgent(tt.ua)
+			if f != tt.family || m != tt.major {
+				t.Fatalf("ParseUserAgent: got %s %d, want %s %d", f, m, tt.family, tt.major)
+			}
+		})
+	}
+}
+
+// base is the request a fingerprint is recorded from in the tests below.
+func base() []string {
+	return []string{"User-Agent", uaFirefox133, "Accept-Language", "en-GB,en;q=0.9"}
+}
+
+func TestFingerprintSignals(t *testing.T) {
+	custom := Actions{Browser: ActionRequireReauth, Version: ActionRevoke, Language: ActionRequireReauth, Network: ActionRevoke}
+	tests := []struct {
+		name        string
+		remote      string
+		headers     []string
+		changed     []Signal
+		wantDefault Action
+		wantCustom  Action
+	}{
+		{"same", "198.51.100.7:1", base(), nil, ActionNone, ActionNone},
+		{"same /24", "198.51.100.250:2", base(), nil, ActionNone, ActionNone},
+		{"IPv4-mapped same address", "[::ffff:198.51.100.7]:1", base(), nil, ActionNone, ActionNone},
+		{"language case and spaces", "198.51.100.7:1", []string{"User-Agent", uaFirefox133, "Accept-Language", "EN-gb, en; q=0.9"}, nil, ActionNone, ActionNone},
+		{"spoofed XFF is not a network change", "198.51.100.7:1", append(base(), "X-Forwarded-For", "1.2.3.4"), nil, ActionNone, ActionNone},
+
+		{"network", "198.51.101.7:1", base(), []Signal{SignalNetwork}, ActionLog, ActionRevoke},
+		{"network IPv6", "[2001:db8::1]:1", base(), []Signal{SignalNetwork}, ActionLog, ActionRevoke},
+		{"network unknown", "", base(), []Signal{SignalNetwork}, ActionLog, ActionRevoke},
+		{"language", "198.51.100.7:1", []string{"User-Agent", uaFirefox133, "Accept-Language", "de-DE"}, []Signal{SignalLanguage}, ActionLog, ActionRequireReauth},
+		{"language dropped", "198.51.100.7:1", []string{"User-Agent", uaFirefox133}, []Signal{SignalLanguage}, ActionLog, ActionRequireReauth},
+		{"version", "198.51.100.7:1", []string{"User-Agent", uaFirefox134, "Accept-Language", "en-GB,en;q=0.9"}, []Signal{SignalVersion}, ActionLog, ActionRevoke},
+		{"browser", "198.51.100.7:1", []string{"User-Agent", uaChrome131, "Accept-Language", "en-GB,en;q=0.9"}, []Signal{SignalBrowser}, ActionRevoke, ActionRequireReauth},
+		{"browser to curl", "198.51.100.7:1", []string{"User-Agent", "curl/8.5.0", "Accept-Language", "en-GB,en;q=0.9"}, []Signal{SignalBrowser}, ActionRevoke, ActionRequireReauth},
+		{"browser and network", "203.0.113.1:1", []string{"User-Agent", uaChrome131, "Accept-Language", "en-GB,en;q=0.9"}, []Signal{SignalBrowser, SignalNetwork}, ActionRevoke, ActionRevoke},
+		{"everything", "203.0.113.1:1", []string{"User-Agent", uaChrome131}, []Signal{SignalBrowser, SignalLanguage, SignalNetwork}, ActionRevoke, ActionRevoke},
+		{"version and language", "198.51.100.7:1", []string{"User-Agent", uaFirefox134}, []Signal{SignalVersion, SignalLanguage}, ActionLog, ActionRevoke},
+	}
+	gd := newGuard(t, nil)
+	gc := newGuard(t, &Options{Actions: custom})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, c := range []struct {
+				g    *Guard
+				want Action
+			}{{gd, tt.wantDefault}, {gc, tt.wantCustom}} {
+				stored := c.g.Fingerprint(req("198.51.100.7:1", base()...))
+				v := c.g.Check(stored, req(tt.remote, tt.headers...))
+				if !slices.Equal(v.Changed, tt.changed) {
+					t.Fatalf("Changed: got %v, want %v", v.Changed, tt.changed)
+				}
+				if v.Action != c.want {
+					t.Fatalf("Action: got %s, want %s", v.Action, c.want)
+				}
+				for _, s := range tt.changed {
+					if !v.Has(s) {
+						t.Fatalf("Has(%s): got false", s)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestFingerprintMalformedStoredFailsClosed(t *testing.T) {
+	g := newGuard(t, nil)
+	r := req("198.51.100.7:1", base()...)
+	fp := g.Fingerprint(r)
+	all := []Signal{SignalBrowser, SignalLanguage, SignalNetwork}
+	for _, stored := range []string{"", "g1.", fp[:FingerprintLen-1], fp + "A", "g2." + fp[3:], strings.ToUpper(fp), strings.Repeat("\x00", FingerprintLen)} {
+		v := g.Check(stored, r)
+		if v.Action != ActionRevoke || len(v.Changed) < len(all) {
+			t.Errorf("Check(malformed %q): got %v, want at least %v and revoke", stored, v, all)
+		}
+	}
+	// A single changed character changes exactly one signal.
+	for i := len(fpPrefix); i < FingerprintLen; i++ {
+		c := byte('A')
+		if fp[i] == 'A' {
+			c = 'B'
+		}
+		m := fp[:i] + string(c) + fp[i+1:]
+		if v := g.Check(m, r); len(v.Changed) != 1 || v.Changed[0] != Signal((i-len(fpPrefix))/fpCharLen+1) {
+			t.Errorf("char %d changed: got %v", i, v.Changed)
+		}
+	}
+}
+
+func TestFingerprintKeyedAndOpaque(t *testing.T) {
+	r := req("198.51.100.7:1", base()...)
+	g1 := newGuard(t, nil)
+	g2, err := New(bytes.Repeat([]byte{8}, MinKeyLen), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp1, fp2 := g1.Fingerprint(r), g2.Fingerprint(r)
+	if len(fp1) != FingerprintLen || !strings.HasPrefix(fp1, "g1.") {
+		t.Fatalf("Fingerprint: got %q, want %d characters starting g1.", fp1, FingerprintLen)
+	}
+	if fp1 == fp2 {
+		t.Fatal("two keys give the same fingerprint")
+	}
+	if fp1 != g1.Fingerprint(r) {
+		t.Fatal("Fingerprint is not deterministic")
+	}
+	for _, raw := range []string{"firefox", "Firefox", "198.51.100", "133", "en-gb"} {
+		if strings.Contains(fp1, raw) {
+			t.Fatalf("fingerprint contains the raw value %q", raw)
+		}
+	}
+	if _, err := New(make([]byte, MinKeyLen-1), nil); err == nil {
+		t.Fatal("New with a short key: got nil error")
+	}
+	if _, err := New(testKey, &Options{Actions: Actions{Network: 9}}); err == nil {
+		t.Fatal("New with an invalid action: got nil error")
+	}
+}
+
+func TestCheckNoAllocWhenUnchanged(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are meaningless under the race detector")
+	}
+	g := newGuard(t, nil)
+	r := req("198.51.100.7:1", base()...)
+	fp := g.Fingerprint(r)
+	allocs := testing.AllocsPerRun(100, func() {
+		if v := g.Check(fp, r); v.Action != ActionNone {
+			t.Fatal("changed")
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("Check allocations: got %v, want 0", allocs)
+	}
+}
+
+func TestStrings(t *testing.T) {
+	for _, c := range []struct{ got, want string }{
+		{SignalBrowser.String(), "browser"}, {SignalVersion.String(), "browser_version"},
+		{SignalLanguage.String(), "accept_language"}, {SignalNetwork.String(), "network"},
+		{Signal(0).String(), "invalid"}, {ActionNone.String(), "none"}, {ActionLog.String(), "log"},
+		{ActionRequireReauth.String(), "require_reauth"}, {ActionRevoke.String(), "revoke"},
+		{Action(9).String(), "invalid"}, {FamilyGo.String(), "go-http-client"}, {Family(99).String(), "other"},
+	} {
+		if c.got != c.want {
+			t.Errorf("got %q, want %q", c.got, c.want)
+		}
+	}
+}

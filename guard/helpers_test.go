@@ -1,0 +1,37 @@
+package guard
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+)
+
+var testKey = bytes.Repeat([]byte{7}, MinKeyLen)
+
+func newGuard(t testing.TB, opts *Options) *Guard {
+	t.Helper()
+	g, err := New(testKey, opts)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return g
+}
+
+// clock is an injected clock that tests move by hand.
+type clock struct{ t time.Time }
+
+func newClock() *clock                   { return &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
+func (c *clock) Now() time.Time          { return c.t }
+func (c *clock) Advance(d time.Duration) { c.t = c.t.Add(d) }
+
+// req builds a request from remote with the given headers (pairs of name, value).
+func req(remote string, headers ...string) *http.Request {
+	r := httptest.NewRequest("GET", "https://example.com/", nil)
+	r.RemoteAddr = remote
+	for i := 0; i+1 < len(headers); i += 2 {
+		r.Header.Add(headers[i], headers[i+1])
+	}
+	return r
+}

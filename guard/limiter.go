@@ -1,0 +1,205 @@
+package guard
+
+import (
+	"log/slog"
+	"math"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Allow reports whether the client network of r may still present session
+// tokens, and if not, how long until it may. Call it before looking a token
+// up in the store, so that a client guessing tokens costs no store work once
+// it is over the limit. Allow itself never counts: Invalid does.
+// It does not allocate.
+func (g *Guard) Allow(r *http.Request) (ok bool, retryAfter time.Duration) {
+	return g.lim.allow(netKeyOf(Network(g.ClientIP(r))), g.now())
+}
+
+// Invalid counts one presentation of an unknown, expired or forged session
+// token by the client network of r.
+func (g *Guard) Invalid(r *http.Request) {
+	g.lim.invalid(netKeyOf(Network(g.ClientIP(r))), g.now())
+}
+
+// Networks returns how many client networks the limiter remembers now; it is
+// at most Options.MaxNetworks.
+func (g *Guard) Networks() int {
+	g.lim.mu.Lock()
+	defer g.lim.mu.Unlock()
+	return len(g.lim.index)
+}
+
+// Limit returns middleware that answers 429 Too Many Requests, with a
+// Retry-After header, to every request from a client network that is over the
+// invalid-token limit, before next (and so the session store) sees it. The
+// application or the session layer calls Invalid for each invalid token.
+//
+// It blocks every request of a limited network, with or without a token; a
+// session layer that wants to block only token lookups calls Allow itself.
+func (g *Guard) Limit(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ok, retry := g.Allow(r)
+		if !ok {
+			secs := int64(math.Ceil(retry.Seconds()))
+			if secs < 1 {
+				secs = 1
+			}
+			g.log.LogAttrs(r.Context(), slog.LevelWarn, "guard: too many invalid session tokens",
+				slog.String("network", Network(g.ClientIP(r)).String()),
+				slog.Int64("retry_after_s", secs),
+				slog.String("method", r.Method),
+				slog.String("path", r.URL.Path))
+			w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+			http.Error(w, "Too Many Requests", http.StatusTooManyRequests)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// netKey identifies a client network in the limiter: the 16-byte form of the
+// network's address and its length (0 for an unknown client, so all clients
+// without an address share one bucket: they are limited together rather
+// than not at all).
+type netKey struct {
+	addr [16]byte
+	bits uint8
+}
+
+func netKeyOf(p netip.Prefix) netKey {
+	if !p.IsValid() {
+		return netKey{}
+	}
+	return netKey{addr: p.Addr().As16(), bits: uint8(p.Bits())}
+}
+
+// limiter is a token bucket per client network, kept in a fixed-size LRU so
+// that a flood of source addresses cannot make it grow: past max entries the
+// least recently seen network is forgotten (and starts afresh if it comes
+// back). Nodes live in one slice linked by index, so a full limiter recycles
+// nodes instead of allocating.
+type limiter struct {
+	mu    sync.Mutex
+	perNS float64 // tokens per nanosecond
+	burst float64
+	max   int
+	index map[netKey]int32
+	nodes []lruNode
+	head  int32 // most recently seen, or -1
+	tail  int32 // least recently seen, or -1
+}
+
+type lruNode struct {
+	key        netKey
+	tokens     float64
+	last       int64 // unix nanoseconds of the last refill
+	prev, next int32
+}
+
+func newLimiter(perMinute, burst, max int) *limiter {
+	return &limiter{
+		perNS: float64(perMinute) / float64(time.Minute),
+		burst: float64(burst),
+		max:   max,
+		index: make(map[netKey]int32),
+		head:  -1,
+		tail:  -1,
+	}
+}
+
+// refill brings n's bucket up to now. A clock that goes backwards adds nothing.
+func (l *limiter) refill(n *lruNode, now int64) {
+	if d := now - n.last; d > 0 {
+		n.tokens = math.Min(l.burst, n.tokens+float64(d)*l.perNS)
+		n.last = now
+	}
+}
+
+func (l *limiter) allow(k netKey, t time.Time) (bool, time.Duration) {
+	now := t.UnixNano()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	i, ok := l.index[k]
+	if !ok {
+		return true, 0 // never presented an invalid token (or forgotten)
+	}
+	n := &l.nodes[i]
+	l.refill(n, now)
+	l.toFront(i)
+	if n.tokens >= 1 {
+		return true, 0
+	}
+	return false, time.Duration(math.Ceil((1 - n.tokens) / l.perNS))
+}
+
+func (l *limiter) invalid(k netKey, t time.Time) {
+	now := t.UnixNano()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	i, ok := l.index[k]
+	if !ok {
+		i = l.insert(k, now)
+	}
+	n := &l.nodes[i]
+	l.refill(n, now)
+	// The bucket does not go below zero: a client that keeps sending while
+	// limited is already refused without any store work.
+	n.tokens = math.Max(0, n.tokens-1)
+	l.toFront(i)
+}
+
+// insert adds k with a full bucket, recycling the least recently seen node
+// when the limiter is full.
+func (l *limiter) insert(k netKey, now int64) int32 {
+	var i int32
+	if len(l.nodes) < l.max {
+		l.nodes = append(l.nodes, lruNode{prev: -1, next: -1})
+		i = int32(len(l.nodes) - 1)
+	} else {
+		i = l.tail
+		l.unlink(i)
+		delete(l.index, l.nodes[i].key)
+	}
+	l.nodes[i] = lruNode{key: k, tokens: l.burst, last: now, prev: -1, next: -1}
+	l.index[k] = i
+	l.pushFront(i)
+	return i
+}
+
+func (l *limiter) unlink(i int32) {
+	n := &l.nodes[i]
+	if n.prev >= 0 {
+		l.nodes[n.prev].next = n.next
+	} else {
+		l.head = n.next
+	}
+	if n.next >= 0 {
+		l.nodes[n.next].prev = n.prev
+	} else {
+		l.tail = n.prev
+	}
+	n.prev, n.next = -1, -1
+}
+
+func (l *limiter) pushFront(i int32) {
+	n := &l.nodes[i]
+	n.prev, n.next = -1, l.head
+	if l.head >= 0 {
+		l.nodes[l.head].prev = i
+	}
+	l.head = i
+	if l.tail < 0 {
+		l.tail = i
+	}
+}
+
+func (l *limiter) toFront(i int32) {
+	if l.head != i {
+		l.unlink(i)
+		l.pushFront(i)
+	}
+}
