@@ -1,0 +1,496 @@
+package memstore
+
+import (
+	"context"
+	"errors"
+	"hash/maphash"
+	"math"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/keycard-go/keycard"
+)
+
+// Options configures a Store. The zero value, and a nil *Options, give the
+// defaults.
+type Options struct {
+	// Now is the clock the background sweep uses to decide what has expired.
+	// Default: time.Now.
+	Now func() time.Time
+
+	// SweepInterval is how often the background sweep drops expired records
+	// and tombstones. Default: one minute. A negative value turns the
+	// background sweep off; DeleteExpired still works.
+	SweepInterval time.Duration
+
+	// Shards is the number of shards, rounded up to a power of two and capped
+	// at 256. More shards mean less lock contention and smaller pauses when a
+	// shard's index grows, but List and DeleteSubject visit every shard.
+	// Default: 64.
+	Shards int
+}
+
+// Store is an in-memory keycard.Store. It is safe for concurrent use. Create
+// one with New and stop its background sweep with Close.
+//
+// Records live only as long as the process: a restart logs everybody out. Use
+// it for tests, development and single-process deployments.
+type Store struct {
+	shards  []shard
+	ids     []idShard
+	stripes [256]sync.Mutex // serialise List, DeleteSubject and Rotate per subject
+	mask    uint32
+	seed    maphash.Seed
+
+	idHashFn func(uint32) uint64
+
+	now      func() time.Time
+	interval time.Duration
+	stop     chan struct{}
+	done     chan struct{}
+	close    sync.Once
+	cursor   uint32 // where the next sweep starts; guarded by sweepMu
+	sweepMu  sync.Mutex
+}
+
+var _ keycard.Store = (*Store)(nil)
+
+// New returns an empty Store. Unless opts.SweepInterval is negative it starts
+// a goroutine that drops expired records every SweepInterval; call Close to
+// stop it.
+func New(opts *Options) *Store {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.SweepInterval == 0 {
+		o.SweepInterval = time.Minute
+	}
+	n := 64
+	if o.Shards > 0 {
+		n = 1
+		for n < o.Shards && n < maxShards {
+			n *= 2
+		}
+	}
+	st := &Store{
+		shards:   make([]shard, n),
+		ids:      make([]idShard, n),
+		mask:     uint32(n - 1),
+		seed:     maphash.MakeSeed(),
+		now:      o.Now,
+		interval: o.SweepInterval,
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+	st.idHashFn = func(v uint32) uint64 {
+		e := st.entryAt(v - 1)
+		return maphash.Bytes(st.seed, e.id[:])
+	}
+	for i := range st.shards {
+		st.shards[i].init(st, uint32(i))
+		st.ids[i].odd = make(map[string]uint32)
+	}
+	if st.interval > 0 {
+		go st.run()
+	} else {
+		close(st.done)
+	}
+	return st
+}
+
+// Close stops the background sweep and waits for it to return. The Store
+// stays usable. Close may be called more than once.
+func (st *Store) Close() {
+	st.close.Do(func() {
+		close(st.stop)
+		<-st.done
+	})
+}
+
+func (st *Store) run() {
+	defer close(st.done)
+	t := time.NewTicker(st.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-st.stop:
+			return
+		case <-t.C:
+			st.sweep(context.Background(), toMicro(st.now()), math.MaxInt)
+		}
+	}
+}
+
+func (st *Store) shardOf(h *keycard.Hash) *shard { return &st.shards[uint32(h[0])&st.mask] }
+
+func (st *Store) stripe(subject string) int {
+	return int(maphash.String(st.seed, subject) & 255)
+}
+
+// lockStripes locks the subject stripes of the non-empty subjects in order
+// and returns the function that unlocks them.
+func (st *Store) lockStripes(a, b string) func() {
+	var idx []int
+	for _, s := range []string{a, b} {
+		if s != "" {
+			idx = append(idx, st.stripe(s))
+		}
+	}
+	slices.Sort(idx)
+	idx = slices.Compact(idx)
+	for _, i := range idx {
+		st.stripes[i].Lock()
+	}
+	return func() {
+		for _, i := range idx {
+			st.stripes[i].Unlock()
+		}
+	}
+}
+
+// Get implements keycard.Store.
+func (st *Store) Get(ctx context.Context, h keycard.Hash) (*keycard.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	sh := st.shardOf(&h)
+	sh.mu.Lock()
+	v := sh.lookup(&h)
+	if v == 0 {
+		sh.mu.Unlock()
+		return nil, keycard.ErrNotFound
+	}
+	c := *sh.at(v - 1)
+	sh.mu.Unlock()
+	return c.record(), nil
+}
+
+// find returns the shard and local index of the live entry whose ID is k,
+// with that shard locked, or nil.
+func (st *Store) find(ctx context.Context, k *idKey) (*shard, uint32, error) {
+	is := st.idShardOf(k)
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, 0, err
+		}
+		is.mu.Lock()
+		v := is.get(st, k)
+		is.mu.Unlock()
+		if v == 0 {
+			return nil, 0, keycard.ErrNotFound
+		}
+		ref := v - 1
+		sh := &st.shards[ref>>localBits]
+		local := ref & (1<<localBits - 1)
+		sh.mu.Lock()
+		if e := sh.at(local); e.flags&flagUsed != 0 && e.state == keycard.StateLive && k.matches(e) {
+			return sh, local, nil
+		}
+		// Rotated or destroyed since the index was read: look again.
+		sh.mu.Unlock()
+	}
+}
+
+// GetByID implements keycard.Store.
+func (st *Store) GetByID(ctx context.Context, id string) (*keycard.Record, error) {
+	k := st.idKeyOf(id)
+	sh, local, err := st.find(ctx, &k)
+	if err != nil {
+		return nil, err
+	}
+	c := *sh.at(local)
+	sh.mu.Unlock()
+	return c.record(), nil
+}
+
+// Create implements keycard.Store.
+func (st *Store) Create(ctx context.Context, r *keycard.Record) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	k := st.idKeyOf(r.ID)
+	sh := st.shardOf(&r.Hash)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.lookup(&r.Hash) != 0 {
+		return keycard.ErrExists
+	}
+	is := st.idShardOf(&k)
+	is.mu.Lock()
+	if is.get(st, &k) != 0 {
+		is.mu.Unlock()
+		return keycard.ErrExists
+	}
+	local, err := sh.alloc()
+	if err != nil {
+		is.mu.Unlock()
+		return err
+	}
+	sh.newEntry(local, r, &k)
+	is.add(st, &k, sh.ref(local)+1)
+	is.mu.Unlock()
+	sh.link(local)
+	r.Version = 1
+	return nil
+}
+
+// newEntry fills the free slot local with r at Version 1.
+func (sh *shard) newEntry(local uint32, r *keycard.Record, k *idKey) {
+	e := sh.at(local)
+	*e = entry{hash: r.Hash, version: 1}
+	var odd string
+	if k.odd {
+		e.flags = flagOddID
+		odd = strings.Clone(k.s)
+	} else {
+		e.id = k.b
+	}
+	e.fill(r, r.Subject, odd)
+}
+
+// live returns the local index of the live entry r.Hash when its version is
+// r.Version.
+func (sh *shard) live(r *keycard.Record) (uint32, error) {
+	v := sh.lookup(&r.Hash)
+	if v == 0 || sh.at(v-1).state != keycard.StateLive {
+		return 0, keycard.ErrNotFound
+	}
+	if sh.at(v-1).version != r.Version {
+		return 0, keycard.ErrConflict
+	}
+	return v - 1, nil
+}
+
+// Update implements keycard.Store. It keeps the stored ID and Subject.
+func (st *Store) Update(ctx context.Context, r *keycard.Record) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	sh := st.shardOf(&r.Hash)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	local, err := sh.live(r)
+	if err != nil {
+		return err
+	}
+	e := sh.at(local)
+	var odd string
+	if e.flags&flagOddID != 0 {
+		odd = e.ext.id
+	}
+	e.fill(r, e.subject(), odd)
+	e.version++
+	sh.refile(local)
+	r.Version++
+	return nil
+}
+
+var errRotateID = errors.New("memstore: Rotate: next.ID differs from old.ID")
+
+// Rotate implements keycard.Store. It is atomic: no other operation sees the
+// old record turned into a tombstone without the new one live, or the
+// reverse. It fails with ErrConflict when old.Subject is not the stored
+// subject and with ErrExists when next.Hash is taken.
+func (st *Store) Rotate(ctx context.Context, old, next *keycard.Record, graceUntil time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if next.ID != old.ID {
+		return errRotateID
+	}
+	unlock := st.lockStripes(old.Subject, next.Subject)
+	defer unlock()
+	a, b := st.shardOf(&old.Hash), st.shardOf(&next.Hash)
+	if a == b {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+	} else {
+		first, second := a, b
+		if b.num < a.num {
+			first, second = b, a
+		}
+		first.mu.Lock()
+		defer first.mu.Unlock()
+		second.mu.Lock()
+		defer second.mu.Unlock()
+	}
+	la, err := a.live(old)
+	if err != nil {
+		return err
+	}
+	ea := a.at(la)
+	k := st.idKeyOf(old.ID)
+	if ea.subject() != old.Subject || !k.matches(ea) {
+		return keycard.ErrConflict
+	}
+	if b.lookup(&next.Hash) != 0 {
+		return keycard.ErrExists
+	}
+	lb, err := b.alloc()
+	if err != nil {
+		return err
+	}
+	var oddKey idKey
+	if k.odd {
+		oddKey = idKey{odd: true, s: ea.ext.id}
+	} else {
+		oddKey = k
+	}
+	b.newEntry(lb, next, &oddKey)
+
+	is := st.idShardOf(&k)
+	is.mu.Lock()
+	is.swap(&k, a.ref(la)+1, b.ref(lb)+1)
+	is.mu.Unlock()
+
+	b.link(lb)
+	a.unlinkSubject(la)
+	ea = a.at(la) // b.alloc may have grown the directory; chunks never move
+	ea.bury(keycard.StateRotated, next.Hash, graceUntil)
+	ea.version++
+	a.refile(la)
+	old.Version++
+	next.Version = 1
+	return nil
+}
+
+// Delete implements keycard.Store.
+func (st *Store) Delete(ctx context.Context, h keycard.Hash) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	sh := st.shardOf(&h)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	v := sh.lookup(&h)
+	if v == 0 || sh.at(v-1).state != keycard.StateLive {
+		return keycard.ErrNotFound
+	}
+	sh.destroy(v - 1)
+	return nil
+}
+
+// DeleteByID implements keycard.Store.
+func (st *Store) DeleteByID(ctx context.Context, id string) error {
+	k := st.idKeyOf(id)
+	sh, local, err := st.find(ctx, &k)
+	if err != nil {
+		return err
+	}
+	sh.destroy(local)
+	sh.mu.Unlock()
+	return nil
+}
+
+// List implements keycard.Store. It visits every shard: it costs
+// O(shards + the subject's sessions).
+func (st *Store) List(ctx context.Context, subject string) ([]*keycard.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if subject == "" {
+		return nil, nil
+	}
+	unlock := st.lockStripes(subject, "")
+	var copies []entry
+	var locals []uint32
+	for i := range st.shards {
+		sh := &st.shards[i]
+		sh.mu.Lock()
+		locals = sh.chain(subject, locals[:0])
+		for _, l := range locals {
+			copies = append(copies, *sh.at(l))
+		}
+		sh.mu.Unlock()
+	}
+	unlock()
+	out := make([]*keycard.Record, len(copies))
+	for i := range copies {
+		out[i] = copies[i].record()
+	}
+	return out, nil
+}
+
+// DeleteSubject implements keycard.Store. It visits every shard: it costs
+// O(shards + the subject's sessions). A Rotate of one of the subject's
+// sessions waits for it, so that no session escapes by moving to a shard
+// already visited.
+func (st *Store) DeleteSubject(ctx context.Context, subject, exceptID string) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if subject == "" {
+		return 0, nil
+	}
+	except := st.idKeyOf(exceptID)
+	unlock := st.lockStripes(subject, "")
+	defer unlock()
+	n := 0
+	var locals []uint32
+	for i := range st.shards {
+		sh := &st.shards[i]
+		sh.mu.Lock()
+		locals = sh.chain(subject, locals[:0])
+		for _, l := range locals {
+			if exceptID != "" && except.matches(sh.at(l)) {
+				continue
+			}
+			sh.destroy(l)
+			n++
+		}
+		sh.mu.Unlock()
+	}
+	return n, nil
+}
+
+// DeleteExpired implements keycard.Store. It sweeps the shards in batches of
+// at most 256 entries per lock hold. Expiry works in one-minute buckets: a
+// record is dropped once the minute that holds its deadline has ended by now.
+func (st *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	return st.sweep(ctx, toMicro(now), limit)
+}
+
+// sweep drops up to limit expired entries, visiting the shards round-robin
+// one batch at a time and yielding between rounds so that no shard lock is
+// held for more than one batch.
+func (st *Store) sweep(ctx context.Context, now int64, limit int) (int, error) {
+	st.sweepMu.Lock()
+	start := st.cursor
+	st.cursor++
+	st.sweepMu.Unlock()
+	dropped := 0
+	pending := make([]bool, len(st.shards))
+	for i := range pending {
+		pending[i] = true
+	}
+	for more := true; more && dropped < limit; {
+		more = false
+		for i := range st.shards {
+			j := (start + uint32(i)) & st.mask
+			if !pending[j] || dropped >= limit {
+				continue
+			}
+			n, again := st.shards[j].sweep(now, sweepBatch, limit-dropped)
+			dropped += n
+			pending[j] = again
+			more = more || again
+		}
+		if more {
+			if err := ctx.Err(); err != nil {
+				return dropped, err
+			}
+			runtime.Gosched()
+		}
+	}
+	return dropped, nil
+}
