@@ -29,6 +29,12 @@ const (
 	// EventReplay: a token replaced by renewal was used after its grace window;
 	// the token may have been stolen, and the session is ended.
 	EventReplay
+	// EventAnomaly: the session's client no longer matches the fingerprint
+	// recorded at login; Reason lists the changed signals.
+	EventAnomaly
+	// EventRateLimited: a request was refused (429) because its network
+	// presented too many invalid tokens.
+	EventRateLimited
 )
 
 var eventNames = [...]string{
@@ -40,6 +46,8 @@ var eventNames = [...]string{
 	EventRevoked:       "revoked",
 	EventInvalidToken:  "invalid-token",
 	EventReplay:        "replay-of-rotated-token",
+	EventAnomaly:       "anomaly",
+	EventRateLimited:   "rate-limited",
 }
 
 // String returns the event's name, such as "invalid-token".
@@ -52,7 +60,7 @@ func (t EventType) String() string {
 
 // Security reports whether the event may indicate an attack.
 func (t EventType) Security() bool {
-	return t == EventInvalidToken || t == EventReplay
+	return t == EventInvalidToken || t == EventReplay || t == EventAnomaly || t == EventRateLimited
 }
 
 // Event describes one lifecycle or security event. It never carries a token.

@@ -281,7 +281,8 @@ func (m *Manager) idleDeadline(rec *Record, now time.Time) time.Time {
 	return d
 }
 
-// List returns the live sessions of subject that have not expired.
+// List returns the live sessions of subject that have not expired. Sealed
+// sessions live in their clients and are not listed.
 func (m *Manager) List(ctx context.Context, subject string) ([]Info, error) {
 	if subject == "" {
 		return nil, nil
@@ -302,8 +303,16 @@ func (m *Manager) List(ctx context.Context, subject string) ([]Info, error) {
 
 // Revoke ends the session whose public ID is id, at once, wherever its token
 // is presented next. It returns ErrNotFound when there is no such live session.
+//
+// In sealed-cookie mode the server cannot tell whether a sealed session with
+// that ID exists, so Revoke denies the ID for the absolute timeout and returns
+// nil unless the store fails.
 func (m *Manager) Revoke(ctx context.Context, id string) error {
-	if err := m.store.DeleteByID(ctx, id); err != nil {
+	err := m.store.DeleteByID(ctx, id)
+	if m.cfg.sealer != nil && (err == nil || errors.Is(err, ErrNotFound)) {
+		err = m.deny(ctx, id, m.now().Add(m.cfg.absolute))
+	}
+	if err != nil {
 		return storeErr(err)
 	}
 	m.emit(ctx, Event{Type: EventRevoked, SessionID: id, Reason: "revoke"})
@@ -320,6 +329,12 @@ func (m *Manager) RevokeAll(ctx context.Context, subject, exceptID string) (int,
 	n, err := m.store.DeleteSubject(ctx, subject, exceptID)
 	if err != nil {
 		return n, storeErr(err)
+	}
+	if m.cfg.sealer != nil {
+		// Sealed sessions cannot be counted; they end through not-before.
+		if err := m.setNotBefore(ctx, subject, exceptID); err != nil {
+			return n, err
+		}
 	}
 	m.emit(ctx, Event{Type: EventRevoked, Subject: subject, Reason: "revoke-all"})
 	return n, nil

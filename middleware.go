@@ -42,6 +42,9 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 			m.cfg.errHandler(w, r, http.StatusBadRequest, err)
 			return
 		}
+		if m.cfg.guard != nil && (s.token != "" || s.reason != "") && m.limited(w, r) {
+			return
+		}
 		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, s))
 		s.r = r
 		rs.w = responseWriter{ResponseWriter: w, s: s}
@@ -122,7 +125,10 @@ func (s *Session) readCredentials(r *http.Request) error {
 		// neither; RFC 6265bis section 8.6 explains why servers cannot tell.
 		s.reason = "duplicate-cookie"
 		return nil
-	case found && !tokenShaped(cookie):
+	case found && s.m.cfg.sealer != nil && !sealedValueShaped(cookie):
+		s.reason = "malformed"
+		return nil
+	case found && s.m.cfg.sealer == nil && !tokenShaped(cookie):
 		s.reason = "malformed"
 		return nil
 	case found:
@@ -130,7 +136,9 @@ func (s *Session) readCredentials(r *http.Request) error {
 	default:
 		return nil
 	}
-	s.hash = HashToken(s.token)
+	if s.transport == KindAPI || s.m.cfg.sealer == nil {
+		s.hash = HashToken(s.token)
+	}
 	return nil
 }
 
@@ -306,6 +314,8 @@ func writeError(w http.ResponseWriter, r *http.Request, status int, err error) {
 		code = "token_in_url"
 	case errors.Is(err, ErrAmbiguousCredentials):
 		code = "ambiguous_credentials"
+	case errors.Is(err, ErrRateLimited):
+		code = "rate_limited"
 	case errors.Is(err, ErrConflict):
 		code, msg = "session_conflict", "the session is being changed concurrently; retry"
 	case status == http.StatusServiceUnavailable:

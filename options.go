@@ -89,6 +89,20 @@ type Options struct {
 	// ErrStoreUnavailable. Default: a JSON body {"error":{"code","message"}}.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, status int, err error)
 
+	// Sealer, when set, turns on sealed-cookie mode for browser sessions:
+	// the session's state is sealed (authenticated encryption) into the cookie
+	// itself, so reading a session needs no store round trip. Logout, Revoke
+	// and RevokeAll still take effect at once through small deny and
+	// not-before records in the Store. Pass a *seal.Sealer. API sessions stay
+	// in the Store. See docs/sealed.md for what sealed mode cannot do.
+	// Default nil: server-side sessions.
+	Sealer Sealer
+
+	// Guard, when set, binds sessions to the client fingerprint recorded at
+	// login and limits invalid-token presentations per client network (see
+	// package guard). Default nil: neither.
+	Guard Guard
+
 	// Now returns the current time. Default time.Now. Tests inject a clock here
 	// (or run under testing/synctest).
 	Now func() time.Time
@@ -107,6 +121,8 @@ type config struct {
 	logger      *slog.Logger
 	errHandler  func(http.ResponseWriter, *http.Request, int, error)
 	now         func() time.Time
+	sealer      Sealer
+	guard       Guard
 }
 
 func newConfig(o *Options) (*config, error) {
@@ -123,6 +139,8 @@ func newConfig(o *Options) (*config, error) {
 		logger:     opts.Logger,
 		errHandler: opts.ErrorHandler,
 		now:        opts.Now,
+		sealer:     opts.Sealer,
+		guard:      opts.Guard,
 	}
 	if c.logger == nil {
 		c.logger = slog.Default()

@@ -33,6 +33,7 @@ type Session struct {
 	hash      Hash
 	reason    string // why a presented credential was refused before lookup
 
+	reauth      bool // the guard asked for re-authentication on this request
 	loaded      bool
 	err         error   // store failure; the response becomes 503
 	rec         *Record // the live record; nil while anonymous
@@ -91,6 +92,9 @@ func withSession(ctx context.Context, f func(*Session) error) error {
 	return f(s)
 }
 
+// sealed reports whether this request's session is a sealed cookie.
+func (s *Session) sealed() bool { return s.m.cfg.sealer != nil && s.transport == KindBrowser }
+
 // load resolves the presented token once. s.mu is held.
 func (s *Session) load() {
 	if s.loaded {
@@ -100,21 +104,41 @@ func (s *Session) load() {
 	if s.reason != "" {
 		s.m.emit(s.r.Context(), Event{Type: EventInvalidToken, Kind: s.transport, Reason: s.reason, Request: s.r})
 		s.clearCookie = s.transport == KindBrowser
+		s.invalid()
 		return
 	}
 	if s.token == "" {
 		return
 	}
-	res, err := s.m.resolve(s.r.Context(), s.r, s.hash, s.transport)
-	if err != nil {
-		s.err = err
+	if s.sealed() {
+		s.loadSealed()
+	} else {
+		res, err := s.m.resolve(s.r.Context(), s.r, s.hash, s.transport)
+		if err != nil {
+			s.err = err
+			return
+		}
+		s.rec, s.viaGrace = res.rec, res.viaGrace
+		s.clearCookie = res.clearable && s.transport == KindBrowser
+	}
+	if s.err != nil {
 		return
 	}
-	s.rec, s.viaGrace = res.rec, res.viaGrace
-	s.clearCookie = res.clearable && s.transport == KindBrowser
-	if s.rec != nil && s.transport == KindBrowser && s.m.cfg.renewal > 0 && !s.viaGrace &&
+	if s.rec == nil {
+		s.invalid()
+		return
+	}
+	s.checkClient(s.r.Context())
+	if s.rec != nil && !s.sealed() && s.transport == KindBrowser && s.m.cfg.renewal > 0 && !s.viaGrace &&
 		s.m.now().Sub(s.rec.RenewedAt) >= s.m.cfg.renewal {
 		s.autoRenew = true
+	}
+}
+
+// invalid counts an invalid token against the client's network. s.mu is held.
+func (s *Session) invalid() {
+	if g := s.m.cfg.guard; g != nil {
+		g.Invalid(s.r)
 	}
 }
 
@@ -234,10 +258,19 @@ func (s *Session) set(key string, b json.RawMessage) error {
 		return err
 	}
 	vals := s.decoded()
+	prev, had := vals[key]
 	if b == nil {
 		delete(vals, key)
 	} else {
 		vals[key] = b
+	}
+	if s.sealed() && len(encodeValues(vals)) > maxSealedData {
+		if had {
+			vals[key] = prev
+		} else {
+			delete(vals, key)
+		}
+		return ErrTooLarge
 	}
 	if s.changes == nil {
 		s.changes = map[string]json.RawMessage{}
@@ -399,12 +432,15 @@ func (s *Session) commit() error {
 	}
 	ctx := s.r.Context()
 	now := s.m.now()
-	if s.destroyed != nil {
+	if s.destroyed != nil && !s.sealed() {
 		err := s.m.store.Delete(ctx, s.destroyed.Hash)
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return s.fail(err)
 		}
 		s.m.emit(ctx, Event{Type: EventDestroyed, Time: now, SessionID: s.destroyed.ID, Subject: s.destroyed.Subject, Kind: s.destroyed.Kind, Request: s.r})
+	}
+	if s.sealed() {
+		return s.commitSealed(ctx, now)
 	}
 	switch {
 	case s.rec != nil:
@@ -544,6 +580,14 @@ func (s *Session) apply(next *Record, vals map[string]json.RawMessage, now time.
 	if s.login {
 		next.Subject, next.AuthenticatedAt = s.subject, now
 		next.IP, next.UserAgent = clientIP(s.r), s.r.UserAgent()
+		if g := s.m.cfg.guard; g != nil {
+			next.Fingerprint = g.Fingerprint(s.r)
+		}
+		write = true
+	}
+	if md := readMeta(next); s.login && md.Reauth || !s.login && s.reauth && !md.Reauth {
+		md.Reauth = !s.login
+		next.Meta = md.encode()
 		write = true
 	}
 	if s.persistent != nil {

@@ -1,0 +1,106 @@
+package keycard
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// GuardAction is what a Guard asks the Manager to do when a session's client
+// no longer matches the fingerprint recorded at login.
+type GuardAction uint8
+
+const (
+	// GuardNone: the client matches, or the change calls for nothing.
+	GuardNone GuardAction = iota
+	// GuardLog: report EventAnomaly and carry on.
+	GuardLog
+	// GuardReauth: report EventAnomaly and mark the session as needing
+	// re-authentication (Session.NeedsReauth) until the next Login.
+	GuardReauth
+	// GuardRevoke: report EventAnomaly and end the session.
+	GuardRevoke
+)
+
+// Guard binds sessions to their clients and limits token guessing. The
+// guard package provides one (guard.New(...).Keycard()). Its methods are
+// called from many requests at once.
+type Guard interface {
+	// Allow reports whether the client of r may present a session token now;
+	// when it may not, retryAfter says when it may. It is called before any
+	// store lookup, for every request that carries a token.
+	Allow(r *http.Request) (ok bool, retryAfter time.Duration)
+	// Invalid counts one invalid token presented by the client of r.
+	Invalid(r *http.Request)
+	// Fingerprint returns the keyed fingerprint of r's client, stored in
+	// Record.Fingerprint at login. It must not contain raw client data.
+	Fingerprint(r *http.Request) string
+	// Judge compares a stored fingerprint with r's client and returns the
+	// action its changes call for and a short description of the changed
+	// signals, such as "browser,network".
+	Judge(stored string, r *http.Request) (action GuardAction, changed string)
+}
+
+// ErrRateLimited: too many invalid tokens from the client's network. The
+// middleware answers 429 with Retry-After.
+var ErrRateLimited = errors.New("keycard: too many invalid session tokens from this network; retry later")
+
+// limited answers a rate-limited request. It reports whether it did.
+func (m *Manager) limited(w http.ResponseWriter, r *http.Request) bool {
+	ok, retry := m.cfg.guard.Allow(r)
+	if ok {
+		return false
+	}
+	m.emit(r.Context(), Event{Type: EventRateLimited, Reason: "invalid-tokens", Request: r})
+	secs := int64((retry + time.Second - 1) / time.Second)
+	w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
+	m.cfg.errHandler(w, r, http.StatusTooManyRequests, ErrRateLimited)
+	return true
+}
+
+// checkClient applies the guard's verdict on the loaded session. s.mu is held.
+func (s *Session) checkClient(ctx context.Context) {
+	g := s.m.cfg.guard
+	if g == nil || s.rec == nil || s.rec.Fingerprint == "" {
+		return
+	}
+	action, changed := g.Judge(s.rec.Fingerprint, s.r)
+	if action == GuardNone {
+		return
+	}
+	rec := s.rec
+	s.m.emit(ctx, Event{Type: EventAnomaly, SessionID: rec.ID, Subject: rec.Subject, Kind: rec.Kind, Reason: changed, Request: s.r})
+	switch action {
+	case GuardReauth:
+		if !readMeta(rec).Reauth {
+			s.reauth = true
+		}
+	case GuardRevoke:
+		var err error
+		if s.sealed() {
+			err = s.m.deny(ctx, rec.ID, rec.ExpiresAt)
+		} else if err = s.m.store.DeleteByID(ctx, rec.ID); errors.Is(err, ErrNotFound) {
+			err = nil
+		}
+		if err != nil {
+			s.err = storeErr(err)
+			return
+		}
+		s.m.emit(ctx, Event{Type: EventRevoked, SessionID: rec.ID, Subject: rec.Subject, Kind: rec.Kind, Reason: "anomaly", Request: s.r})
+		s.rec = nil
+		s.clearCookie = s.transport == KindBrowser
+	}
+}
+
+// NeedsReauth reports whether the guard found the session's client changed
+// in a way that calls for re-authentication (GuardReauth). It stays true
+// until the next Login. Applications should ask for the password again
+// before anything sensitive.
+func (s *Session) NeedsReauth() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	return s.rec != nil && !s.login && (s.reauth || readMeta(s.rec).Reauth)
+}

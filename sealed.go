@@ -1,0 +1,298 @@
+package keycard
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Sealer seals and opens client-side values. *seal.Sealer implements it.
+// Open must return one opaque error for every failure, including expiry.
+type Sealer interface {
+	Seal(name, purpose string, data []byte, expires time.Time) (string, error)
+	Open(name, purpose, value string) ([]byte, error)
+}
+
+// sealPurpose binds sealed session cookies to this use: a value sealed for
+// any other purpose, or under another cookie name, never opens as a session.
+const sealPurpose = "keycard-session"
+
+// maxSealedData bounds the session values of a sealed session, so that the
+// sealed cookie stays under the 4096 bytes browsers keep.
+const maxSealedData = 2800
+
+// ErrTooLarge: the values of a sealed session would not fit in a cookie.
+var ErrTooLarge = errors.New("keycard: session values too large for a sealed cookie")
+
+// sealedState is the payload of a sealed session cookie. Times are Unix
+// microseconds; short JSON names keep the cookie small.
+type sealedState struct {
+	ID         string          `json:"i"`
+	Subject    string          `json:"s,omitempty"`
+	Created    int64           `json:"c"`
+	Auth       int64           `json:"a,omitempty"`
+	Sealed     int64           `json:"r"`
+	LastSeen   int64           `json:"l"`
+	Idle       int64           `json:"e"`
+	Absolute   int64           `json:"x"`
+	IdleTO     int64           `json:"t,omitempty"`
+	Persistent bool            `json:"p,omitempty"`
+	IP         string          `json:"ip,omitempty"`
+	UserAgent  string          `json:"ua,omitempty"`
+	Data       json.RawMessage `json:"d,omitempty"`
+	FP         string          `json:"f,omitempty"`
+	Meta       json.RawMessage `json:"m,omitempty"`
+}
+
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func fromMicros(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(v).UTC()
+}
+
+func sealedFromRecord(r *Record) sealedState {
+	return sealedState{
+		ID: r.ID, Subject: r.Subject, Created: micros(r.CreatedAt), Auth: micros(r.AuthenticatedAt),
+		Sealed: micros(r.RenewedAt), LastSeen: micros(r.LastSeenAt), Idle: micros(r.IdleExpiresAt),
+		Absolute: micros(r.ExpiresAt), IdleTO: int64(r.IdleTimeout), Persistent: r.Persistent,
+		IP: r.IP, UserAgent: r.UserAgent, Data: r.Data, FP: r.Fingerprint, Meta: r.Meta,
+	}
+}
+
+func (st sealedState) record() *Record {
+	return &Record{
+		ID: st.ID, Subject: st.Subject, Kind: KindBrowser, CreatedAt: fromMicros(st.Created),
+		AuthenticatedAt: fromMicros(st.Auth), RenewedAt: fromMicros(st.Sealed), LastSeenAt: fromMicros(st.LastSeen),
+		IdleExpiresAt: fromMicros(st.Idle), ExpiresAt: fromMicros(st.Absolute), IdleTimeout: time.Duration(st.IdleTO),
+		Persistent: st.Persistent, IP: st.IP, UserAgent: st.UserAgent, Data: st.Data,
+		Fingerprint: st.FP, Meta: st.Meta,
+	}
+}
+
+// sealRecord returns the cookie value for rec, expiring at its idle deadline.
+func (m *Manager) sealRecord(rec *Record) (string, error) {
+	b, err := json.Marshal(sealedFromRecord(rec))
+	if err != nil {
+		return "", err
+	}
+	return m.cfg.sealer.Seal(m.cfg.cookieName, sealPurpose, b, rec.KeepUntil())
+}
+
+// openSealed returns the record sealed in value, or nil when it does not open.
+func (m *Manager) openSealed(value string) *Record {
+	b, err := m.cfg.sealer.Open(m.cfg.cookieName, sealPurpose, value)
+	if err != nil {
+		return nil
+	}
+	var st sealedState
+	if json.Unmarshal(b, &st) != nil || st.ID == "" {
+		return nil
+	}
+	return st.record()
+}
+
+// Revocation of sealed sessions. A sealed session lives in the client, so
+// ending it needs a small server-side record that every node consults: a
+// deny entry per ended session ID, kept until the session's absolute
+// deadline, and a per-subject "not before" time that ends every session of
+// the subject sealed earlier (sign out everywhere), with one exception (the
+// session that asked). Both are ordinary records in the Manager's Store,
+// under hashes derived from the ID or subject, so every store supports them
+// and every node sees them at once.
+
+func denyHash(id string) Hash { return sha256.Sum256([]byte("keycard-deny\x00" + id)) }
+
+func notBeforeHash(subject string) Hash {
+	return sha256.Sum256([]byte("keycard-not-before\x00" + subject))
+}
+
+// notBefore is the Data of a per-subject not-before record.
+type notBefore struct {
+	At     int64  `json:"nbf"`
+	Except string `json:"except,omitempty"`
+}
+
+// marker returns a live record that exists only to be found: a deny entry or
+// a not-before record.
+func (m *Manager) marker(h Hash, id string, now, until time.Time, data []byte) *Record {
+	return &Record{Hash: h, ID: id, Kind: KindBrowser, CreatedAt: now, RenewedAt: now, LastSeenAt: now,
+		IdleExpiresAt: until, ExpiresAt: until, Data: data}
+}
+
+// deny ends the sealed session id until until.
+func (m *Manager) deny(ctx context.Context, id string, until time.Time) error {
+	now := m.now()
+	if !until.After(now) {
+		return nil
+	}
+	err := m.store.Create(ctx, m.marker(denyHash(id), "~deny:"+id, now, until, nil))
+	if err != nil && !errors.Is(err, ErrExists) {
+		return storeErr(err)
+	}
+	return nil
+}
+
+// setNotBefore ends every sealed session of subject sealed before now,
+// except the one whose ID is except.
+func (m *Manager) setNotBefore(ctx context.Context, subject, except string) error {
+	now := m.now()
+	data, _ := json.Marshal(notBefore{At: micros(now), Except: except})
+	h := notBeforeHash(subject)
+	until := now.Add(m.cfg.absolute) // every value sealed before now has expired by then
+	for range maxCommitAttempts {
+		cur, err := m.store.Get(ctx, h)
+		switch {
+		case errors.Is(err, ErrNotFound) || err == nil && cur.State != StateLive:
+			err = m.store.Create(ctx, m.marker(h, "~nbf:"+subject, now, until, data))
+		case err == nil:
+			next := cur.Clone()
+			next.Data, next.IdleExpiresAt, next.ExpiresAt = data, until, until
+			err = m.store.Update(ctx, next)
+		}
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, ErrConflict) && !errors.Is(err, ErrExists) && !errors.Is(err, ErrNotFound) {
+			return storeErr(err)
+		}
+	}
+	return storeErr(ErrConflict)
+}
+
+// sealedRevoked reports whether the sealed session rec has been ended.
+func (m *Manager) sealedRevoked(ctx context.Context, rec *Record) (bool, error) {
+	d, err := m.store.Get(ctx, denyHash(rec.ID))
+	if err == nil && d.State == StateLive {
+		return true, nil
+	}
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return false, storeErr(err)
+	}
+	if rec.Subject == "" {
+		return false, nil
+	}
+	n, err := m.store.Get(ctx, notBeforeHash(rec.Subject))
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, storeErr(err)
+	}
+	var nb notBefore
+	if n.State != StateLive || json.Unmarshal(n.Data, &nb) != nil {
+		return false, nil
+	}
+	return micros(rec.RenewedAt) < nb.At && rec.ID != nb.Except, nil
+}
+
+// loadSealed opens the sealed cookie. s.mu is held.
+func (s *Session) loadSealed() {
+	ctx := s.r.Context()
+	now := s.m.now()
+	rec := s.m.openSealed(string(s.token))
+	reason := ""
+	switch {
+	case rec == nil:
+		reason = "unsealable"
+	case !now.Before(rec.ExpiresAt) || !now.Before(rec.IdleExpiresAt):
+		s.m.emit(ctx, Event{Type: EventExpired, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: KindBrowser, Request: s.r})
+		s.clearCookie = true
+		return
+	default:
+		revoked, err := s.m.sealedRevoked(ctx, rec)
+		if err != nil {
+			s.err = err
+			return
+		}
+		if revoked {
+			reason = "revoked"
+		}
+	}
+	if reason != "" {
+		ev := Event{Type: EventInvalidToken, Time: now, Kind: KindBrowser, Reason: reason, Request: s.r}
+		if rec != nil {
+			ev.SessionID, ev.Subject = rec.ID, rec.Subject
+		}
+		s.m.emit(ctx, ev)
+		s.clearCookie = true
+		return
+	}
+	s.rec = rec
+}
+
+// commitSealed writes a sealed session: a new cookie when anything changed,
+// deny entries for sessions ended by Logout or replaced by Login. s.mu is held.
+func (s *Session) commitSealed(ctx context.Context, now time.Time) error {
+	if s.destroyed != nil {
+		if err := s.m.deny(ctx, s.destroyed.ID, s.destroyed.ExpiresAt); err != nil {
+			return s.fail(err)
+		}
+		s.m.emit(ctx, Event{Type: EventDestroyed, Time: now, SessionID: s.destroyed.ID, Subject: s.destroyed.Subject, Kind: KindBrowser, Request: s.r})
+	}
+	rec := s.rec
+	created := false
+	switch {
+	case rec == nil && (s.changes != nil || s.login):
+		rec = s.m.newRecord(now, KindBrowser, "")
+		rec.IP, rec.UserAgent = clientIP(s.r), s.r.UserAgent()
+		created = true
+	case rec == nil:
+		return nil
+	case s.login || s.renew:
+		// The pre-login value stays valid in the client until it expires;
+		// deny its ID so that it opens nothing, and continue under a new ID.
+		if err := s.m.deny(ctx, rec.ID, rec.ExpiresAt); err != nil {
+			return s.fail(err)
+		}
+		rec = rec.Clone()
+		rec.ID = newID()
+	default:
+		rec = rec.Clone()
+	}
+	if !s.apply(rec, s.decoded(), now, created || s.renew) {
+		return nil
+	}
+	rec.RenewedAt = now
+	value, err := s.m.sealRecord(rec)
+	if err != nil {
+		s.err = err
+		return err
+	}
+	s.rec, s.newToken = rec, Token(value)
+	switch {
+	case created:
+		s.m.emit(ctx, Event{Type: EventCreated, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: KindBrowser, Request: s.r})
+		if s.login {
+			s.m.emit(ctx, Event{Type: EventAuthenticated, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: KindBrowser, Request: s.r})
+		}
+	case s.login:
+		s.m.emit(ctx, Event{Type: EventAuthenticated, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: KindBrowser, Request: s.r})
+	case s.renew:
+		s.m.emit(ctx, Event{Type: EventRenewed, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: KindBrowser, Request: s.r})
+	}
+	return nil
+}
+
+// sealedValueShaped reports whether a cookie value could be a sealed value:
+// base64url characters within the cookie size limit.
+func sealedValueShaped(v string) bool {
+	if v == "" || len(v) > 4096 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if b64Value(v[i]) < 0 {
+			return false
+		}
+	}
+	return true
+}
