@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -34,6 +35,18 @@ var (
 type Manager struct {
 	store Store
 	cfg   *config
+	// commitLocks serialise commits to one session within this process, so
+	// that compare-and-swap conflicts arise only between processes.
+	commitLocks [64]sync.Mutex
+}
+
+// commitLock returns the lock for commits to the session id.
+func (m *Manager) commitLock(id string) *sync.Mutex {
+	var h uint32 = 2166136261 // FNV-1a
+	for i := 0; i < len(id); i++ {
+		h = (h ^ uint32(id[i])) * 16777619
+	}
+	return &m.commitLocks[h%uint32(len(m.commitLocks))]
 }
 
 // New returns a Manager keeping sessions in store. A nil opts means every
@@ -136,6 +149,13 @@ func (m *Manager) resolve(ctx context.Context, r *http.Request, h Hash, kind Kin
 	}
 	viaGrace := false
 	for hops := 0; rec.State == StateRotated; hops++ {
+		if rec.GraceUntil.IsZero() {
+			// Replaced at a privilege change (login, step-up): the old token
+			// belonged to the lesser privilege, and whoever holds it (maybe a
+			// fixation attacker) must not be able to end the new session.
+			m.emit(ctx, Event{Type: EventInvalidToken, Time: now, SessionID: rec.ID, Kind: kind, Reason: "replaced", Request: r})
+			return resolved{reason: "replaced", clearable: true}, nil
+		}
 		if hops == maxGraceHops || !now.Before(rec.GraceUntil) {
 			// A replaced token used after its grace window: the old token and
 			// the new one are now held by two parties, one of them possibly an

@@ -486,6 +486,9 @@ func (s *Session) commitNew(ctx context.Context, now time.Time) error {
 // writers to different keys lose nothing. s.mu is held.
 func (s *Session) commitExisting(ctx context.Context, now time.Time) error {
 	base := s.rec
+	lock := s.m.commitLock(base.ID)
+	lock.Lock()
+	defer lock.Unlock()
 	vals := s.values // the decoded values of base, when already decoded
 	rotate := s.renew || s.autoRenew
 	for range maxCommitAttempts {

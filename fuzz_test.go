@@ -1,0 +1,90 @@
+package keycard
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// FuzzParseToken checks that ParseToken accepts exactly the canonical
+// base64url encodings of 32 bytes.
+func FuzzParseToken(f *testing.F) {
+	tok, _ := NewToken()
+	for _, s := range []string{tok.Reveal(), "", "A", tok.Reveal() + "=", tok.Reveal()[:42] + "B", "\x00\r\n", "é"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := ParseToken(s)
+		b, decErr := base64.RawURLEncoding.Strict().DecodeString(s)
+		want := decErr == nil && len(b) == 32
+		if (err == nil) != want {
+			t.Fatalf("ParseToken(%q) err = %v, want accepted %v", s, err, want)
+		}
+		if err == nil && (string(got) != s || base64.RawURLEncoding.EncodeToString(b) != s) {
+			t.Fatalf("ParseToken(%q) is not a canonical round trip", s)
+		}
+		if err != nil && err.Error() != errMalformedToken.Error() {
+			t.Fatalf("error %q repeats input or differs", err)
+		}
+	})
+}
+
+// FuzzCookieHeader checks the cookie scan: it never panics, a found token is
+// exactly a value sent under the cookie's name, and a header that does not
+// contain the name yields nothing.
+func FuzzCookieHeader(f *testing.F) {
+	tok, _ := NewToken()
+	for _, s := range []string{
+		"__Host-keycard=" + tok.Reveal(),
+		"a=b; __Host-keycard=\"" + tok.Reveal() + "\"",
+		"__Host-keycard=x; __Host-keycard=y",
+		";;;=;", "__Host-keycard", "__Host-keycard==", "\x00",
+	} {
+		f.Add(s)
+	}
+	m, err := New(nopStore{}, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, header string) {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header["Cookie"] = []string{header}
+		s := &Session{m: m}
+		if err := s.readCredentials(r); err != nil {
+			t.Fatalf("cookie header alone gave a request error: %v", err)
+		}
+		if s.token != "" {
+			if !tokenShaped(string(s.token)) {
+				t.Fatalf("accepted a token that is not token-shaped: %q", s.token)
+			}
+			if !strings.Contains(header, m.cfg.cookieName+"="+string(s.token)) && !strings.Contains(header, m.cfg.cookieName+"=\""+string(s.token)+"\"") {
+				t.Fatalf("token %q not sent under the cookie's name in %q", s.token, header)
+			}
+			if s.hash != HashToken(s.token) {
+				t.Fatal("hash does not match token")
+			}
+		}
+		if !strings.Contains(header, m.cfg.cookieName) && (s.token != "" || s.reason != "") {
+			t.Fatalf("header without the cookie name produced a credential: %q", header)
+		}
+	})
+}
+
+// nopStore is a Store with nothing in it, for tests that never reach a store.
+type nopStore struct{}
+
+func (nopStore) Get(context.Context, Hash) (*Record, error)       { return nil, ErrNotFound }
+func (nopStore) GetByID(context.Context, string) (*Record, error) { return nil, ErrNotFound }
+func (nopStore) Create(context.Context, *Record) error            { return ErrExists }
+func (nopStore) Update(context.Context, *Record) error            { return ErrNotFound }
+func (nopStore) Rotate(context.Context, *Record, *Record, time.Time) error {
+	return ErrNotFound
+}
+func (nopStore) Delete(context.Context, Hash) error                         { return ErrNotFound }
+func (nopStore) DeleteByID(context.Context, string) error                   { return ErrNotFound }
+func (nopStore) List(context.Context, string) ([]*Record, error)            { return nil, nil }
+func (nopStore) DeleteSubject(context.Context, string, string) (int, error) { return 0, nil }
+func (nopStore) DeleteExpired(context.Context, time.Time, int) (int, error) { return 0, nil }

@@ -1,0 +1,168 @@
+package keycard_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keycard-go/keycard"
+)
+
+// TestStreamingSetsCookieFirst serves a handler that writes and flushes
+// before returning, over a real connection: the cookie must arrive with the
+// headers, and Flush, ReadFrom and Hijack must keep working through the wrapper.
+func TestStreamingSetsCookieFirst(t *testing.T) {
+	e := newEnv(t, nil)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/stream", func(w http.ResponseWriter, r *http.Request) {
+		keycard.FromContext(r.Context()).Put("n", 1)
+		io.WriteString(w, "first ")
+		if err := http.NewResponseController(w).Flush(); err != nil {
+			t.Errorf("Flush through the wrapper: %v", err)
+		}
+		// Changes after the commit are refused, not silently lost.
+		if err := keycard.FromContext(r.Context()).Put("n", 2); err == nil {
+			t.Error("Put after the first body byte succeeded")
+		}
+		io.Copy(w, strings.NewReader("second")) // ReadFrom
+	})
+	mux.HandleFunc("/hijack", func(w http.ResponseWriter, r *http.Request) {
+		keycard.FromContext(r.Context()).Put("h", true)
+		conn, buf, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Errorf("Hijack through the wrapper: %v", err)
+			return
+		}
+		defer conn.Close()
+		buf.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi")
+		buf.Flush()
+	})
+	srv := httptest.NewServer(e.m.Handler(mux))
+	defer srv.Close()
+
+	res, err := http.Get(srv.URL + "/stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if _, set := sessionCookie(res, e.m.CookieName()); !set {
+		t.Fatal("streamed response carries no session cookie")
+	}
+	if b, _ := io.ReadAll(res.Body); string(b) != "first second" {
+		t.Fatalf("body %q", b)
+	}
+
+	res, err = http.Get(srv.URL + "/hijack")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if string(b) != "hi" {
+		t.Fatalf("hijacked body %q", b)
+	}
+	if n := e.events.count(keycard.EventCreated); n != 2 {
+		t.Fatalf("created events = %d, want 2 (the hijacking handler's session is stored too)", n)
+	}
+}
+
+func TestInformationalStatusPassesThrough(t *testing.T) {
+	e := newEnv(t, nil)
+	h := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</style.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		// Still allowed after a 1xx: the session is not committed yet.
+		if err := keycard.FromContext(r.Context()).Put("a", 1); err != nil {
+			t.Error(err)
+		}
+		w.WriteHeader(http.StatusCreated)
+	}))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	res, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("status %d, want 201", res.StatusCode)
+	}
+	if _, set := sessionCookie(res, e.m.CookieName()); !set {
+		t.Fatal("no cookie on the final response after an informational one")
+	}
+}
+
+// TestNoTokenInLogsOrEvents drives the lifecycle with a debug logger and
+// checks that no token appears in any log line or event.
+func TestNoTokenInLogsOrEvents(t *testing.T) {
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e := newEnv(t, &keycard.Options{Logger: logger})
+	var tokens []string
+	grab := func(res *http.Response) {
+		if v, ok := sessionCookie(res, e.m.CookieName()); ok && v != "" {
+			tokens = append(tokens, v)
+		}
+	}
+	res := e.do(req{method: "POST", path: "/login?user=alice"})
+	grab(res)
+	cookie := e.m.CookieName() + "=" + tokens[0]
+	e.clock.Advance(16 * time.Minute)
+	res = e.do(req{method: "GET", path: "/whoami", cookie: cookie})
+	grab(res)
+	e.clock.Advance(60 * time.Second)
+	e.do(req{method: "GET", path: "/whoami", cookie: cookie}) // replay after grace
+	forged, _ := keycard.NewToken()
+	tokens = append(tokens, forged.Reveal())
+	e.do(req{method: "GET", path: "/whoami", cookie: e.m.CookieName() + "=" + forged.Reveal()})
+	creds, _ := e.m.Issue(context.Background(), keycard.IssueOptions{Subject: "bob"})
+	apiTok := creds.Token
+	tokens = append(tokens, creds.RefreshToken.Reveal())
+	tokens = append(tokens, apiTok.Reveal())
+	e.do(req{method: "GET", path: "/whoami", bearer: apiTok.Reveal()})
+	e.do(req{method: "POST", path: "/logout", cookie: cookie})
+
+	if logs.Len() == 0 {
+		t.Fatal("no log output at all; the test would prove nothing")
+	}
+	events := fmt.Sprintf("%+v %#v", e.events.events, e.events.events)
+	for _, tok := range tokens {
+		if strings.Contains(logs.String(), tok) {
+			t.Fatalf("a token appears in the logs")
+		}
+		if strings.Contains(events, tok) {
+			t.Fatalf("a token appears in an event")
+		}
+	}
+	if strings.Contains(logs.String(), "alice") {
+		t.Fatal("the subject appears in the logs")
+	}
+	if got := fmt.Sprint(apiTok); got != "REDACTED" {
+		t.Fatalf("fmt.Sprint(token) = %q, want REDACTED", got)
+	}
+	var b bytes.Buffer
+	slog.New(slog.NewTextHandler(&b, nil)).Info("x", "token", apiTok)
+	if strings.Contains(b.String(), apiTok.Reveal()) {
+		t.Fatal("slog printed a token")
+	}
+}
+
+func TestHandlerErrorIsJSON(t *testing.T) {
+	e := newEnv(t, nil)
+	tok, _ := keycard.NewToken()
+	res := e.do(req{method: "GET", path: "/x?session=" + tok.Reveal()})
+	if ct := res.Header.Get("Content-Type"); ct != "application/json" {
+		t.Fatalf("Content-Type %q", ct)
+	}
+	b := body(res)
+	if !strings.Contains(b, `"code":"token_in_url"`) || strings.Contains(b, tok.Reveal()) {
+		t.Fatalf("body %q: want the code and never the token", b)
+	}
+}
