@@ -138,9 +138,10 @@ const (
 const maxLanguage = 256
 
 type macState struct {
-	mac hash.Hash
-	buf []byte
-	sum []byte
+	mac  hash.Hash
+	buf  []byte
+	lang []byte
+	sum  []byte
 }
 
 // macState takes a keyed HMAC state from the pool, so that a fingerprint costs no allocation.
@@ -148,38 +149,75 @@ func (g *Guard) macState() *macState {
 	if st, _ := g.macs.Get().(*macState); st != nil {
 		return st
 	}
-	return &macState{mac: hmac.New(sha256.New, g.macKey), buf: make([]byte, 0, 64+maxLanguage), sum: make([]byte, 0, sha256.Size)}
+	return &macState{
+		mac:  hmac.New(sha256.New, g.macKey),
+		buf:  make([]byte, 0, 64+maxLanguage),
+		lang: make([]byte, 0, maxLanguage),
+		sum:  make([]byte, 0, sha256.Size),
+	}
+}
+
+// encodedSum is the encoded keyed hash of one signal value.
+type encodedSum [fpCharLen]byte
+
+// precomputedMajors is how many major versions per family have their keyed
+// hash computed in New (about 14 KB), so that a request with a common user
+// agent costs two HMACs (language, network) instead of four.
+const precomputedMajors = 256
+
+// hash returns the encoded keyed hash of signal s with value v.
+func (st *macState) hash(s Signal, v []byte) (e encodedSum) {
+	st.buf = append(append(st.buf[:0], byte(s)), v...)
+	st.mac.Reset()
+	st.mac.Write(st.buf)
+	st.sum = st.mac.Sum(st.sum[:0])
+	base64.RawURLEncoding.Encode(e[:], st.sum[:fpSumLen])
+	return e
+}
+
+func versionValue(fam Family, major int) [5]byte {
+	return [5]byte{byte(fam), byte(major >> 24), byte(major >> 16), byte(major >> 8), byte(major)}
+}
+
+// precompute fills the tables of user-agent hashes.
+func (g *Guard) precompute() {
+	st := g.macState()
+	defer g.macs.Put(st)
+	for f := range numFamilies {
+		g.browserSums[f] = st.hash(SignalBrowser, []byte{byte(f)})
+		for m := range precomputedMajors {
+			v := versionValue(Family(f), m)
+			g.versionSums[f][m] = st.hash(SignalVersion, v[:])
+		}
+	}
 }
 
 // sums computes the keyed hash of every signal of r, encoded.
 func (g *Guard) sums(r *http.Request, out *[numSignals * fpCharLen]byte) {
-	st := g.macState()
-	defer g.macs.Put(st)
-
 	fam, major := ParseUserAgent(r.Header.Get("User-Agent"))
 	net := Network(g.ClientIP(r))
 
-	for s := SignalBrowser; s <= SignalNetwork; s++ {
-		b := append(st.buf[:0], byte(s))
-		switch s {
-		case SignalBrowser:
-			b = append(b, byte(fam))
-		case SignalVersion:
-			b = append(b, byte(fam), byte(major>>24), byte(major>>16), byte(major>>8), byte(major))
-		case SignalLanguage:
-			b = appendLanguage(b, r.Header.Get("Accept-Language"))
-		case SignalNetwork:
-			a := net.Addr().As16()
-			b = append(b, a[:]...)
-			b = append(b, byte(net.Bits()+1)) // +1: the zero Prefix has Bits -1
-		}
-		st.buf = b
-		st.mac.Reset()
-		st.mac.Write(b)
-		st.sum = st.mac.Sum(st.sum[:0])
-		i := int(s-1) * fpCharLen
-		base64.RawURLEncoding.Encode(out[i:i+fpCharLen], st.sum[:fpSumLen])
+	st := g.macState()
+	defer g.macs.Put(st)
+	put := func(s Signal, e encodedSum) { copy(out[int(s-1)*fpCharLen:], e[:]) }
+
+	put(SignalBrowser, g.browserSums[fam])
+	if major < precomputedMajors {
+		put(SignalVersion, g.versionSums[fam][major])
+	} else {
+		v := versionValue(fam, major)
+		put(SignalVersion, st.hash(SignalVersion, v[:]))
 	}
+	// The language is normalised into the scratch buffer after the signal
+	// byte that sum writes, so it is copied once.
+	lang := appendLanguage(st.lang[:0], r.Header.Get("Accept-Language"))
+	st.lang = lang
+	put(SignalLanguage, st.hash(SignalLanguage, lang))
+	a := net.Addr().As16()
+	var nv [17]byte
+	copy(nv[:], a[:])
+	nv[16] = byte(net.Bits() + 1) // +1: the zero Prefix has Bits -1
+	put(SignalNetwork, st.hash(SignalNetwork, nv[:]))
 }
 
 // appendLanguage appends Accept-Language lowercased and without white space,

@@ -43,7 +43,7 @@ type Options struct {
 
 	// MaxNetworks bounds the number of client networks the invalid-token
 	// limiter remembers (least recently seen are forgotten first), and so
-	// its memory (about 100 bytes each). Default 10000.
+	// its memory (about 150 bytes each). Default 10000.
 	MaxNetworks int
 
 	// Now is the clock. Default time.Now.
@@ -63,9 +63,12 @@ type Guard struct {
 	actions [numSignals]Action
 	macKey  []byte
 	macs    sync.Pool // *macState
-	lim     *limiter
-	now     func() time.Time
-	log     *slog.Logger
+
+	browserSums [numFamilies]encodedSum
+	versionSums [numFamilies][precomputedMajors]encodedSum
+	lim         *limiter
+	now         func() time.Time
+	log         *slog.Logger
 }
 
 // New returns a Guard whose fingerprints are keyed with key (at least
@@ -105,6 +108,7 @@ func New(key []byte, opts *Options) (*Guard, error) {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte("keycard guard fingerprint v1"))
 	g.macKey = m.Sum(nil)
+	g.precompute()
 
 	perMin, burst, max := opts.InvalidPerMinute, opts.InvalidBurst, opts.MaxNetworks
 	if perMin < 0 || burst < 0 || max < 0 {

@@ -82,40 +82,37 @@ func netKeyOf(p netip.Prefix) netKey {
 // least recently seen network is forgotten (and starts afresh if it comes
 // back). Nodes live in one slice linked by index, so a full limiter recycles
 // nodes instead of allocating.
+//
+// Each bucket is kept as a theoretical arrival time (the generic cell rate
+// algorithm): tat is when the bucket will be full again, and every invalid
+// token pushes it one interval later. The bucket holds
+// burst - (tat-now)/interval tokens; all in integer nanoseconds, so it is
+// exact.
 type limiter struct {
-	mu    sync.Mutex
-	perNS float64 // tokens per nanosecond
-	burst float64
-	max   int
-	index map[netKey]int32
-	nodes []lruNode
-	head  int32 // most recently seen, or -1
-	tail  int32 // least recently seen, or -1
+	mu       sync.Mutex
+	interval int64 // nanoseconds per token
+	burst    int64
+	max      int
+	index    map[netKey]int32
+	nodes    []lruNode
+	head     int32 // most recently seen, or -1
+	tail     int32 // least recently seen, or -1
 }
 
 type lruNode struct {
 	key        netKey
-	tokens     float64
-	last       int64 // unix nanoseconds of the last refill
+	tat        int64 // unix nanoseconds when the bucket is full again
 	prev, next int32
 }
 
 func newLimiter(perMinute, burst, max int) *limiter {
 	return &limiter{
-		perNS: float64(perMinute) / float64(time.Minute),
-		burst: float64(burst),
-		max:   max,
-		index: make(map[netKey]int32),
-		head:  -1,
-		tail:  -1,
-	}
-}
-
-// refill brings n's bucket up to now. A clock that goes backwards adds nothing.
-func (l *limiter) refill(n *lruNode, now int64) {
-	if d := now - n.last; d > 0 {
-		n.tokens = math.Min(l.burst, n.tokens+float64(d)*l.perNS)
-		n.last = now
+		interval: int64(time.Minute) / int64(perMinute),
+		burst:    int64(burst),
+		max:      max,
+		index:    make(map[netKey]int32),
+		head:     -1,
+		tail:     -1,
 	}
 }
 
@@ -127,13 +124,16 @@ func (l *limiter) allow(k netKey, t time.Time) (bool, time.Duration) {
 	if !ok {
 		return true, 0 // never presented an invalid token (or forgotten)
 	}
-	n := &l.nodes[i]
-	l.refill(n, now)
 	l.toFront(i)
-	if n.tokens >= 1 {
-		return true, 0
+	n := &l.nodes[i]
+	// A clock that went backwards must not lock a network out for longer
+	// than a full refill.
+	n.tat = min(n.tat, now+l.burst*l.interval)
+	// At least one token left: tat-now <= (burst-1)*interval.
+	if wait := n.tat - now - (l.burst-1)*l.interval; wait > 0 {
+		return false, time.Duration(wait)
 	}
-	return false, time.Duration(math.Ceil((1 - n.tokens) / l.perNS))
+	return true, 0
 }
 
 func (l *limiter) invalid(k netKey, t time.Time) {
@@ -145,10 +145,11 @@ func (l *limiter) invalid(k netKey, t time.Time) {
 		i = l.insert(k, now)
 	}
 	n := &l.nodes[i]
-	l.refill(n, now)
-	// The bucket does not go below zero: a client that keeps sending while
-	// limited is already refused without any store work.
-	n.tokens = math.Max(0, n.tokens-1)
+	// The bucket does not go below zero (tat at most burst intervals ahead):
+	// a client that keeps sending while limited is already refused without
+	// any store work, and must not be locked out for longer than a full
+	// refill.
+	n.tat = min(max(n.tat, now)+l.interval, now+l.burst*l.interval)
 	l.toFront(i)
 }
 
@@ -164,7 +165,7 @@ func (l *limiter) insert(k netKey, now int64) int32 {
 		l.unlink(i)
 		delete(l.index, l.nodes[i].key)
 	}
-	l.nodes[i] = lruNode{key: k, tokens: l.burst, last: now, prev: -1, next: -1}
+	l.nodes[i] = lruNode{key: k, tat: now, prev: -1, next: -1}
 	l.index[k] = i
 	l.pushFront(i)
 	return i

@@ -17,6 +17,8 @@ const (
 	FamilyOpera
 	FamilyCurl
 	FamilyGo
+
+	numFamilies = iota
 )
 
 var familyNames = [...]string{"other", "chrome", "chromium", "edge", "firefox", "safari", "opera", "curl", "go-http-client"}

@@ -1,0 +1,83 @@
+package guard_test
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"time"
+
+	"github.com/keycard-go/keycard/guard"
+)
+
+func Example() {
+	key := bytes.Repeat([]byte{42}, 32) // in production: 32 random bytes from configuration
+	g, err := guard.New(key, &guard.Options{TrustedProxies: []string{"10.0.0.0/8"}})
+	if err != nil {
+		panic(err)
+	}
+
+	// At login: record the fingerprint with the session.
+	login := httptest.NewRequest("POST", "/login", nil)
+	login.RemoteAddr = "10.0.0.1:5000" // the load balancer
+	login.Header.Set("X-Forwarded-For", "198.51.100.7")
+	login.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0")
+	login.Header.Set("Accept-Language", "en-GB,en;q=0.9")
+	stored := g.Fingerprint(login)
+	fmt.Println("client:", g.ClientIP(login))
+
+	// Later: the same token from another network and another browser.
+	later := login.Clone(login.Context())
+	later.Header.Set("X-Forwarded-For", "203.0.113.9")
+	later.Header.Set("User-Agent", "curl/8.5.0")
+	v := g.Check(stored, later)
+	fmt.Println("changed:", v.Changed, "action:", v.Action)
+	// Output:
+	// client: 198.51.100.7
+	// changed: [browser network] action: revoke
+}
+
+func ExampleGuard_Limit() {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	g, _ := guard.New(bytes.Repeat([]byte{42}, 32), &guard.Options{
+		InvalidPerMinute: 2, InvalidBurst: 2, Now: func() time.Time { return now },
+	})
+	sessions := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.Invalid(r) // the store found no such token
+		http.Error(w, "no session", http.StatusUnauthorized)
+	})
+	h := g.Limit(sessions)
+	for range 3 {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = "198.51.100.7:40000"
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		fmt.Printf("%d Retry-After=%q\n", w.Code, w.Header().Get("Retry-After"))
+	}
+	// Output:
+	// 401 Retry-After=""
+	// 401 Retry-After=""
+	// 429 Retry-After="30"
+}
+
+func ExampleParseUserAgent() {
+	f, major := guard.ParseUserAgent("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.2903.70")
+	fmt.Println(f, major)
+	// Output: edge 131
+}
+
+func ExampleLimitSessions() {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	current := []guard.SessionInfo{
+		{ID: "laptop", CreatedAt: t0.Add(2 * time.Hour)},
+		{ID: "phone", CreatedAt: t0},
+		{ID: "tablet", CreatedAt: t0.Add(time.Hour)},
+	}
+	evict, deny := guard.LimitSessions(current, 3, guard.EvictOldest)
+	fmt.Println(evict, deny)
+	evict, deny = guard.LimitSessions(current, 3, guard.DenyNew)
+	fmt.Println(evict, deny)
+	// Output:
+	// [phone] false
+	// [] true
+}
