@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/keycard-go/keycard"
 )
@@ -24,15 +25,19 @@ type entry struct {
 	version                                          uint64
 
 	str              string // subject + data + meta
+	ext              *extra
 	subjLen, dataLen uint32
 	prev, next       uint32 // the subject's chain in this shard: local index+1, 0 for none
 	filed            int32  // the expiry bucket this entry is filed under
-	ext              *extra
 
 	kind  keycard.Kind
 	state keycard.State
 	flags uint8
 }
+
+// A chunk of entries should fill whole pages: 256 entries of 160 bytes are
+// 5 pages of 8 KiB. This fails to compile when entry changes size.
+var _ = [1]struct{}{}[unsafe.Sizeof(entry{})-160]
 
 const (
 	flagUsed       = 1 << iota // the slot holds a record or tombstone

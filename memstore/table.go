@@ -4,7 +4,8 @@ package memstore
 // probing and backward-shift deletion (no deleted markers). Keys live outside
 // the table: callers pass the key's hash and an equality test on values, and
 // a hashOf function that recomputes the hash of a stored value for growth and
-// deletion. A slot costs 4 bytes; the table keeps its load between 3/16 and 3/4.
+// deletion. A slot costs 4 bytes; the table doubles when it is 3/4 full and
+// keeps its size when values are removed.
 type table struct {
 	slots []uint32
 	n     int
@@ -95,9 +96,8 @@ func (t *table) remove(h uint64, v uint32, hashOf func(uint32) uint64) bool {
 	}
 	t.slots[i] = 0
 	t.n--
-	if len(t.slots) > minTableSize && t.n*16 < len(t.slots)*3 {
-		t.resize(len(t.slots)/2, hashOf)
-	}
+	// The table never shrinks: a shrink would rehash under the shard lock in
+	// the middle of a sweep, and the slots are reused when sessions return.
 	return true
 }
 
