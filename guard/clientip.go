@@ -28,20 +28,24 @@ const maxHops = 64
 // ClientIP returns the address of the client that sent r.
 //
 // Without trusted proxies, or when the connection does not come from one, it
-// is the address of RemoteAddr, whatever the headers say: any client can
-// write X-Forwarded-For, and believing it would let an attacker pick its own
-// rate-limit bucket and fingerprint network. OWASP: "the X-Forwarded-For
-// header ... can be spoofed" (Logging Cheat Sheet), and RFC 7239 section 8.1:
-// "the header field value can be set by any client".
+// is the address of RemoteAddr, whatever the headers say (fail closed): any
+// client can write X-Forwarded-For or Forwarded, and believing it would let an
+// attacker pick its own rate-limit bucket and fingerprint network. RFC 7239
+// section 8.1 warns that the header cannot be relied upon because every node
+// on the way, the client included, can write it
+// (https://www.rfc-editor.org/rfc/rfc7239#section-8.1).
 //
 // When RemoteAddr is a trusted proxy, the configured header is walked from
-// right to left (the rightmost entry was written by the proxy nearest to us),
-// skipping trusted proxies; the first untrusted address is the client. An
-// entry left of it was written by the client itself and is never believed
-// (RFC 7239 section 5.2 lists hops in order, each proxy appending its own).
+// right to left, skipping trusted proxies; the first untrusted address is the
+// client. Each proxy appends the address it received the request from, so the
+// rightmost entries are the only ones our own proxies vouch for; entries left
+// of the first untrusted one were written by the client and are ignored. This
+// is the "rightmost untrusted" rule of
+// https://developer.mozilla.org/en-US/docs/Web/HTTP/Reference/Headers/X-Forwarded-For#security_and_privacy_concerns
+// (the leftmost entry is the easiest to forge).
 //
 // The result is an unmapped address without a zone, or the zero Addr when
-// RemoteAddr is not an address (a Unix socket or a test request).
+// RemoteAddr is not an address (a Unix socket or a hand-made request).
 func (g *Guard) ClientIP(r *http.Request) netip.Addr {
 	remote := parseRemoteAddr(r.RemoteAddr)
 	if len(g.proxies) == 0 || !g.trusted(remote) {
@@ -94,7 +98,11 @@ type lastFunc func(line string) (node string, ok bool, rest string, more bool)
 // further left is never parsed), so a malformed one means a proxy we cannot
 // understand; guessing past it could let a client choose its address, while
 // falling back to the proxy only makes the clients behind it share one
-// network's limits. OWASP Input Validation: validate and reject, never repair.
+// network's limits. RFC 7239's "unknown" and obfuscated identifiers
+// (https://www.rfc-editor.org/rfc/rfc7239#section-6) name no address and are
+// treated the same way. OWASP's input validation advice is to reject what
+// does not match the expected form rather than repair it
+// (https://cheatsheetseries.owasp.org/cheatsheets/Input_Validation_Cheat_Sheet.html).
 func (g *Guard) walk(lines []string, remote netip.Addr, last lastFunc) netip.Addr {
 	client := remote
 	hops := 0

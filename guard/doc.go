@@ -1,0 +1,90 @@
+// Package guard detects stolen sessions and slows down token guessing: it
+// binds a session to a keyed fingerprint of its client, limits the invalid
+// session tokens each client network may present, works out the client IP
+// behind trusted reverse proxies only, and decides which sessions a
+// per-subject session limit ends.
+//
+// A short complete program (without Keycard's session layer, which calls
+// these for you):
+//
+//	g, err := guard.New(key, &guard.Options{TrustedProxies: []string{"10.0.0.0/8"}})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	mux := http.NewServeMux()
+//	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+//		// ... check the password, create the session, then:
+//		sess.Fingerprint = g.Fingerprint(r)
+//	})
+//	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
+//		sess, ok := lookup(r) // the session store
+//		if !ok {
+//			g.Invalid(r) // an unknown, expired or forged token
+//			http.Error(w, "no session", http.StatusUnauthorized)
+//			return
+//		}
+//		switch v := g.Check(sess.Fingerprint, r); v.Action {
+//		case guard.ActionRevoke:
+//			revoke(sess) // and report the anomaly
+//		case guard.ActionRequireReauth:
+//			sess.NeedsLogin = true
+//		case guard.ActionLog:
+//			slog.Warn("client changed", "session", sess.ID, "signals", v.Changed)
+//		}
+//	})
+//	log.Fatal(http.ListenAndServe(":8080", g.Limit(mux)))
+//
+// # Security model
+//
+// Detection first, as OWASP's Session Management Cheat Sheet advises: a
+// session token is the credential, and the properties of the client that
+// presents it (its browser, language and network) are evidence, not proof.
+// They can be forged by an attacker who knows them and change innocently for
+// a legitimate user. So by default a change is logged and only a different
+// browser family for the same token, which an ordinary user never causes,
+// ends the session. Every signal's action can be raised or lowered (Actions).
+//
+// Nothing raw is kept: a fingerprint holds a 48-bit HMAC-SHA256 of each
+// signal under a key derived from the configured one, so a leaked session
+// record reveals neither the user agent nor the network to anyone without the
+// key, and the
+// comparison still tells which signal changed. Fingerprints are still not
+// for logs; log the changed signals (Verdict.Changed) instead.
+//
+// # Trusted proxies
+//
+// The client IP is RemoteAddr unless the connection comes from one of
+// Options.TrustedProxies. Only then is the one configured header
+// (X-Forwarded-For or RFC 7239 Forwarded) read, from right to left, skipping
+// trusted proxies: the first untrusted address is the client, and anything
+// further left, which the client wrote itself, is ignored. A malformed hop
+// among the ones we must read fails closed to RemoteAddr. See ClientIP for
+// the reasoning and references. A trusted range that includes clients lets
+// them choose their address: list only the proxies.
+//
+// # Fingerprints
+//
+// The signals are the user-agent family (ParseUserAgent knows Chrome,
+// Chromium, Edge, Firefox, Safari, Opera, curl and Go's client; the rest are
+// "other"), its major version, Accept-Language (case and spaces ignored),
+// and the client network: the /24 of an IPv4 address or the /48 of an IPv6
+// one (IPv4-mapped IPv6 counts as IPv4). Record Fingerprint(r) at login and
+// pass it to Check on later requests.
+//
+// # Invalid-token limiter
+//
+// Presentations of invalid session tokens are counted per client network in
+// a token bucket (default 20 a minute, bursts of 10). Allow is checked before
+// any store lookup; Invalid counts one; Limit is the middleware that answers
+// 429 with Retry-After. At most Options.MaxNetworks networks are remembered
+// (least recently seen are forgotten first), so a flood of source addresses
+// costs a bounded amount of memory; the price is that a network forgotten
+// under such a flood starts afresh. The limiter is a speed bump, not the
+// defence: session tokens have 256 bits and cannot be guessed.
+//
+// # Concurrent sessions
+//
+// LimitSessions is the pure decision behind an optional per-subject session
+// limit: given the subject's live sessions, it names the oldest ones to end
+// (EvictOldest, the default) or refuses the new login (DenyNew).
+package guard
