@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -179,14 +180,24 @@ func (i *Issuer) Mint(s Session, audience string) (token string, expires time.Ti
 	i.mu.RLock()
 	key, method := i.current, i.method
 	i.mu.RUnlock()
-	t := gojwt.NewWithClaims(method, c)
-	t.Header["typ"] = TokenType
-	t.Header["kid"] = key.kid
-	token, err = t.SignedString(key.priv)
+	// This is what gojwt.Token.SignedString does, with the header encoded
+	// once per key instead of once per token.
+	payload, err := json.Marshal(c)
+	if err != nil {
+		return "", time.Time{}, errors.New("jwt: encoding claims failed")
+	}
+	var sb strings.Builder
+	sb.Grow(len(key.header) + 1 + b64.EncodedLen(len(payload)) + 1 + 172)
+	sb.WriteString(key.header)
+	sb.WriteByte('.')
+	sb.WriteString(b64.EncodeToString(payload))
+	sig, err := method.Sign(sb.String(), key.priv)
 	if err != nil {
 		return "", time.Time{}, errors.New("jwt: signing failed")
 	}
-	return token, exp, nil
+	sb.WriteByte('.')
+	sb.WriteString(b64.EncodeToString(sig))
+	return sb.String(), exp, nil
 }
 
 // overlap is how long a retired key stays published: until every token it

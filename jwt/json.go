@@ -1,19 +1,19 @@
 package jwt
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 var (
+	errInvalidJSON  = errors.New("invalid JSON")
 	errDuplicateKey = errors.New("duplicate JSON object member")
 	errNotObject    = errors.New("not a JSON object")
-	errTrailing     = errors.New("data after the JSON object")
 	errNotNumber    = errors.New("date claim is not a JSON number")
+	errBadName      = errors.New("member name is not valid UTF-8")
 )
 
 // dateClaims are the members that RFC 7519 defines as NumericDate: a JSON
@@ -23,88 +23,167 @@ var dateClaims = []string{"exp", "iat", "nbf", "auth_time"}
 // checkJSON reports whether b is one JSON object with no duplicate member
 // names at any depth. encoding/json keeps the last of two equal names and
 // matches struct fields case-insensitively, so {"aud":"a","AUD":"b"} would
-// be read differently by different parsers (RFC 7515 section 5.2 asks
-// recipients to reject duplicates or use the last; Keycard rejects). Names
-// are compared after Unicode simple case folding, the way encoding/json
-// matches them.
+// be read differently by different parsers (RFC 7515 section 5.2 lets a
+// recipient reject duplicates; Keycard does). Names are compared after
+// Unicode case folding, the way encoding/json matches them, and a name that
+// is not valid UTF-8 is refused (encoding/json would turn it into U+FFFD).
 //
-// When numbers is not nil, the top-level members named in it must be JSON
-// numbers.
-func checkJSON(b []byte, numbers []string) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil {
-		return err
+// The top-level members named in numbers must be JSON numbers. If top is
+// not nil, the top-level member names are appended to it.
+func checkJSON(b []byte, numbers []string, top *[]string) error {
+	if !json.Valid(b) {
+		return errInvalidJSON
 	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return errNotObject
-	}
-	if err := checkObject(dec, numbers); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errTrailing
-	}
-	return nil
+	return scanJSON(b, numbers, top)
 }
 
-// checkObject consumes the members of an object whose '{' was read.
-func checkObject(dec *json.Decoder, numbers []string) error {
-	var seen []string // objects here are small: a slice beats a map
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		name, ok := tok.(string)
-		if !ok {
-			return errNotObject
-		}
-		f := fold(name)
-		for _, s := range seen {
-			if s == f {
-				return errDuplicateKey
-			}
-		}
-		seen = append(seen, f)
-		if slices.Contains(numbers, name) {
-			tok, err := dec.Token()
-			if err != nil {
-				return err
-			}
-			if _, ok := tok.(json.Number); !ok {
-				return errNotNumber
-			}
-			continue
-		}
-		if err := checkValue(dec); err != nil {
-			return err
-		}
+// scanJSON is checkJSON without the validity check, for input that is
+// decoded with encoding/json afterwards (which refuses invalid JSON): on
+// valid JSON it gives checkJSON's answer; on anything else it returns an
+// error or nil, never panics, and always terminates.
+func scanJSON(b []byte, numbers []string, top *[]string) error {
+	i := skipWS(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return errNotObject
 	}
-	_, err := dec.Token() // '}'
+	_, err := scanObject(b, i, numbers, top)
 	return err
 }
 
-// checkValue consumes one value.
-func checkValue(dec *json.Decoder) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return err
+func skipWS(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
 	}
-	switch tok {
-	case json.Delim('{'):
-		return checkObject(dec, nil)
-	case json.Delim('['):
-		for dec.More() {
-			if err := checkValue(dec); err != nil {
-				return err
+	return i
+}
+
+// endOfString returns the index after the string that starts at b[i] ('"').
+func endOfString(b []byte, i int) (int, error) {
+	if i >= len(b) || b[i] != '"' {
+		return 0, errInvalidJSON
+	}
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1, nil
+		}
+	}
+	return 0, errInvalidJSON
+}
+
+// scanObject scans the object at b[i] ('{') and returns the index after it.
+func scanObject(b []byte, i int, numbers []string, top *[]string) (int, error) {
+	var seenBuf [16][]byte
+	seen := seenBuf[:0]
+	i++
+	for {
+		i = skipWS(b, i)
+		if i >= len(b) {
+			return 0, errInvalidJSON
+		}
+		switch b[i] {
+		case '}':
+			return i + 1, nil
+		case ',':
+			i = skipWS(b, i+1)
+		}
+		j, err := endOfString(b, i)
+		if err != nil {
+			return 0, err
+		}
+		name, err := memberName(b[i:j])
+		if err != nil {
+			return 0, err
+		}
+		if slices.ContainsFunc(seen, func(s []byte) bool { return string(s) == string(name) }) {
+			return 0, errDuplicateKey
+		}
+		seen = append(seen, name)
+		if top != nil {
+			*top = append(*top, string(name))
+		}
+		i = skipWS(b, j)
+		if i >= len(b) || b[i] != ':' {
+			return 0, errInvalidJSON
+		}
+		i = skipWS(b, i+1)
+		if i >= len(b) {
+			return 0, errInvalidJSON
+		}
+		if numbers != nil && slices.Contains(numbers, string(name)) && b[i] != '-' && (b[i] < '0' || b[i] > '9') {
+			return 0, errNotNumber
+		}
+		if i, err = scanValue(b, i); err != nil {
+			return 0, err
+		}
+	}
+}
+
+// scanValue scans the value at b[i] and returns the index after it, which
+// is always greater than i.
+func scanValue(b []byte, i int) (int, error) {
+	if i >= len(b) {
+		return 0, errInvalidJSON
+	}
+	switch b[i] {
+	case '{':
+		return scanObject(b, i, nil, nil)
+	case '[':
+		i++
+		for {
+			i = skipWS(b, i)
+			if i >= len(b) {
+				return 0, errInvalidJSON
+			}
+			switch b[i] {
+			case ']':
+				return i + 1, nil
+			case ',':
+				i = skipWS(b, i+1)
+			}
+			var err error
+			if i, err = scanValue(b, i); err != nil {
+				return 0, err
 			}
 		}
-		_, err := dec.Token() // ']'
-		return err
+	case '"':
+		return endOfString(b, i)
 	}
-	return nil
+	j := i
+	for j < len(b) && !strings.ContainsRune(",}] \t\r\n", rune(b[j])) {
+		j++
+	}
+	if j == i {
+		return 0, errInvalidJSON
+	}
+	return j, nil
+}
+
+// memberName decodes a quoted member name and folds its case. Plain
+// lower-case ASCII names, the usual case, are returned as a subslice of q
+// without allocating.
+func memberName(q []byte) ([]byte, error) {
+	raw := q[1 : len(q)-1]
+	plain := true
+	for _, c := range raw {
+		if c >= 0x80 || c == '\\' || ('A' <= c && c <= 'Z') {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return raw, nil
+	}
+	var s string
+	if err := json.Unmarshal(q, &s); err != nil {
+		return nil, errInvalidJSON
+	}
+	if !utf8.ValidString(s) || strings.ContainsRune(s, utf8.RuneError) {
+		return nil, errBadName
+	}
+	return []byte(fold(s)), nil
 }
 
 // fold maps names that encoding/json would treat as equal to one string.

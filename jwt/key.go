@@ -36,6 +36,10 @@ type SigningKey struct {
 	kid  string
 	priv crypto.Signer // ed25519.PrivateKey or *ecdsa.PrivateKey
 	pub  crypto.PublicKey
+	// header is the encoded JOSE header of the tokens this key signs:
+	// {"alg":…,"kid":…,"typ":"at+jwt"}, the same bytes golang-jwt would
+	// produce, computed once.
+	header string
 }
 
 // GenerateKey returns a fresh signing key for alg (EdDSA or ES256) from
@@ -84,6 +88,8 @@ func NewSigningKey(priv crypto.Signer) (*SigningKey, error) {
 		return nil, err
 	}
 	k.kid = kid
+	// kid is base64url and alg a fixed name: no JSON escaping is needed.
+	k.header = b64.EncodeToString([]byte(`{"alg":"` + k.alg + `","kid":"` + kid + `","typ":"` + TokenType + `"}`))
 	return k, nil
 }
 
@@ -291,7 +297,7 @@ func ParseJWKS(doc []byte) (*KeySet, error) {
 	if len(doc) > maxJWKSLen {
 		return nil, errors.New("jwt: JWKS document too large")
 	}
-	if err := checkJSON(doc, nil); err != nil {
+	if err := checkJSON(doc, nil, nil); err != nil {
 		return nil, fmt.Errorf("jwt: malformed JWKS: %w", err)
 	}
 	var d jwksDoc
