@@ -381,7 +381,11 @@ var errNoMiddleware = errors.New("csrf: request did not pass through the csrf mi
 func Token(r *http.Request) string {
 	tok, err := TokenErr(r)
 	if err != nil {
-		slog.Default().LogAttrs(r.Context(), slog.LevelError, "csrf: no token for the page",
+		log := slog.Default()
+		if st, _ := r.Context().Value(stateKey{}).(*requestState); st != nil {
+			log = st.p.log
+		}
+		log.LogAttrs(r.Context(), slog.LevelError, "csrf: no token for the page",
 			slog.String("error", err.Error()), slog.String("path", r.URL.Path))
 		return ""
 	}

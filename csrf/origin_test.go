@@ -168,13 +168,13 @@ func TestDenyHandlerAndReason(t *testing.T) {
 		http.Error(w, "nope", http.StatusTeapot)
 	})})
 	b := newBrowser()
-	tok := b.fetchToken(t, p)
+	b.fetchToken(t, p) // the session has a secret
 
 	cross := httptest.NewRequest("POST", "https://"+testHost+"/", nil)
 	cross.Header.Set("Sec-Fetch-Site", "cross-site")
 	missing := httptest.NewRequest("POST", "https://"+testHost+"/", nil)
 	invalid := httptest.NewRequest("POST", "https://"+testHost+"/", nil)
-	invalid.Header.Set("X-CSRF-Token", tok[:TokenLen-1]+"A")
+	invalid.Header.Set("X-CSRF-Token", maskToken(NewSecret())) // another secret's
 	b.attach(invalid)
 	for _, r := range []*http.Request{cross, missing, invalid} {
 		if code := serve(p.Handler(&okHandler{}), r).Code; code != http.StatusTeapot {

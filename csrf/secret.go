@@ -3,6 +3,7 @@ package csrf
 import (
 	"encoding/base64"
 	"net/http"
+	"strings"
 )
 
 // SecretStore keeps the per-session CSRF secret. The session layer implements
@@ -68,19 +69,50 @@ func (c *CookieStore) name() string {
 // LoadSecret implements SecretStore. A missing, malformed or duplicated cookie
 // (two cookies of the same name: a sign of cookie tossing) counts as no secret.
 func (c *CookieStore) LoadSecret(r *http.Request) (current, previous []byte, err error) {
-	cookies := r.CookiesNamed(c.name())
-	if len(cookies) != 1 {
-		return nil, nil, nil
-	}
-	v := cookies[0].Value
-	if base64.RawURLEncoding.DecodedLen(len(v)) != SecretLen {
+	v, ok := singleCookie(r.Header["Cookie"], c.name())
+	if !ok || len(v) != base64.RawURLEncoding.EncodedLen(SecretLen) {
 		return nil, nil, nil
 	}
 	b := make([]byte, SecretLen)
-	if n, err := base64.RawURLEncoding.Strict().Decode(b, []byte(v)); err != nil || n != SecretLen {
+	if !decodeSecret(v, b) {
 		return nil, nil, nil
 	}
 	return b, nil, nil
+}
+
+// singleCookie returns the value of the cookie called name in the Cookie
+// header lines, and false when there is none or more than one. It does not
+// allocate (http.Request.CookiesNamed builds a slice of every cookie).
+func singleCookie(lines []string, name string) (string, bool) {
+	value, found := "", false
+	for _, line := range lines {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = strings.TrimSpace(part)
+			k, v, ok := strings.Cut(part, "=")
+			if !ok || k != name {
+				continue
+			}
+			if found {
+				return "", false
+			}
+			value, found = v, true
+		}
+	}
+	return value, found
+}
+
+// decodeSecret decodes the canonical unpadded base64url text of a secret into
+// b without allocating.
+func decodeSecret(s string, b []byte) bool {
+	var buf [64]byte
+	if len(s) > len(buf) {
+		return false
+	}
+	n := copy(buf[:], s)
+	m, err := strictBase64.Decode(b, buf[:n])
+	return err == nil && m == len(b)
 }
 
 // SaveSecret implements SecretStore by setting the cookie on w.
@@ -97,3 +129,6 @@ func (c *CookieStore) SaveSecret(w http.ResponseWriter, r *http.Request, secret 
 	w.Header().Add("Vary", "Cookie")
 	return nil
 }
+
+// strictBase64 rejects non-canonical encodings (stray bits in the last character).
+var strictBase64 = base64.RawURLEncoding.Strict()

@@ -296,6 +296,29 @@ func TestSecretStoreContract(t *testing.T) {
 	})), r)
 }
 
+// TestCheckMethod: Protector.Check applies both lines without the middleware.
+func TestCheckMethod(t *testing.T) {
+	p := newProtector(t, nil)
+	b := newBrowser()
+	tok := b.fetchToken(t, p)
+	r := b.postForm("/x", url.Values{"csrf_token": {tok}})
+	if err := p.Check(r); err != nil {
+		t.Fatalf("Check with a valid token: %v", err)
+	}
+	r = b.postForm("/x", nil)
+	if err := p.Check(r); err != ErrTokenMissing {
+		t.Fatalf("Check without a token: got %v, want %v", err, ErrTokenMissing)
+	}
+	r = b.postForm("/x", url.Values{"csrf_token": {tok}})
+	r.Header.Set("Sec-Fetch-Site", "cross-site")
+	if err := p.Check(r); err != ErrCrossOrigin {
+		t.Fatalf("Check cross-site: got %v, want %v", err, ErrCrossOrigin)
+	}
+	if err := p.Check(httptest.NewRequest("GET", "/", nil)); err != nil {
+		t.Fatalf("Check GET: %v", err)
+	}
+}
+
 func TestOutsideMiddleware(t *testing.T) {
 	r := httptest.NewRequest("GET", "/", nil)
 	if _, err := TokenErr(r); err == nil {
@@ -350,6 +373,16 @@ func TestCookieStoreHostile(t *testing.T) {
 		{"non-canonical", []string{"__Host-csrf=" + secret[:42] + "B"}, false},
 		{"not base64", []string{"__Host-csrf=" + strings.Repeat("*", 43)}, false},
 		{"other name", []string{"csrf=" + secret}, false},
+		{"among others", []string{"a=1; __Host-csrf=" + secret + "; b=2"}, true},
+		{"second line", []string{"a=1", "__Host-csrf=" + secret}, true},
+		{"duplicated on one line", []string{"__Host-csrf=" + secret + ";__Host-csrf=" + secret}, false},
+		{"duplicated across lines", []string{"__Host-csrf=" + secret, "x=1; __Host-csrf=" + secret}, false},
+		{"quoted", []string{`__Host-csrf="` + secret + `"`}, false},
+		{"name prefix", []string{"__Host-csrfx=" + secret}, false},
+		{"name suffix", []string{"x__Host-csrf=" + secret}, false},
+		{"lowercase name", []string{"__host-csrf=" + secret}, false},
+		{"empty value", []string{"__Host-csrf="}, false},
+		{"semicolons only", []string{";;;"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

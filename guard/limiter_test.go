@@ -225,3 +225,41 @@ func TestLimiterLRUOrder(t *testing.T) {
 		t.Fatal("clients without an address: got allowed, want one shared, limited bucket")
 	}
 }
+
+// TestLimiterConcurrent: Allow and Invalid from many goroutines (run with -race).
+func TestLimiterConcurrent(t *testing.T) {
+	g := newGuard(t, &Options{MaxNetworks: 50})
+	done := make(chan struct{})
+	for w := range 8 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			r := req("")
+			for i := range 2000 {
+				r.RemoteAddr = addrN(w*1000 + i%100)
+				if i%3 == 0 {
+					g.Invalid(r)
+				} else {
+					g.Allow(r)
+				}
+			}
+		}()
+	}
+	for range 8 {
+		<-done
+	}
+	if got := g.Networks(); got > 50 {
+		t.Fatalf("networks: got %d, want at most 50", got)
+	}
+	// The LRU list and the index agree.
+	l := g.lim
+	seen := 0
+	for i := l.head; i >= 0; i = l.nodes[i].next {
+		if j, ok := l.index[l.nodes[i].key]; !ok || j != i {
+			t.Fatalf("node %d not indexed", i)
+		}
+		seen++
+	}
+	if seen != len(l.index) {
+		t.Fatalf("list has %d nodes, index %d", seen, len(l.index))
+	}
+}
