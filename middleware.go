@@ -224,14 +224,26 @@ func (s *Session) writeHeaders(h http.Header) {
 		}
 	}
 	if s.loaded || cookie {
-		h.Set("Cache-Control", "no-store")
+		// Shared, never-modified slices: these headers are set on every
+		// session response, and allocating them shows in benchmarks.
+		h["Cache-Control"] = noStore
+		vary := varyCookie
 		if s.transport == KindAPI {
-			h.Add("Vary", "Authorization")
+			vary = varyAuthorization
+		}
+		if prev, ok := h["Vary"]; ok {
+			h["Vary"] = append(prev[:len(prev):len(prev)], vary[0])
 		} else {
-			h.Add("Vary", "Cookie")
+			h["Vary"] = vary
 		}
 	}
 }
+
+var (
+	noStore           = []string{"no-store"}
+	varyCookie        = []string{"Cookie"}
+	varyAuthorization = []string{"Authorization"}
+)
 
 // cookie returns the Set-Cookie value carrying tok for rec.
 func (m *Manager) cookie(tok Token, rec *Record) string {

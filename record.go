@@ -12,7 +12,14 @@ import (
 type Hash [32]byte
 
 // HashToken returns the SHA-256 of t.
-func HashToken(t Token) Hash { return sha256.Sum256([]byte(t)) }
+func HashToken(t Token) Hash {
+	if len(t) == TokenLen {
+		var b [TokenLen]byte // a stack copy: hashing a token does not allocate
+		copy(b[:], t)
+		return sha256.Sum256(b[:])
+	}
+	return sha256.Sum256([]byte(t))
+}
 
 // String returns the hash in lowercase hex, for store keys.
 func (h Hash) String() string { return hex.EncodeToString(h[:]) }

@@ -152,11 +152,16 @@ func (s *Session) decoded() map[string]json.RawMessage {
 
 func decodeData(rec *Record) map[string]json.RawMessage {
 	v := map[string]json.RawMessage{}
-	if rec != nil && len(rec.Data) > 0 {
-		// Data is written only by Keycard as a JSON object; a record that
-		// does not decode is treated as empty rather than failing the request.
-		_ = json.Unmarshal(rec.Data, &v)
+	if rec == nil || len(rec.Data) == 0 {
+		return v
 	}
+	if scanObject(rec.Data, func(k, val []byte) bool { v[string(k)] = val; return true }) {
+		return v
+	}
+	// Data is written only by Keycard as a JSON object; a record that does
+	// not decode is treated as empty rather than failing the request.
+	clear(v)
+	_ = json.Unmarshal(rec.Data, &v)
 	return v
 }
 
@@ -177,6 +182,11 @@ func (s *Session) Raw(key string) (json.RawMessage, bool) {
 	s.load()
 	if s.rec == nil && s.changes == nil {
 		return nil, false
+	}
+	if s.values == nil {
+		if v, ok, valid := lookupRaw(s.rec.Data, key); valid {
+			return v, ok
+		}
 	}
 	v, ok := s.decoded()[key]
 	return v, ok
@@ -486,6 +496,9 @@ func (s *Session) commitNew(ctx context.Context, now time.Time) error {
 // writers to different keys lose nothing. s.mu is held.
 func (s *Session) commitExisting(ctx context.Context, now time.Time) error {
 	base := s.rec
+	if !s.needsWrite(base, now) {
+		return nil // a read: no store write, no lock
+	}
 	lock := s.m.commitLock(base.ID)
 	lock.Lock()
 	defer lock.Unlock()
@@ -572,6 +585,18 @@ func (s *Session) ended(ctx context.Context, base *Record, now time.Time) error 
 	return nil
 }
 
+// needsWrite reports whether committing rec at now writes the store:
+// something changed, a rotation is due, or the idle deadline moved by more
+// than the touch granularity. It is apply's decision without the copy.
+func (s *Session) needsWrite(rec *Record, now time.Time) bool {
+	if s.renew || s.autoRenew || s.changes != nil || s.login || s.reauth ||
+		s.persistent != nil || s.idleTimeout != 0 || s.absTimeout > 0 {
+		return true
+	}
+	idle := s.m.idleTimeout(rec)
+	return s.m.idleDeadline(rec, now).Sub(rec.IdleExpiresAt) > min(time.Minute, idle/10)
+}
+
 // apply writes the request's changes into next and reports whether they need
 // a store write. vals are the values to store; now is the commit time.
 func (s *Session) apply(next *Record, vals map[string]json.RawMessage, now time.Time, force bool) bool {
@@ -588,10 +613,12 @@ func (s *Session) apply(next *Record, vals map[string]json.RawMessage, now time.
 		}
 		write = true
 	}
-	if md := readMeta(next); s.login && md.Reauth || !s.login && s.reauth && !md.Reauth {
-		md.Reauth = !s.login
-		next.Meta = md.encode()
-		write = true
+	if s.login || s.reauth {
+		if md := readMeta(next); md.Reauth != !s.login {
+			md.Reauth = !s.login
+			next.Meta = md.encode()
+			write = true
+		}
 	}
 	if s.persistent != nil {
 		next.Persistent = *s.persistent
@@ -622,13 +649,7 @@ func encodeValues(vals map[string]json.RawMessage) []byte {
 	if len(vals) == 0 {
 		return nil
 	}
-	b, err := json.Marshal(vals)
-	if err != nil {
-		// Every value was produced by json.Marshal or read from a valid
-		// object, so this cannot happen.
-		panic("keycard: encoding session values: " + err.Error())
-	}
-	return b
+	return appendObject(nil, vals)
 }
 
 func encodeData(v map[string]any) ([]byte, error) {

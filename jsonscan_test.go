@@ -1,0 +1,57 @@
+package keycard
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+)
+
+// FuzzScanObject checks the session-data scanner against encoding/json: on
+// every valid JSON object they agree on every member, lookupRaw finds what
+// encoding/json finds, and appendObject writes an object that decodes to the
+// same values. On any other input it never panics.
+func FuzzScanObject(f *testing.F) {
+	for _, s := range []string{
+		`{}`, `{"a":"b"}`, ` { "a" : 1 , "b" : [1,{"c":"}"}] , "d":null } `,
+		`{"k":"v\"","k":"w"}`, `{"\u0041":1}`, `{"a":tru}`, `{"a":"x`, `[1]`, ``, `{"a":1}x`,
+		`{"<>&":true,"é":"ü"}`, `{"a":{"b":{"c":[[[]]]}}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got := decodeData(&Record{Data: data})
+		var want map[string]json.RawMessage
+		if json.Unmarshal(data, &want) != nil {
+			return // not an object: decodeData must only not panic
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%q: %d members, encoding/json finds %d", data, len(got), len(want))
+		}
+		for k, w := range want {
+			if !sameJSON(got[k], w) {
+				t.Fatalf("%q: member %q = %s, encoding/json says %s", data, k, got[k], w)
+			}
+			if v, ok, valid := lookupRaw(data, k); valid && (!ok || !sameJSON(v, w)) {
+				t.Fatalf("%q: lookupRaw(%q) = %s, %v; want %s", data, k, v, ok, w)
+			}
+		}
+		var back map[string]json.RawMessage
+		enc := encodeValues(got)
+		if len(got) > 0 && json.Unmarshal(enc, &back) != nil {
+			t.Fatalf("encodeValues wrote invalid JSON %q", enc)
+		}
+		for k, w := range want {
+			if !sameJSON(back[k], w) {
+				t.Fatalf("round trip of %q lost member %q", data, k)
+			}
+		}
+	})
+}
+
+func sameJSON(a, b []byte) bool {
+	var x, y bytes.Buffer
+	if json.Compact(&x, a) != nil || json.Compact(&y, b) != nil {
+		return bytes.Equal(a, b)
+	}
+	return bytes.Equal(x.Bytes(), y.Bytes())
+}
