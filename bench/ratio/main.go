@@ -1,0 +1,104 @@
+// Command ratio reads `go test -bench` output and prints, for each HTTP
+// scenario, every library's median ns/op and allocs/op as a ratio to the
+// floor (a bare handler) and to scs, the reference library.
+//
+//	go run ./ratio results/new.txt
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+type key struct{ scenario, lib string }
+
+func main() {
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: ratio BENCH-OUTPUT")
+		os.Exit(2)
+	}
+	f, err := os.Open(os.Args[1])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	defer f.Close()
+	ns := map[key][]float64{}
+	allocs := map[key][]float64{}
+	var order []key
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 4 || !strings.HasPrefix(fields[0], "BenchmarkHTTP/") {
+			continue
+		}
+		k, ok := parseName(fields[0])
+		if !ok {
+			continue
+		}
+		if _, seen := ns[k]; !seen {
+			order = append(order, k)
+		}
+		for i := 2; i+1 < len(fields); i += 2 {
+			v, err := strconv.ParseFloat(fields[i], 64)
+			if err != nil {
+				continue
+			}
+			switch fields[i+1] {
+			case "ns/op":
+				ns[k] = append(ns[k], v)
+			case "allocs/op":
+				allocs[k] = append(allocs[k], v)
+			}
+		}
+	}
+	floor := median(ns[key{"floor", "none"}])
+	if floor == 0 {
+		fmt.Fprintln(os.Stderr, "ratio: no floor benchmark in the input")
+		os.Exit(1)
+	}
+	fmt.Printf("%-8s %-8s %12s %10s %10s %10s\n", "scenario", "lib", "ns/op", "×floor", "×scs", "allocs/op")
+	for _, k := range order {
+		n := median(ns[k])
+		vsSCS := "-"
+		if s := median(ns[key{k.scenario, "scs"}]); s > 0 && k.lib != "none" {
+			vsSCS = fmt.Sprintf("%.2f", n/s)
+		}
+		fmt.Printf("%-8s %-8s %12.0f %10.2f %10s %10.0f\n", k.scenario, k.lib, n, n/floor, vsSCS, median(allocs[k]))
+	}
+}
+
+// parseName splits "BenchmarkHTTP/scenario=read/lib=keycard-2".
+func parseName(name string) (key, bool) {
+	var k key
+	for _, part := range strings.Split(name, "/")[1:] {
+		if i := strings.LastIndexByte(part, '-'); i > 0 && strings.HasPrefix(part, "lib=") {
+			if _, err := strconv.Atoi(part[i+1:]); err == nil {
+				part = part[:i]
+			}
+		}
+		switch {
+		case strings.HasPrefix(part, "scenario="):
+			k.scenario = strings.TrimPrefix(part, "scenario=")
+		case strings.HasPrefix(part, "lib="):
+			k.lib = strings.TrimPrefix(part, "lib=")
+		}
+	}
+	return k, k.scenario != "" && k.lib != ""
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
