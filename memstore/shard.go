@@ -16,7 +16,7 @@ const (
 	chunkBits  = 8
 	chunkSize  = 1 << chunkBits
 	localBits  = 24               // a global reference is shard<<localBits | local index
-	maxLocal   = 1<<localBits - 2 // so that reference+1 never wraps
+	maxLocal   = 1<<localBits - 3 // so that reference+1 is neither 0 nor tombValue
 	bucketUS   = 60 * 1000 * 1000 // expiry buckets are one minute wide
 	sweepBatch = 256              // entries examined per lock hold while sweeping
 	maxShards  = 1 << (32 - localBits)

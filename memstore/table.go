@@ -1,17 +1,31 @@
 package memstore
 
-// table is an open-addressing hash set of non-zero uint32 values with linear
-// probing and backward-shift deletion (no deleted markers). Keys live outside
-// the table: callers pass the key's hash and an equality test on values, and
-// a hashOf function that recomputes the hash of a stored value for growth and
-// deletion. A slot costs 4 bytes; the table doubles when it is 3/4 full and
-// keeps its size when values are removed.
+// table is an open-addressing hash set of uint32 values with linear probing
+// and backward-shift deletion. Keys live outside the table: callers pass the
+// key's hash and an equality test on values, and a hashOf function that
+// recomputes the hash of a stored value for growth and deletion. A slot costs
+// 4 bytes. Values are non-zero and never tombValue.
+//
+// Growth is incremental so that no single call rehashes the whole table under
+// a shard lock: when the table is 3/4 full it allocates one twice as large,
+// sends new values there, and each later insert moves migrateStep slots of the
+// old array across. Until the old array is drained, lookups probe both. The
+// old array is never compacted: a value removed from it becomes tombValue, and
+// its slots below moved are already copied (and skipped by lookups). The table
+// does not shrink: a shrink would rehash in the middle of a sweep, and slots
+// are reused when sessions return.
 type table struct {
 	slots []uint32
-	n     int
+	old   []uint32 // the previous array while it is migrated, or nil
+	moved int      // old[:moved] is migrated
+	n     int      // values stored, in slots and old together
 }
 
-const minTableSize = 8
+const (
+	minTableSize = 8
+	migrateStep  = 64
+	tombValue    = ^uint32(0)
+)
 
 // find returns the stored value whose key equals the probe, or 0.
 func (t *table) find(h uint64, eq func(v uint32) bool) uint32 {
@@ -19,28 +33,57 @@ func (t *table) find(h uint64, eq func(v uint32) bool) uint32 {
 		return 0
 	}
 	mask := uint64(len(t.slots) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
-		v := t.slots[i]
-		if v == 0 {
-			return 0
-		}
-		if eq(v) {
+	for i := h & mask; t.slots[i] != 0; i = (i + 1) & mask {
+		if v := t.slots[i]; eq(v) {
 			return v
 		}
 	}
+	if t.old == nil {
+		return 0
+	}
+	mask = uint64(len(t.old) - 1)
+	for i := h & mask; t.old[i] != 0; i = (i + 1) & mask {
+		// Slots below moved were copied (and may since have been removed
+		// from slots): only the rest count. Check before calling eq, whose
+		// value may no longer be valid.
+		if v := t.old[i]; int(i) >= t.moved && v != tombValue && eq(v) {
+			return v
+		}
+	}
+	return 0
 }
 
 // insert adds v, whose key hashes to h and is not in the table yet.
 func (t *table) insert(h uint64, v uint32, hashOf func(uint32) uint64) {
 	if (t.n+1)*4 > len(t.slots)*3 {
-		size := len(t.slots) * 2
-		if size < minTableSize {
-			size = minTableSize
+		for t.old != nil { // cannot happen with migrateStep >= 2; stay safe
+			t.migrate(hashOf)
 		}
-		t.resize(size, hashOf)
+		if len(t.slots) == 0 {
+			t.slots = make([]uint32, minTableSize)
+		} else {
+			t.old, t.moved = t.slots, 0
+			t.slots = make([]uint32, 2*len(t.old))
+		}
 	}
 	t.place(h, v)
 	t.n++
+	if t.old != nil {
+		t.migrate(hashOf)
+	}
+}
+
+// migrate copies the next migrateStep slots of old into slots.
+func (t *table) migrate(hashOf func(uint32) uint64) {
+	end := min(t.moved+migrateStep, len(t.old))
+	for ; t.moved < end; t.moved++ {
+		if v := t.old[t.moved]; v != 0 && v != tombValue {
+			t.place(hashOf(v), v)
+		}
+	}
+	if t.moved == len(t.old) {
+		t.old, t.moved = nil, 0
+	}
 }
 
 func (t *table) place(h uint64, v uint32) {
@@ -50,6 +93,21 @@ func (t *table) place(h uint64, v uint32) {
 		i = (i + 1) & mask
 	}
 	t.slots[i] = v
+}
+
+// oldIndex returns the position of v, whose key hashes to h, in the part of
+// old not migrated yet, or -1.
+func (t *table) oldIndex(h uint64, v uint32) int {
+	if t.old == nil {
+		return -1
+	}
+	mask := uint64(len(t.old) - 1)
+	for i := h & mask; t.old[i] != 0; i = (i + 1) & mask {
+		if t.old[i] == v && int(i) >= t.moved {
+			return int(i)
+		}
+	}
+	return -1
 }
 
 // replace swaps the stored value old, whose key hashes to h, for v with the
@@ -65,6 +123,10 @@ func (t *table) replace(h uint64, old, v uint32) bool {
 			return true
 		}
 	}
+	if i := t.oldIndex(h, old); i >= 0 {
+		t.old[i] = v
+		return true
+	}
 	return false
 }
 
@@ -76,16 +138,17 @@ func (t *table) remove(h uint64, v uint32, hashOf func(uint32) uint64) bool {
 	}
 	mask := uint64(len(t.slots) - 1)
 	i := h & mask
-	for {
+	for ; t.slots[i] != v; i = (i + 1) & mask {
 		if t.slots[i] == 0 {
+			if j := t.oldIndex(h, v); j >= 0 {
+				t.old[j] = tombValue
+				t.n--
+				return true
+			}
 			return false
 		}
-		if t.slots[i] == v {
-			break
-		}
-		i = (i + 1) & mask
 	}
-	// Shift back the entries of the probe run that follow the hole and whose
+	// Shift back the values of the probe run that follow the hole and whose
 	// home position is not between the hole and themselves.
 	for j := (i + 1) & mask; t.slots[j] != 0; j = (j + 1) & mask {
 		k := hashOf(t.slots[j]) & mask
@@ -96,17 +159,5 @@ func (t *table) remove(h uint64, v uint32, hashOf func(uint32) uint64) bool {
 	}
 	t.slots[i] = 0
 	t.n--
-	// The table never shrinks: a shrink would rehash under the shard lock in
-	// the middle of a sweep, and the slots are reused when sessions return.
 	return true
-}
-
-func (t *table) resize(size int, hashOf func(uint32) uint64) {
-	old := t.slots
-	t.slots = make([]uint32, size)
-	for _, v := range old {
-		if v != 0 {
-			t.place(hashOf(v), v)
-		}
-	}
 }
