@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash"
 	"net/http"
+	"strings"
 )
 
 // Signal is one property of the client that a fingerprint records.
@@ -119,6 +120,26 @@ func (v Verdict) Has(s Signal) bool {
 		}
 	}
 	return false
+}
+
+// Signals returns the changed signals as a comma-separated list of their
+// names, such as "browser,network", for logs and events; "" when nothing
+// changed.
+func (v Verdict) Signals() string {
+	switch len(v.Changed) {
+	case 0:
+		return ""
+	case 1:
+		return v.Changed[0].String()
+	}
+	var b strings.Builder
+	for i, s := range v.Changed {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(s.String())
+	}
+	return b.String()
 }
 
 // Fingerprint format: "g1." then, for each signal in Signal order, the first

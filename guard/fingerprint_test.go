@@ -107,6 +107,13 @@ func TestFingerprintSignals(t *testing.T) {
 				if v.Action != c.want {
 					t.Fatalf("Action: got %s, want %s", v.Action, c.want)
 				}
+				var names []string
+				for _, s := range tt.changed {
+					names = append(names, s.String())
+				}
+				if got, want := v.Signals(), strings.Join(names, ","); got != want {
+					t.Fatalf("Signals: got %q, want %q", got, want)
+				}
 				for _, s := range tt.changed {
 					if !v.Has(s) {
 						t.Fatalf("Has(%s): got false", s)
