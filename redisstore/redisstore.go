@@ -1,0 +1,705 @@
+package redisstore
+
+import (
+	"context"
+	"crypto/sha1" //nolint:gosec // names an index key, as redis.sha1hex does; not a security use
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/keycard-go/keycard"
+)
+
+// Options configures a Store. A nil *Options means all defaults.
+type Options struct {
+	// Prefix starts every key the Store writes. Default "keycard:". Stores
+	// with different prefixes share a Redis without seeing each other.
+	Prefix string
+
+	// Cluster selects the Cluster algorithm (several single-slot steps in a
+	// crash-safe order) for a client that is not a *redis.ClusterClient, such
+	// as a Ring. Default: chosen from the client's type; a *redis.Client
+	// (standalone or Sentinel) gets the one-script-per-operation algorithm.
+	Cluster bool
+}
+
+// Store is a keycard.Store in Redis. It is safe for concurrent use, and any
+// number of Keycard processes may share one Redis or Redis Cluster.
+type Store struct {
+	c       redis.UniversalClient
+	own     bool
+	cluster bool
+	prefix  string
+
+	destroyedTail []byte
+}
+
+var _ keycard.Store = (*Store)(nil)
+
+// New returns a Store on client. The caller keeps ownership of client:
+// Close does not close it. Set ContextTimeoutEnabled in the client's options
+// so that a context deadline interrupts a call that waits for the server
+// (Open does).
+func New(client redis.UniversalClient, opts *Options) (*Store, error) {
+	if client == nil {
+		return nil, errors.New("redisstore: nil client")
+	}
+	o := Options{}
+	if opts != nil {
+		o = *opts
+	}
+	if o.Prefix == "" {
+		o.Prefix = "keycard:"
+	}
+	_, single := client.(*redis.Client)
+	s := &Store{
+		c:             client,
+		cluster:       o.Cluster || !single,
+		prefix:        o.Prefix,
+		destroyedTail: tombstoneTail(keycard.Hash{}, time.Time{}),
+	}
+	return s, nil
+}
+
+// Open connects to the Redis at rawURL and returns a Store whose Close closes
+// the client. Forms:
+//
+//	redis://[user:password@]host:port[/db][?dial_timeout=3s&...]  standalone
+//	rediss://...                                                TLS
+//	redis://host1:port,host2:port,host3:port                    Cluster
+//	redis://host1:port?addr=host2:port&addr=host3:port          Cluster
+//
+// The query parameters are go-redis's (redis.ParseURL, redis.ParseClusterURL).
+func Open(rawURL string) (*Store, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: bad URL: %w", redactURLError(err))
+	}
+	if u.Scheme != "redis" && u.Scheme != "rediss" {
+		return nil, fmt.Errorf("redisstore: URL scheme %q, want redis or rediss", u.Scheme)
+	}
+	var client redis.UniversalClient
+	hosts := strings.Split(u.Host, ",")
+	if len(hosts) > 1 || u.Query().Has("addr") {
+		u.Host = hosts[0]
+		q := u.Query()
+		for _, h := range hosts[1:] {
+			q.Add("addr", h)
+		}
+		u.RawQuery = q.Encode()
+		co, err := redis.ParseClusterURL(u.String())
+		if err != nil {
+			return nil, fmt.Errorf("redisstore: %w", redactURLError(err))
+		}
+		co.ContextTimeoutEnabled = true
+		client = redis.NewClusterClient(co)
+	} else {
+		o, err := redis.ParseURL(rawURL)
+		if err != nil {
+			return nil, fmt.Errorf("redisstore: %w", redactURLError(err))
+		}
+		o.ContextTimeoutEnabled = true
+		client = redis.NewClient(o)
+	}
+	s, err := New(client, nil)
+	if err != nil {
+		client.Close()
+		return nil, err
+	}
+	s.own = true
+	return s, nil
+}
+
+// redactURLError drops the URL (which may hold a password) from a parse error.
+func redactURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// Close closes the client when Open created it.
+func (s *Store) Close() error {
+	if s.own {
+		return s.c.Close()
+	}
+	return nil
+}
+
+// Keys. The part in braces is the hash tag that picks the Cluster slot: a
+// record by its token hash, an ID key by its ID, an index by its subject.
+
+func (s *Store) recKey(h keycard.Hash) string {
+	var b [64]byte
+	hex.Encode(b[:], h[:])
+	return s.prefix + "r:{" + string(b[:]) + "}"
+}
+
+// hashOfKey parses a record key name back into its hash.
+func (s *Store) hashOfKey(k string) (keycard.Hash, bool) {
+	var h keycard.Hash
+	k, ok := strings.CutPrefix(k, s.prefix+"r:{")
+	if !ok || len(k) != 65 || k[64] != '}' {
+		return h, false
+	}
+	_, err := hex.Decode(h[:], []byte(k[:64]))
+	return h, err == nil
+}
+
+func (s *Store) idKey(id string) string { return s.prefix + "i:{" + id + "}" }
+
+func (s *Store) indexKey(subject string) string {
+	sum := sha1.Sum([]byte(subject)) //nolint:gosec // see import
+	return s.prefix + "s:{" + hex.EncodeToString(sum[:]) + "}"
+}
+
+func version8(v uint64) string {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], v)
+	return string(b[:])
+}
+
+// expiresScore is the PXAT of an ID key and the index score of a record:
+// its ExpiresAt in ms, or no expiry.
+func expiresPX(r *keycard.Record) (px int64, score float64) {
+	px = pxat(r.ExpiresAt)
+	if px == 0 {
+		return 0, 1 << 52
+	}
+	return px, float64(px)
+}
+
+// translate wraps a driver error. redis.Nil is handled by the callers.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("redisstore: %w", err)
+}
+
+// Get is one GET (one round trip).
+func (s *Store) Get(ctx context.Context, h keycard.Hash) (*keycard.Record, error) {
+	b, err := s.c.Get(ctx, s.recKey(h)).Bytes()
+	if err == redis.Nil {
+		return nil, keycard.ErrNotFound
+	}
+	if err != nil {
+		return nil, translate(err)
+	}
+	return decode(h, b)
+}
+
+// maxChain bounds how many rotated tombstones a lookup follows.
+const maxChain = 16
+
+// GetByID reads the ID key, then the record it names (two round trips), and
+// in a Cluster follows Successor from a rotated tombstone that an
+// interrupted Rotate left the ID key pointing at.
+func (s *Store) GetByID(ctx context.Context, id string) (*keycard.Record, error) {
+	if id == "" {
+		return nil, keycard.ErrNotFound
+	}
+	k, err := s.c.Get(ctx, s.idKey(id)).Result()
+	if err == redis.Nil {
+		return nil, keycard.ErrNotFound
+	}
+	if err != nil {
+		return nil, translate(err)
+	}
+	h, ok := s.hashOfKey(k)
+	if !ok {
+		return nil, keycard.ErrNotFound
+	}
+	for range maxChain {
+		r, err := s.Get(ctx, h)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case r.ID != id:
+			return nil, keycard.ErrNotFound
+		case r.State == keycard.StateLive:
+			return r, nil
+		case r.State == keycard.StateRotated && !r.Successor.IsZero():
+			h = r.Successor
+		default:
+			return nil, keycard.ErrNotFound
+		}
+	}
+	return nil, keycard.ErrNotFound
+}
+
+// Create: one script (one round trip) on one node; in a Cluster three steps,
+// see the package documentation.
+func (s *Store) Create(ctx context.Context, r *keycard.Record) error {
+	val := encode(r, keycard.StateLive, 1)
+	rk, ik := s.recKey(r.Hash), s.idKey(r.ID)
+	px := pxat(r.KeepUntil())
+	idPX, score := expiresPX(r)
+	if !s.cluster {
+		keys := []string{rk, ik}
+		if r.Subject != "" {
+			keys = append(keys, s.indexKey(r.Subject))
+		}
+		n, err := createScript.Run(ctx, s.c, keys, val, px, idPX, rk).Int()
+		if err != nil {
+			return translate(err)
+		}
+		if n == 0 {
+			return keycard.ErrExists
+		}
+		r.Version = 1
+		return nil
+	}
+	// Cluster. 1: read the ID key and add the index hint (a hint that names
+	// a record that never comes is pruned by List).
+	var cur *redis.StringCmd
+	var hint *redis.Cmd
+	_, err := s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		cur = p.Get(ctx, ik)
+		if r.Subject != "" {
+			hint = indexAddScript.Eval(ctx, p, []string{s.indexKey(r.Subject)}, score, rk)
+		}
+		return nil
+	})
+	if err != nil && err != redis.Nil {
+		return translate(err)
+	}
+	if hint != nil && hint.Err() != nil {
+		return translate(hint.Err())
+	}
+	seen, err := cur.Result()
+	if err != nil && err != redis.Nil {
+		return translate(err)
+	}
+	if seen != "" {
+		// The ID is free only when it names a destroyed record: a missing
+		// one may be another Create between its steps 2 and 3.
+		if free, err := s.idFree(ctx, r.ID, seen); err != nil {
+			return err
+		} else if !free {
+			return keycard.ErrExists
+		}
+	}
+	// 2: claim the ID key, if nobody changed it since step 1.
+	ok, err := claimIDScript.Run(ctx, s.c, []string{ik}, seen, rk, idPX).Int()
+	if err != nil {
+		return translate(err)
+	}
+	if ok == 0 {
+		return keycard.ErrExists
+	}
+	// 3: create the record unless its hash is taken.
+	args := redis.SetArgs{Mode: "NX"}
+	if px > 0 {
+		args.ExpireAt = time.UnixMilli(px)
+	}
+	st, err := s.c.SetArgs(ctx, rk, val, args).Result()
+	if err != nil && err != redis.Nil {
+		return translate(err)
+	}
+	if st != "OK" {
+		releaseIDScript.Run(ctx, s.c, []string{ik}, rk, seen) // best effort: a stale ID key is harmless
+		return keycard.ErrExists
+	}
+	r.Version = 1
+	return nil
+}
+
+// idFree reports whether the ID key value k (a record key) leaves id free
+// for a new record: the chain from k ends in a destroyed tombstone, or in a
+// record of another ID.
+func (s *Store) idFree(ctx context.Context, id, k string) (bool, error) {
+	h, ok := s.hashOfKey(k)
+	if !ok {
+		return true, nil
+	}
+	for range maxChain {
+		r, err := s.Get(ctx, h)
+		if errors.Is(err, keycard.ErrNotFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		switch {
+		case r.ID != id:
+			return true, nil
+		case r.State == keycard.StateRotated && !r.Successor.IsZero():
+			h = r.Successor
+		default:
+			return r.State != keycard.StateLive, nil
+		}
+	}
+	return false, nil
+}
+
+// Update is one script (one round trip): compare-and-swap on the version.
+func (s *Store) Update(ctx context.Context, r *keycard.Record) error {
+	n, err := updateScript.Run(ctx, s.c, []string{s.recKey(r.Hash)},
+		version8(r.Version), encode(r, keycard.StateLive, r.Version+1), pxat(r.KeepUntil())).Int()
+	if err != nil {
+		return translate(err)
+	}
+	switch n {
+	case 0:
+		return keycard.ErrNotFound
+	case 1:
+		return keycard.ErrConflict
+	}
+	r.Version++
+	return nil
+}
+
+// Rotate: one script (one round trip) on one node; in a Cluster three
+// steps, see the package documentation.
+func (s *Store) Rotate(ctx context.Context, old, next *keycard.Record, graceUntil time.Time) error {
+	ok, nk, ik := s.recKey(old.Hash), s.recKey(next.Hash), s.idKey(next.ID)
+	val := encode(next, keycard.StateLive, 1)
+	px := pxat(next.KeepUntil())
+	idPX, score := expiresPX(next)
+	tail := tombstoneTail(next.Hash, graceUntil)
+	if !s.cluster {
+		keys := []string{ok, nk, ik}
+		if next.Subject != "" {
+			keys = append(keys, s.indexKey(next.Subject))
+		}
+		n, err := rotateScript.Run(ctx, s.c, keys, version8(old.Version), tail, val, px, idPX, nk).Int()
+		if err != nil {
+			return translate(err)
+		}
+		switch n {
+		case 0:
+			return keycard.ErrNotFound
+		case 1:
+			return keycard.ErrConflict
+		case 3:
+			return keycard.ErrExists
+		}
+		old.Version++
+		next.Version = 1
+		return nil
+	}
+	// Cluster. 1: add the index hint for next and check that next's hash is free.
+	var exists *redis.IntCmd
+	_, err := s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		exists = p.Exists(ctx, nk)
+		if next.Subject != "" {
+			indexAddScript.Eval(ctx, p, []string{s.indexKey(next.Subject)}, score, nk)
+		}
+		return nil
+	})
+	if err != nil {
+		return translate(err)
+	}
+	if exists.Val() != 0 {
+		return keycard.ErrExists
+	}
+	// 2: the old record becomes a rotated tombstone (compare-and-swap). From
+	// here on the old token no longer works; a crash before step 3 logs the
+	// session out, and never leaves two live records.
+	res, err := tombstoneScript.Run(ctx, s.c, []string{ok}, "\x02", tail, version8(old.Version), "", "", "", "").Slice()
+	if err != nil {
+		return translate(err)
+	}
+	switch code, _ := res[0].(int64); code {
+	case 0, 3, 4:
+		return keycard.ErrNotFound
+	case 1:
+		return keycard.ErrConflict
+	}
+	// 3: create next (NX: a placeholder tombstone that a concurrent
+	// DeleteByID or DeleteSubject put there wins) and point the ID key at it.
+	var set *redis.StatusCmd
+	_, err = s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		if px > 0 {
+			set = p.SetArgs(ctx, nk, val, redis.SetArgs{Mode: "NX", ExpireAt: time.UnixMilli(px)})
+		} else {
+			set = p.SetArgs(ctx, nk, val, redis.SetArgs{Mode: "NX"})
+		}
+		if idPX > 0 {
+			p.SetArgs(ctx, ik, nk, redis.SetArgs{ExpireAt: time.UnixMilli(idPX)})
+		} else {
+			p.Set(ctx, ik, nk, 0)
+		}
+		return nil
+	})
+	if err != nil && err != redis.Nil {
+		return translate(err)
+	}
+	old.Version++
+	if set.Val() != "OK" {
+		// The session was revoked while it rotated: it stays revoked.
+		return keycard.ErrNotFound
+	}
+	next.Version = 1
+	return nil
+}
+
+// tombstoneResult is the outcome of tombstoneScript.
+type tombstoneResult struct {
+	code int64
+	val  string
+}
+
+func (s *Store) runTombstone(ctx context.Context, c redis.Scripter, h keycard.Hash, wantID, wantSubject, spare string, placeholder []byte) *redis.Cmd {
+	ph := ""
+	if placeholder != nil {
+		ph = string(placeholder)
+	}
+	return tombstoneScript.Run(ctx, c, []string{s.recKey(h)}, "\x01", s.destroyedTail, "", wantID, wantSubject, spare, ph)
+}
+
+func parseTombstone(cmd *redis.Cmd) (tombstoneResult, error) {
+	res, err := cmd.Slice()
+	if err != nil {
+		return tombstoneResult{}, translate(err)
+	}
+	var t tombstoneResult
+	if len(res) == 2 {
+		t.code, _ = res[0].(int64)
+		t.val, _ = res[1].(string)
+	}
+	return t, nil
+}
+
+// destroyChain destroys the live record h and, when h is a rotated
+// tombstone, its successor (following an interrupted or concurrent Rotate;
+// a successor not written yet gets a destroyed placeholder so that the
+// Rotate's create fails). It reports whether it destroyed a live record.
+func (s *Store) destroyChain(ctx context.Context, h keycard.Hash, wantID, wantSubject, spare string, first *redis.Cmd) (bool, error) {
+	cmd := first
+	var placeholder []byte
+	for range maxChain {
+		if cmd == nil {
+			cmd = s.runTombstone(ctx, s.c, h, wantID, wantSubject, spare, placeholder)
+		}
+		t, err := parseTombstone(cmd)
+		cmd = nil
+		if err != nil {
+			return false, err
+		}
+		switch t.code {
+		case 2:
+			return true, nil
+		case 6:
+			// The successor is absent: expired, or a Rotate in flight, which
+			// will now find its hash taken. Nothing live was destroyed.
+			return false, nil
+		case 3:
+			prev, err := decode(h, []byte(t.val))
+			if err != nil {
+				return false, err
+			}
+			if prev.State != keycard.StateRotated || prev.Successor.IsZero() ||
+				(wantID != "" && prev.ID != wantID) || (wantSubject != "" && prev.Subject != wantSubject) {
+				return false, nil
+			}
+			if wantID == "" {
+				wantID = prev.ID // the successor keeps the ID
+			}
+			ph := *prev
+			ph.Hash = prev.Successor
+			placeholder = encode(ph.Tombstone(keycard.StateDestroyed, keycard.Hash{}, time.Time{}), keycard.StateDestroyed, 1)
+			h = prev.Successor
+		default:
+			return false, nil
+		}
+	}
+	return false, nil
+}
+
+// Delete is one script (one round trip): the record becomes a destroyed
+// tombstone. Its ID key and index entry are pruned lazily.
+func (s *Store) Delete(ctx context.Context, h keycard.Hash) error {
+	t, err := parseTombstone(s.runTombstone(ctx, s.c, h, "", "", "", nil))
+	if err != nil {
+		return err
+	}
+	if t.code != 2 {
+		return keycard.ErrNotFound
+	}
+	return nil
+}
+
+// DeleteByID reads the ID key and destroys the record it names: two round
+// trips (more when it follows a Rotate in flight).
+func (s *Store) DeleteByID(ctx context.Context, id string) error {
+	if id == "" {
+		return keycard.ErrNotFound
+	}
+	k, err := s.c.Get(ctx, s.idKey(id)).Result()
+	if err == redis.Nil {
+		return keycard.ErrNotFound
+	}
+	if err != nil {
+		return translate(err)
+	}
+	h, ok := s.hashOfKey(k)
+	if !ok {
+		return keycard.ErrNotFound
+	}
+	done, err := s.destroyChain(ctx, h, id, "", "", nil)
+	if err != nil {
+		return err
+	}
+	if !done {
+		return keycard.ErrNotFound
+	}
+	return nil
+}
+
+// members returns the record hashes in subject's index.
+func (s *Store) members(ctx context.Context, ik string) ([]keycard.Hash, []string, error) {
+	ms, err := s.c.ZRange(ctx, ik, 0, -1).Result()
+	if err != nil {
+		return nil, nil, translate(err)
+	}
+	hs := make([]keycard.Hash, 0, len(ms))
+	keys := make([]string, 0, len(ms))
+	for _, m := range ms {
+		if h, ok := s.hashOfKey(m); ok {
+			hs = append(hs, h)
+			keys = append(keys, m)
+		}
+	}
+	return hs, keys, nil
+}
+
+// List reads the subject index and then every record it names: two round
+// trips (ZRANGE, then one MGET, or in a Cluster one pipelined GET per node,
+// in parallel). Entries naming no live record of subject are pruned.
+func (s *Store) List(ctx context.Context, subject string) ([]*keycard.Record, error) {
+	if subject == "" {
+		return nil, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ik := s.indexKey(subject)
+	hs, keys, err := s.members(ctx, ik)
+	if err != nil || len(hs) == 0 {
+		return nil, err
+	}
+	vals := make([]string, len(keys))
+	if s.cluster {
+		cmds := make([]*redis.StringCmd, len(keys))
+		_, err = s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, k := range keys {
+				cmds[i] = p.Get(ctx, k)
+			}
+			return nil
+		})
+		if err != nil && err != redis.Nil {
+			return nil, translate(err)
+		}
+		for i, c := range cmds {
+			vals[i] = c.Val()
+		}
+	} else {
+		got, err := s.c.MGet(ctx, keys...).Result()
+		if err != nil {
+			return nil, translate(err)
+		}
+		for i, v := range got {
+			vals[i], _ = v.(string)
+		}
+	}
+	var out []*keycard.Record
+	var stale []any
+	seen := make(map[keycard.Hash]bool, len(hs))
+	for i, v := range vals {
+		if v == "" || seen[hs[i]] {
+			stale = append(stale, keys[i])
+			continue
+		}
+		seen[hs[i]] = true
+		r, err := decode(hs[i], []byte(v))
+		if err != nil {
+			return nil, err
+		}
+		if r.State != keycard.StateLive || r.Subject != subject {
+			stale = append(stale, keys[i])
+			continue
+		}
+		out = append(out, r)
+	}
+	if len(stale) > 0 {
+		// Pruning is best effort; a hint for a Create or Rotate still in
+		// flight may go, and its record is then found through its ID.
+		s.c.ZRem(ctx, ik, stale...)
+	}
+	return out, nil
+}
+
+// DeleteSubject on one node is one script (one round trip) that reads the
+// index and destroys every live record in it atomically. In a Cluster it
+// reads the index (one round trip) and destroys each record with one
+// script per record, pipelined (one round trip per node, in parallel),
+// following rotated tombstones to their successors.
+func (s *Store) DeleteSubject(ctx context.Context, subject, exceptID string) (int, error) {
+	if subject == "" {
+		return 0, nil
+	}
+	ik := s.indexKey(subject)
+	if !s.cluster {
+		n, err := deleteSubjectScript.Run(ctx, s.c, []string{ik}, subject, exceptID, s.destroyedTail, time.Now().UnixMilli()).Int()
+		if err != nil {
+			return 0, translate(err)
+		}
+		return n, nil
+	}
+	hs, keys, err := s.members(ctx, ik)
+	if err != nil || len(hs) == 0 {
+		return 0, err
+	}
+	cmds := make([]*redis.Cmd, len(hs))
+	_, err = s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, h := range hs {
+			cmds[i] = tombstoneScript.Eval(ctx, p, []string{s.recKey(h)}, "\x01", s.destroyedTail, "", "", subject, exceptID, "")
+		}
+		return nil
+	})
+	if err != nil && !isScriptReply(err) {
+		return 0, translate(err)
+	}
+	n := 0
+	var stale []any
+	for i, h := range hs {
+		done, err := s.destroyChain(ctx, h, "", subject, exceptID, cmds[i])
+		if err != nil {
+			return n, err
+		}
+		if done {
+			n++
+		}
+		if t, _ := parseTombstone(cmds[i]); t.code != 5 {
+			stale = append(stale, keys[i])
+		}
+	}
+	if len(stale) > 0 {
+		s.c.ZRem(ctx, ik, stale...)
+	}
+	return n, nil
+}
+
+// isScriptReply reports whether a pipeline error is only a script's own
+// reply (none of ours return errors), so not a transport failure.
+func isScriptReply(err error) bool { return err == redis.Nil }
+
+// DeleteExpired returns 0: Redis drops records and tombstones itself (PXAT
+// at KeepUntil for a live record, at ExpiresAt for a tombstone).
+func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	return 0, nil
+}
+

@@ -1,0 +1,60 @@
+package redisstore_test
+
+import (
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/internal/testserver"
+	"github.com/keycard-go/keycard/redisstore"
+	"github.com/keycard-go/keycard/storetest"
+)
+
+func TestMain(m *testing.M) { testserver.Main(m) }
+
+var prefixSeq atomic.Int64
+
+func prefix() string { return fmt.Sprintf("keycard-test-%d:", prefixSeq.Add(1)) }
+
+func standaloneClient(t testing.TB, addr string) *redis.Client {
+	c := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func clusterClient(t testing.TB, addrs []string) *redis.ClusterClient {
+	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, ContextTimeoutEnabled: true})
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func newStandalone(t testing.TB) *redisstore.Store {
+	t.Helper()
+	srv := testserver.SharedRedis(t)
+	s, err := redisstore.New(standaloneClient(t, srv.Addr), &redisstore.Options{Prefix: prefix()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func newCluster(t testing.TB) *redisstore.Store {
+	t.Helper()
+	cl := testserver.SharedRedisCluster(t)
+	s, err := redisstore.New(clusterClient(t, cl.Addrs()), &redisstore.Options{Prefix: prefix()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestConformanceStandalone(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) keycard.Store { return newStandalone(t) })
+}
+
+func TestConformanceCluster(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) keycard.Store { return newCluster(t) })
+}
