@@ -33,7 +33,8 @@ type Session struct {
 	hash      Hash
 	reason    string // why a presented credential was refused before lookup
 
-	reauth      bool // the guard asked for re-authentication on this request
+	reauth      bool   // the guard asked for re-authentication on this request
+	csrf        []byte // a CSRF secret saved by this request
 	loaded      bool
 	err         error   // store failure; the response becomes 503
 	rec         *Record // the live record; nil while anonymous
@@ -332,7 +333,7 @@ func (s *Session) Logout() error {
 		s.destroyed = s.rec
 	}
 	s.rec, s.values, s.changes = nil, nil, nil
-	s.login, s.renew, s.autoRenew, s.persistent = false, false, false, nil
+	s.login, s.renew, s.autoRenew, s.persistent, s.csrf = false, false, false, nil, nil
 	s.idleTimeout, s.absTimeout = 0, 0
 	s.clearCookie = s.transport == KindBrowser
 	return nil
@@ -589,7 +590,7 @@ func (s *Session) ended(ctx context.Context, base *Record, now time.Time) error 
 // something changed, a rotation is due, or the idle deadline moved by more
 // than the touch granularity. It is apply's decision without the copy.
 func (s *Session) needsWrite(rec *Record, now time.Time) bool {
-	if s.renew || s.autoRenew || s.changes != nil || s.login || s.reauth ||
+	if s.renew || s.autoRenew || s.changes != nil || s.login || s.reauth || s.csrf != nil ||
 		s.persistent != nil || s.idleTimeout != 0 || s.absTimeout > 0 {
 		return true
 	}
@@ -613,12 +614,19 @@ func (s *Session) apply(next *Record, vals map[string]json.RawMessage, now time.
 		}
 		write = true
 	}
-	if s.login || s.reauth {
-		if md := readMeta(next); md.Reauth != !s.login {
+	if s.login || s.reauth || s.renew || s.csrf != nil {
+		md := readMeta(next)
+		if s.login || s.reauth {
 			md.Reauth = !s.login
-			next.Meta = md.encode()
-			write = true
 		}
+		if s.renew {
+			md.CSRF = nil // a privilege change forgets the CSRF secret
+		}
+		if s.csrf != nil {
+			md.CSRF = s.csrf
+		}
+		next.Meta = md.encode()
+		write = true
 	}
 	if s.persistent != nil {
 		next.Persistent = *s.persistent
