@@ -1,0 +1,107 @@
+package jwt_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/keycard-go/keycard/jwt"
+)
+
+func Example() {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+
+	// The Keycard side: a signing key (in production from GenerateKey or
+	// ParseSigningKey) and an Issuer.
+	key, err := jwt.NewSigningKey(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, 32)))
+	if err != nil {
+		panic(err)
+	}
+	iss, err := jwt.NewIssuer("https://keycard.example", key, &jwt.IssuerOptions{Now: clock})
+	if err != nil {
+		panic(err)
+	}
+	session := jwt.Session{Subject: "alice", ID: "s-123", AuthTime: now.Add(-time.Hour)}
+	tok, exp, err := iss.Mint(session, "https://api.example")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("expires in", exp.Sub(now))
+
+	// The resource server: it trusts the issuer's JWKS (fetched with
+	// NewRemoteKeySet in production) for its own audience only.
+	doc, _ := iss.JWKS()
+	keys, err := jwt.ParseJWKS(doc)
+	if err != nil {
+		panic(err)
+	}
+	v, err := jwt.NewVerifier("https://keycard.example", "https://api.example", keys, &jwt.VerifierOptions{Now: clock})
+	if err != nil {
+		panic(err)
+	}
+	c, err := v.Verify(context.Background(), tok)
+	fmt.Println(c.Subject, c.SessionID, err)
+
+	// Another service's verifier refuses the same token.
+	other, _ := jwt.NewVerifier("https://keycard.example", "https://billing.example", keys, &jwt.VerifierOptions{Now: clock})
+	_, err = other.Verify(context.Background(), tok)
+	fmt.Println(err)
+
+	// So does this one, once the token has expired.
+	now = now.Add(time.Minute)
+	_, err = v.Verify(context.Background(), tok)
+	fmt.Println(errors.Is(err, jwt.ErrInvalidToken))
+	// Output:
+	// expires in 1m0s
+	// alice s-123 <nil>
+	// jwt: invalid access token
+	// true
+}
+
+func ExampleIssuer_JWKS() {
+	key, _ := jwt.NewSigningKey(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, 32)))
+	iss, _ := jwt.NewIssuer("https://keycard.example", key, nil)
+	doc, _ := iss.JWKS()
+	fmt.Println(string(doc))
+	// Output:
+	// {"keys":[{"kty":"OKP","crv":"Ed25519","x":"iojj3XQJ8ZX9UtstPLpdcspnCb8dlBIb83SIAbQPb1w","kid":"UDDReOZl1ipXAfp9wYsm13sDBMK5og--QWdBjzuf6o4","alg":"EdDSA","use":"sig"}]}
+}
+
+func ExampleIssuer_Rotate() {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	oldKey, _ := jwt.GenerateKey(jwt.EdDSA)
+	newKey, _ := jwt.GenerateKey(jwt.EdDSA)
+	iss, _ := jwt.NewIssuer("https://keycard.example", oldKey, &jwt.IssuerOptions{Now: clock})
+	v, _ := jwt.NewVerifier("https://keycard.example", "https://api.example", iss, &jwt.VerifierOptions{Now: clock})
+	session := jwt.Session{Subject: "alice", ID: "s-123", AuthTime: now}
+
+	before, _, _ := iss.Mint(session, "https://api.example")
+	_ = iss.Rotate(newKey) // the new key signs; the old one stays published
+	after, _, _ := iss.Mint(session, "https://api.example")
+
+	_, err1 := v.Verify(context.Background(), before)
+	_, err2 := v.Verify(context.Background(), after)
+	fmt.Println(err1, err2)
+	// Output: <nil> <nil>
+}
+
+func ExampleVerifierOptions_revocation() {
+	ended := map[string]bool{"s-123": true} // in production: the session store
+	opts := &jwt.VerifierOptions{
+		Revocation: jwt.RevocationFunc(func(ctx context.Context, sid string) (bool, error) {
+			return ended[sid], nil
+		}),
+	}
+	key, _ := jwt.GenerateKey(jwt.EdDSA)
+	iss, _ := jwt.NewIssuer("https://keycard.example", key, nil)
+	v, _ := jwt.NewVerifier("https://keycard.example", "https://api.example", iss, opts)
+	tok, _, _ := iss.Mint(jwt.Session{Subject: "alice", ID: "s-123", AuthTime: time.Now()}, "https://api.example")
+	_, err := v.Verify(context.Background(), tok)
+	fmt.Println(err)
+	// Output: jwt: invalid access token
+}
