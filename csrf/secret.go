@@ -3,6 +3,7 @@ package csrf
 import (
 	"encoding/base64"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -126,7 +127,9 @@ func (c *CookieStore) SaveSecret(w http.ResponseWriter, r *http.Request, secret 
 		SameSite: http.SameSiteLaxMode,
 	})
 	// The response now depends on the cookie; shared caches must not keep it.
-	w.Header().Add("Vary", "Cookie")
+	if !slices.Contains(w.Header().Values("Vary"), "Cookie") {
+		w.Header().Add("Vary", "Cookie")
+	}
 	return nil
 }
 

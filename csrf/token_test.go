@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -337,10 +338,15 @@ func TestTemplateFieldAndHeaders(t *testing.T) {
 	r := httptest.NewRequest("GET", "https://"+testHost+"/", nil)
 	w := serve(p.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(TemplateField(r)))
+		Rotate(r)
+		Token(r)
 	})), r)
 	body := w.Body.String()
 	if !strings.HasPrefix(body, `<input type="hidden" name="my&#34;field" value="`) || len(body) != len(`<input type="hidden" name="my&#34;field" value="">`)+TokenLen {
 		t.Fatalf("TemplateField: got %q", body)
+	}
+	if got := w.Header().Values("Vary"); !slices.Equal(got, []string{"Cookie"}) {
+		t.Errorf("Vary: got %q, want [Cookie]", got)
 	}
 	if got := w.Header().Get("Cache-Control"); got != "no-store" {
 		t.Errorf("Cache-Control: got %q, want no-store", got)
