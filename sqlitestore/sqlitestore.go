@@ -292,7 +292,7 @@ func scanRecord(row scanner) (*keycard.Record, error) {
 	return &r, nil
 }
 
-// blob returns b, or an empty non-nil slice so that NOT NULL columns get x''.
+// blob returns s as a non-nil byte slice (an empty BLOB, never NULL).
 func blob(s string) []byte { return append([]byte{}, s...) }
 
 func nullBytes(b []byte) any {

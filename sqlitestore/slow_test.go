@@ -1,0 +1,125 @@
+package sqlitestore_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/sqlitestore"
+	"github.com/keycard-go/keycard/storetest"
+)
+
+// TestContextStopsSlowWrite holds the database's write lock from another
+// connection (as another process would), so that a write waits in the busy
+// handler; cancelling its context must end the wait long before the busy
+// timeout.
+func TestContextStopsSlowWrite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keycard.db")
+	s := open(t, path, &sqlitestore.Options{BusyTimeout: 30 * time.Second})
+
+	other, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(context.Background(), `BEGIN IMMEDIATE`); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.ExecContext(context.Background(), `ROLLBACK`)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err = s.Create(ctx, storetest.NewRecord("alice"))
+	elapsed := time.Since(start)
+	if err == nil {
+		t.Fatal("Create while another connection holds the write lock succeeded")
+	}
+	if errors.Is(err, keycard.ErrExists) || errors.Is(err, keycard.ErrNotFound) || errors.Is(err, keycard.ErrConflict) {
+		t.Errorf("Create: got %v, want an error that is not a keycard sentinel", err)
+	}
+	if elapsed > 5*time.Second {
+		t.Errorf("Create returned after %v, want soon after the 200ms deadline", elapsed)
+	}
+	// Reads never wait for the writer (WAL).
+	if _, err := s.Get(context.Background(), keycard.Hash{1}); !errors.Is(err, keycard.ErrNotFound) {
+		t.Errorf("Get during the other writer's transaction: %v, want ErrNotFound", err)
+	}
+}
+
+// TestSweeper checks that the background sweeper drops expired records.
+func TestSweeper(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "keycard.db"), &sqlitestore.Options{SweepInterval: 10 * time.Millisecond, SweepBatch: 2})
+	ctx := context.Background()
+	var expired []*keycard.Record
+	for range 5 {
+		r := storetest.NewRecord("alice")
+		r.IdleExpiresAt = storetest.Now().Add(-time.Minute)
+		if err := s.Create(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		expired = append(expired, r)
+	}
+	keep := storetest.NewRecord("alice")
+	if err := s.Create(ctx, keep); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, r := range expired {
+		for {
+			_, err := s.Get(ctx, r.Hash)
+			if errors.Is(err, keycard.ErrNotFound) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("expired record still there after 10s: %v", err)
+			}
+			time.Sleep(5 * time.Millisecond) // polling the sweeper, bounded by deadline
+		}
+	}
+	if _, err := s.Get(ctx, keep.Hash); err != nil {
+		t.Errorf("Get(live record) after sweeps: %v", err)
+	}
+}
+
+// TestReopen checks that migrations run once and data survives Close.
+func TestReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keycard.db")
+	s, err := sqlitestore.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := storetest.NewRecord("alice")
+	if err := s.Create(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2 := open(t, path, nil)
+	got, err := s2.Get(context.Background(), r.Hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := storetest.Diff(got, r); d != "" {
+		t.Errorf("after reopening:%s", d)
+	}
+}
+
+func TestOpenRejectsBadPaths(t *testing.T) {
+	for _, p := range []string{"", ":memory:", "a?mode=ro", "file:x.db", "x#y"} {
+		if s, err := sqlitestore.Open(p, nil); err == nil {
+			s.Close()
+			t.Errorf("Open(%q) succeeded, want an error", p)
+		}
+	}
+}
