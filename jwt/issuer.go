@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -128,6 +129,15 @@ func (i *Issuer) setCurrent(k *SigningKey) {
 	i.current = k
 	i.method = gojwt.GetSigningMethod(k.alg)
 }
+
+// String returns "REDACTED": an Issuer holds private keys.
+func (*Issuer) String() string { return "REDACTED" }
+
+// GoString returns "REDACTED".
+func (*Issuer) GoString() string { return "REDACTED" }
+
+// LogValue keeps key material out of log/slog output.
+func (*Issuer) LogValue() slog.Value { return slog.StringValue("REDACTED") }
 
 // Issuer returns the "iss" value.
 func (i *Issuer) Issuer() string { return i.iss }

@@ -719,7 +719,8 @@ func TestRedacted(t *testing.T) {
 	seed := k.priv.(ed25519.PrivateKey).Seed()
 	var buf bytes.Buffer
 	slog.New(slog.NewTextHandler(&buf, nil)).Info("k", "key", k, "keyv", *k)
-	for _, s := range []string{fmt.Sprint(k), fmt.Sprint(*k), fmt.Sprintf("%+v", k), fmt.Sprintf("%#v", k), fmt.Sprintf("%#v", *k), buf.String()} {
+	iss, _ := NewIssuer(testIss, k, nil)
+	for _, s := range []string{fmt.Sprint(iss), fmt.Sprintf("%#v", iss), fmt.Sprint(k), fmt.Sprint(*k), fmt.Sprintf("%+v", k), fmt.Sprintf("%#v", k), fmt.Sprintf("%#v", *k), buf.String()} {
 		if !strings.Contains(s, "REDACTED") || strings.Contains(s, fmt.Sprint(seed[:4])) || strings.Contains(s, b64.EncodeToString(seed)) {
 			t.Errorf("formatted signing key %q, want REDACTED", s)
 		}

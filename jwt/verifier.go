@@ -40,8 +40,11 @@ func (f RevocationFunc) Revoked(ctx context.Context, sid string) (bool, error) {
 // defaults.
 type VerifierOptions struct {
 	// Leeway allows for clock skew when checking exp, nbf, iat and
-	// auth_time. The default is zero; more than MaxLeeway (1 min) is
-	// refused.
+	// auth_time. The default is zero, right when the Verifier shares the
+	// Issuer's clock; across machines, set a few seconds (an iat is
+	// truncated to the second, so a verifier whose clock runs behind the
+	// issuer's would otherwise see it in the future). More than MaxLeeway
+	// (1 min) is refused.
 	Leeway time.Duration
 	// MaxTokenLen is the longest token accepted, checked before anything is
 	// decoded. The default is DefaultMaxTokenLen (8 KiB).
