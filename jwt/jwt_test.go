@@ -287,6 +287,14 @@ func TestAttackTable(t *testing.T) {
 		w.Write([]byte(`{"keys":[]}`))
 	}))
 	defer trap.Close()
+	// Any request through the default transport fails the test too.
+	saved := http.DefaultTransport
+	http.DefaultTransport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		contacted.Add(1)
+		t.Errorf("the verifier made a request to %s", r.URL)
+		return nil, errors.New("no requests allowed")
+	})
+	defer func() { http.DefaultTransport = saved }()
 
 	valid := f.mint(t)
 	parts := strings.Split(valid, ".")
@@ -473,6 +481,10 @@ func TestAttackTable(t *testing.T) {
 		})
 	}
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func TestMaxTokenLen(t *testing.T) {
 	f := newFixture(t, edKey(t, 1), &VerifierOptions{MaxTokenLen: 100})
