@@ -702,4 +702,3 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (in
 	}
 	return 0, nil
 }
-

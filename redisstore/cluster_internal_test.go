@@ -1,0 +1,263 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/internal/testserver"
+	"github.com/keycard-go/keycard/storetest"
+)
+
+var internalSeq atomic.Int64
+
+func newClusterStore(t *testing.T) (*Store, *redis.ClusterClient) {
+	t.Helper()
+	cl := testserver.SharedRedisCluster(t)
+	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: cl.Addrs(), ContextTimeoutEnabled: true})
+	t.Cleanup(func() { c.Close() })
+	s, err := New(c, &Options{Prefix: fmt.Sprintf("keycard-internal-%d:", internalSeq.Add(1))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.cluster {
+		t.Fatal("a store on a ClusterClient does not use the Cluster algorithm")
+	}
+	return s, c
+}
+
+// TestClusterSubjectSpreadOverSlots: one subject's sessions live on every
+// master of the cluster; List finds them all and DeleteSubject destroys them all.
+func TestClusterSubjectSpreadOverSlots(t *testing.T) {
+	s, c := newClusterStore(t)
+	ctx := t.Context()
+	const n = 60
+	var alice []*keycard.Record
+	masters := map[string]int{}
+	slots := map[int64]bool{}
+	for i := range n {
+		r := storetest.NewRecord("alice")
+		if err := s.Create(ctx, r); err != nil {
+			t.Fatalf("Create %d: %v", i, err)
+		}
+		alice = append(alice, r)
+		m, err := c.MasterForKey(ctx, s.recKey(r.Hash))
+		if err != nil {
+			t.Fatal(err)
+		}
+		masters[m.Options().Addr]++
+		slot, err := c.ClusterKeySlot(ctx, s.recKey(r.Hash)).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		slots[slot] = true
+	}
+	// Rotate a few, so that the index holds tombstones and successors too.
+	for i := range 5 {
+		next := storetest.NewRecord("alice")
+		next.ID = alice[i].ID
+		if err := s.Rotate(ctx, alice[i], next, time.Now().Add(time.Minute)); err != nil {
+			t.Fatalf("Rotate: %v", err)
+		}
+		alice[i] = next
+	}
+	bob := storetest.NewRecord("bob")
+	if err := s.Create(ctx, bob); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(masters), 3; got != want {
+		t.Fatalf("alice's records are on %d masters (%v), want %d", got, masters, want)
+	}
+	if len(slots) < n/2 {
+		t.Fatalf("alice's %d records share %d slots, want them spread", n, len(slots))
+	}
+
+	list, err := s.List(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(list), n; got != want {
+		t.Fatalf("List(alice) returned %d records, want %d", got, want)
+	}
+	got, err := s.DeleteSubject(ctx, "alice", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := n; got != want {
+		t.Errorf("DeleteSubject(alice) = %d, want %d", got, want)
+	}
+	for _, r := range alice {
+		g, err := s.Get(ctx, r.Hash)
+		if err != nil || g.State != keycard.StateDestroyed {
+			t.Errorf("after DeleteSubject, Get(%s) = %v, %v; want a destroyed tombstone", r.ID, g, err)
+		}
+		if _, err := s.GetByID(ctx, r.ID); !errors.Is(err, keycard.ErrNotFound) {
+			t.Errorf("after DeleteSubject, GetByID(%s): %v, want ErrNotFound", r.ID, err)
+		}
+	}
+	if list, err := s.List(ctx, "alice"); err != nil || len(list) != 0 {
+		t.Errorf("List(alice) after DeleteSubject = %d records, %v; want none", len(list), err)
+	}
+	if g, err := s.Get(ctx, bob.Hash); err != nil || g.State != keycard.StateLive {
+		t.Errorf("bob's session after DeleteSubject(alice): %v, %v; want live", g, err)
+	}
+}
+
+// rotateSteps runs the first steps of a Cluster Rotate by hand, as a
+// process that crashed after them would have: 2 = the old record is a
+// rotated tombstone, 3 = next is created too, but the ID key was not moved.
+func rotateSteps(t *testing.T, s *Store, old, next *keycard.Record, upTo int) {
+	t.Helper()
+	ctx := t.Context()
+	nk := s.recKey(next.Hash)
+	if err := indexAddScript.Run(ctx, s.c, []string{s.indexKey(next.Subject)}, float64(pxat(next.ExpiresAt)), nk).Err(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := tombstoneScript.Run(ctx, s.c, []string{s.recKey(old.Hash)}, "\x02", tombstoneTail(next.Hash, time.Time{}),
+		version8(old.Version), "", "", "", "").Slice()
+	if err != nil || res[0].(int64) != 2 {
+		t.Fatalf("tombstone step: %v, %v", res, err)
+	}
+	if upTo >= 3 {
+		if err := s.c.Set(ctx, nk, encode(next, keycard.StateLive, 1), time.Hour).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestClusterInterruptedRotate checks what a Rotate that crashed between its
+// steps leaves behind: never two live records for the ID, the session still
+// found (or cleanly gone), and revocation still complete.
+func TestClusterInterruptedRotate(t *testing.T) {
+	s, _ := newClusterStore(t)
+	ctx := t.Context()
+
+	t.Run("after the tombstone", func(t *testing.T) {
+		old := storetest.NewRecord("carol")
+		if err := s.Create(ctx, old); err != nil {
+			t.Fatal(err)
+		}
+		next := storetest.NewRecord("carol")
+		next.ID = old.ID
+		rotateSteps(t, s, old, next, 2)
+		// The session is logged out: nothing live under its ID or subject.
+		if _, err := s.GetByID(ctx, old.ID); !errors.Is(err, keycard.ErrNotFound) {
+			t.Errorf("GetByID: %v, want ErrNotFound", err)
+		}
+		if l, err := s.List(ctx, "carol"); err != nil || len(l) != 0 {
+			t.Errorf("List = %d records, %v; want none", len(l), err)
+		}
+		// The ID stays reserved (its successor may still be written).
+		dup := storetest.NewRecord("carol")
+		dup.ID = old.ID
+		if err := s.Create(ctx, dup); !errors.Is(err, keycard.ErrExists) {
+			t.Errorf("Create with the ID: %v, want ErrExists", err)
+		}
+		// A revocation now blocks the late successor: no resurrection.
+		if err := s.DeleteByID(ctx, old.ID); !errors.Is(err, keycard.ErrNotFound) {
+			t.Errorf("DeleteByID: %v, want ErrNotFound", err)
+		}
+		set, err := s.c.SetNX(ctx, s.recKey(next.Hash), encode(next, keycard.StateLive, 1), time.Hour).Result()
+		if err != nil || set {
+			t.Errorf("late create of the successor after a revocation: set %v, %v; want refused", set, err)
+		}
+		if g, err := s.Get(ctx, next.Hash); err != nil || g.State != keycard.StateDestroyed {
+			t.Errorf("successor: %v, %v; want a destroyed placeholder", g, err)
+		}
+	})
+
+	t.Run("before the ID key moved", func(t *testing.T) {
+		old := storetest.NewRecord("dave")
+		if err := s.Create(ctx, old); err != nil {
+			t.Fatal(err)
+		}
+		next := storetest.NewRecord("dave")
+		next.ID = old.ID
+		rotateSteps(t, s, old, next, 3)
+		got, err := s.GetByID(ctx, old.ID)
+		if err != nil || got.Hash != next.Hash {
+			t.Fatalf("GetByID = %v, %v; want the successor (followed from the rotated tombstone)", got, err)
+		}
+		if l, err := s.List(ctx, "dave"); err != nil || len(l) != 1 || l[0].Hash != next.Hash {
+			t.Errorf("List = %v, %v; want just the successor", l, err)
+		}
+		n, err := s.DeleteSubject(ctx, "dave", "")
+		if err != nil || n != 1 {
+			t.Errorf("DeleteSubject = %d, %v; want 1", n, err)
+		}
+		if g, err := s.Get(ctx, next.Hash); err != nil || g.State != keycard.StateDestroyed {
+			t.Errorf("successor after DeleteSubject: %v, %v; want destroyed", g, err)
+		}
+		if _, err := s.GetByID(ctx, old.ID); !errors.Is(err, keycard.ErrNotFound) {
+			t.Errorf("GetByID after DeleteSubject: %v, want ErrNotFound", err)
+		}
+	})
+
+	t.Run("DeleteByID follows", func(t *testing.T) {
+		old := storetest.NewRecord("erin")
+		if err := s.Create(ctx, old); err != nil {
+			t.Fatal(err)
+		}
+		next := storetest.NewRecord("erin")
+		next.ID = old.ID
+		rotateSteps(t, s, old, next, 3)
+		if err := s.DeleteByID(ctx, old.ID); err != nil {
+			t.Fatalf("DeleteByID: %v", err)
+		}
+		if g, err := s.Get(ctx, next.Hash); err != nil || g.State != keycard.StateDestroyed {
+			t.Errorf("successor after DeleteByID: %v, %v; want destroyed", g, err)
+		}
+	})
+}
+
+// TestOpenURL checks the URL forms of Open against the real servers.
+func TestOpenURL(t *testing.T) {
+	srv := testserver.SharedRedis(t)
+	cl := testserver.SharedRedisCluster(t)
+	tests := []struct {
+		name    string
+		url     string
+		cluster bool
+	}{
+		{"standalone", srv.URL(), false},
+		{"standalone db", srv.URL() + "/3", false},
+		{"cluster list", cl.URL(), true},
+		{"cluster addr", "redis://" + cl.Nodes[0].Addr + "?addr=" + cl.Nodes[1].Addr, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Open(tt.url)
+			if err != nil {
+				t.Fatalf("Open(%q): %v", tt.url, err)
+			}
+			defer s.Close()
+			if s.cluster != tt.cluster {
+				t.Errorf("cluster = %v, want %v", s.cluster, tt.cluster)
+			}
+			s.prefix = fmt.Sprintf("keycard-open-%d:", internalSeq.Add(1))
+			r := storetest.NewRecord("alice")
+			if err := s.Create(context.Background(), r); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Get(context.Background(), r.Hash); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	bad := []string{"http://localhost:6379", "redis://user:s3cret@[::1", "memory:"}
+	for _, u := range bad {
+		if _, err := Open(u); err == nil {
+			t.Errorf("Open(%q) succeeded, want an error", u)
+		} else if strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("Open(%q) error %q repeats the password", u, err)
+		}
+	}
+}
+
