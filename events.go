@@ -70,7 +70,8 @@ type Event struct {
 	SessionID string        // empty when no session could be identified
 	Subject   string        // the session's subject, if known; never logged by Keycard
 	Kind      Kind          // the session's kind, if known
-	Reason    string        // a short machine-readable reason, such as "unknown" or "wrong-kind"
+	Reason    string        // a short machine-readable reason, such as "unknown" or "wrong-kind"; for EventAnomaly, the changed signals ("browser,network")
+	Action    GuardAction   // for EventAnomaly: what the Guard's verdict called for
 	Request   *http.Request // the request that caused it; nil for Manager calls without one
 }
 
@@ -94,6 +95,9 @@ func (m *Manager) emit(ctx context.Context, e Event) {
 	}
 	if e.Reason != "" {
 		attrs = append(attrs, slog.String("reason", e.Reason))
+	}
+	if e.Action != GuardNone {
+		attrs = append(attrs, slog.String("action", e.Action.String()))
 	}
 	if e.Request != nil {
 		attrs = append(attrs, slog.String("remote_addr", e.Request.RemoteAddr))

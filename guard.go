@@ -24,6 +24,19 @@ const (
 	GuardRevoke
 )
 
+// String returns "none", "log", "reauth" or "revoke".
+func (a GuardAction) String() string {
+	switch a {
+	case GuardLog:
+		return "log"
+	case GuardReauth:
+		return "reauth"
+	case GuardRevoke:
+		return "revoke"
+	}
+	return "none"
+}
+
 // Guard binds sessions to their clients and limits token guessing. The
 // guard package provides one (guard.New(...).Keycard()). Its methods are
 // called from many requests at once.
@@ -71,7 +84,7 @@ func (s *Session) checkClient(ctx context.Context) {
 		return
 	}
 	rec := s.rec
-	s.m.emit(ctx, Event{Type: EventAnomaly, SessionID: rec.ID, Subject: rec.Subject, Kind: rec.Kind, Reason: changed, Request: s.r})
+	s.m.emit(ctx, Event{Type: EventAnomaly, SessionID: rec.ID, Subject: rec.Subject, Kind: rec.Kind, Reason: changed, Action: action, Request: s.r})
 	switch action {
 	case GuardReauth:
 		if !readMeta(rec).Reauth {

@@ -1,0 +1,157 @@
+package keycard_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+
+	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/guard"
+)
+
+const (
+	chrome  = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+	firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
+)
+
+// countingStore counts Get calls.
+type countingStore struct {
+	keycard.Store
+	gets atomic.Int64
+}
+
+func (c *countingStore) Get(ctx context.Context, h keycard.Hash) (*keycard.Record, error) {
+	c.gets.Add(1)
+	return c.Store.Get(ctx, h)
+}
+
+func newGuardEnv(t *testing.T, actions guard.Actions) (*env, *countingStore) {
+	t.Helper()
+	c := newClock()
+	g, err := guard.New([]byte("0123456789abcdef0123456789abcdef"), &guard.Options{Now: c.Now, Actions: actions, Logger: discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &countingStore{Store: newMemstore(t, c)}
+	return newEnvStore(t, st, c, &keycard.Options{Guard: g.Keycard()}), st
+}
+
+// from sends GET /whoami from addr with user agent ua and language lang.
+func (e *env) from(addr, ua, lang, cookie string) *http.Response {
+	r := httptest.NewRequest("GET", "/whoami", nil)
+	r.RemoteAddr = addr
+	r.Header.Set("User-Agent", ua)
+	r.Header.Set("Accept-Language", lang)
+	if cookie != "" {
+		r.Header.Set("Cookie", cookie)
+	}
+	w := httptest.NewRecorder()
+	e.h.ServeHTTP(w, r)
+	return w.Result()
+}
+
+func (e *env) loginFrom(addr, ua, lang string) string {
+	r := httptest.NewRequest("POST", "/login?user=alice", nil)
+	r.RemoteAddr = addr
+	r.Header.Set("User-Agent", ua)
+	r.Header.Set("Accept-Language", lang)
+	w := httptest.NewRecorder()
+	e.h.ServeHTTP(w, r)
+	v, _ := sessionCookie(w.Result(), e.m.CookieName())
+	return e.m.CookieName() + "=" + v
+}
+
+func TestGuardLimitsInvalidTokensBeforeTheStore(t *testing.T) {
+	e, st := newGuardEnv(t, guard.Actions{})
+	limited := 0
+	for i := range 40 {
+		forged, _ := keycard.NewToken()
+		res := e.from("203.0.113.7:5000", chrome, "en", e.m.CookieName()+"="+forged.Reveal())
+		if res.StatusCode == http.StatusTooManyRequests {
+			limited++
+			if res.Header.Get("Retry-After") == "" {
+				t.Fatal("429 without Retry-After")
+			}
+			continue
+		}
+		if limited > 0 {
+			t.Fatalf("request %d passed after the limit was reached", i)
+		}
+	}
+	if limited == 0 {
+		t.Fatal("40 invalid tokens in a minute were never limited")
+	}
+	if got, want := st.gets.Load(), int64(40-limited); got != want {
+		t.Fatalf("store reads = %d, want %d: a limited request must not reach the store", got, want)
+	}
+	if n := e.events.count(keycard.EventRateLimited); n != limited {
+		t.Fatalf("rate-limited events = %d, want %d", n, limited)
+	}
+	// Another network is not affected, and neither are requests without a token.
+	forged, _ := keycard.NewToken()
+	if res := e.from("198.51.100.9:5000", chrome, "en", e.m.CookieName()+"="+forged.Reveal()); res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("other network: %d, want 401", res.StatusCode)
+	}
+	if res := e.from("203.0.113.8:5000", chrome, "en", ""); res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("no token from the limited network: %d, want 401", res.StatusCode)
+	}
+}
+
+func TestGuardFingerprintActions(t *testing.T) {
+	t.Run("browser change revokes", func(t *testing.T) {
+		e, _ := newGuardEnv(t, guard.Actions{})
+		cookie := e.loginFrom("203.0.113.7:5000", chrome, "en")
+		if res := e.from("203.0.113.7:5000", chrome, "en", cookie); res.StatusCode != 200 {
+			t.Fatalf("same client: %d", res.StatusCode)
+		}
+		if res := e.from("203.0.113.7:5000", firefox, "en", cookie); res.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("stolen cookie in another browser: %d, want 401", res.StatusCode)
+		}
+		if res := e.from("203.0.113.7:5000", chrome, "en", cookie); res.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("session after revocation: %d, want 401", res.StatusCode)
+		}
+		if n := e.events.count(keycard.EventAnomaly); n != 1 {
+			t.Fatalf("anomaly events = %d, want 1", n)
+		}
+	})
+	t.Run("network change logs", func(t *testing.T) {
+		e, _ := newGuardEnv(t, guard.Actions{})
+		cookie := e.loginFrom("203.0.113.7:5000", chrome, "en")
+		if res := e.from("198.51.100.9:5000", chrome, "en", cookie); res.StatusCode != 200 {
+			t.Fatalf("roaming user: %d, want 200 (detection first)", res.StatusCode)
+		}
+		if r := e.events.reasons(keycard.EventAnomaly); len(r) != 1 || r[0] != "network" {
+			t.Fatalf("anomaly reasons %v, want [network]", r)
+		}
+	})
+	t.Run("reauth persists until login", func(t *testing.T) {
+		e, _ := newGuardEnv(t, guard.Actions{Language: guard.ActionRequireReauth})
+		needs := func(cookie, lang string) bool {
+			var got bool
+			h := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				got = keycard.FromContext(r.Context()).NeedsReauth()
+				io.WriteString(w, "ok")
+			}))
+			r := httptest.NewRequest("GET", "/", nil)
+			r.RemoteAddr = "203.0.113.7:5000"
+			r.Header.Set("User-Agent", chrome)
+			r.Header.Set("Accept-Language", lang)
+			r.Header.Set("Cookie", cookie)
+			h.ServeHTTP(httptest.NewRecorder(), r)
+			return got
+		}
+		cookie := e.loginFrom("203.0.113.7:5000", chrome, "en")
+		if needs(cookie, "en") {
+			t.Fatal("reauth asked for an unchanged client")
+		}
+		if !needs(cookie, "de") {
+			t.Fatal("a language change did not ask for reauth")
+		}
+		if !needs(cookie, "en") {
+			t.Fatal("the reauth mark did not persist")
+		}
+	})
+}
