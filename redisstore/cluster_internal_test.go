@@ -260,4 +260,3 @@ func TestOpenURL(t *testing.T) {
 		}
 	}
 }
-
