@@ -40,8 +40,8 @@ type Store struct {
 	table   string // quoted schema.keycard_sessions
 
 	sqlGet, sqlGetByID, sqlInsert, sqlUpdate, sqlRotate string
-	sqlDelete, sqlDeleteByID, sqlList, sqlDeleteSubject  string
-	sqlExpire                                            string
+	sqlDelete, sqlDeleteByID, sqlList, sqlDeleteSubject string
+	sqlExpire                                           string
 }
 
 var _ keycard.Store = (*Store)(nil)
@@ -417,3 +417,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (in
 	}
 	return int(tag.RowsAffected()), nil
 }
+
+// TableName returns the quoted, schema-qualified name of the sessions table,
+// for operators' queries and tests.
+func (s *Store) TableName() string { return s.table }

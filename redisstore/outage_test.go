@@ -43,10 +43,12 @@ func TestOutage(t *testing.T) {
 		}
 		acked = append(acked, r)
 		if i%2 == 0 {
-			r.Data = []byte(`{"n":1}`)
-			if err := s.Update(ctx, r); err != nil {
+			u := r.Clone()
+			u.Data = []byte(`{"n":1}`)
+			if err := s.Update(ctx, u); err != nil {
 				return err
 			}
+			acked[len(acked)-1] = u
 		}
 		_, err := s.Get(ctx, r.Hash)
 		return err
