@@ -284,38 +284,43 @@ func BenchmarkCreate(b *testing.B) {
 	st := New(&Options{SweepInterval: -1})
 	b.Cleanup(st.Close)
 	ctx := context.Background()
+	recs := make([]*keycard.Record, b.N)
+	for i := range recs {
+		recs[i] = benchRecord(i)
+	}
 	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		b.StopTimer()
-		r := benchRecord(i)
-		b.StartTimer()
-		if err := st.Create(ctx, r); err != nil {
+	b.ResetTimer()
+	for i := range b.N {
+		if err := st.Create(ctx, recs[i]); err != nil {
 			b.Fatal(err)
 		}
-		i++
 	}
 }
 
 func BenchmarkRotate(b *testing.B) {
 	st := fill(b, benchSize)
 	ctx := context.Background()
-	recs := make([]*keycard.Record, benchSize)
-	for i := range recs {
-		recs[i] = benchRecord(i)
-		recs[i].Version = 1
+	cur := make([]*keycard.Record, benchSize)
+	for i := range cur {
+		cur[i] = benchRecord(i)
+		cur[i].Version = 1
 	}
+	nexts := make([]*keycard.Record, b.N)
+	for i := range nexts {
+		nexts[i] = benchRecord(benchSize + i)
+		nexts[i].Subject = cur[i%benchSize].Subject
+	}
+	grace := benchBase.Add(30 * time.Second)
 	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
+	b.ResetTimer()
+	for i := range b.N {
 		j := i % benchSize
-		next := benchRecord(benchSize + i)
-		next.ID = recs[j].ID
-		if err := st.Rotate(ctx, recs[j], next, benchBase.Add(30*time.Second)); err != nil {
+		next := nexts[i]
+		next.ID = cur[j].ID
+		if err := st.Rotate(ctx, cur[j], next, grace); err != nil {
 			b.Fatal(err)
 		}
-		recs[j] = next
-		i++
+		cur[j] = next
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"strconv"
 	"sync"
 	"testing"
@@ -51,7 +52,7 @@ func (st *Store) check(t *testing.T) {
 			}
 			if e.subjLen > 0 {
 				found := false
-				for _, l := range sh.chain(e.subject(), nil) {
+				for _, l := range sh.chain(maphash.String(st.seed, e.subject()), e.subject(), nil) {
 					found = found || l == local
 				}
 				if !found {

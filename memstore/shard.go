@@ -35,8 +35,8 @@ type shard struct {
 	dir    atomic.Pointer[[]*chunk]
 	top    uint32   // slots handed out so far
 	free   []uint32 // freed local indexes, reused first
-	byHash table    // local index+1, keyed by token hash
-	bySubj table    // local index+1 of the first entry of each subject's chain
+	byHash table    // tagged local index+1 (see tagged), keyed by token hash
+	bySubj table    // tagged local index+1 of the first entry of each subject's chain
 
 	buckets map[int32][]uint32 // expiry minute → local index+1 (some stale)
 	due     []int32            // min-heap of the keys of buckets
@@ -52,8 +52,8 @@ func (sh *shard) init(st *Store, num uint32) {
 	sh.st, sh.num = st, num
 	sh.dir.Store(new([]*chunk))
 	sh.buckets = make(map[int32][]uint32)
-	sh.hashFn = func(v uint32) uint64 { return hashKey(&sh.at(v - 1).hash) }
-	sh.subjFn = func(v uint32) uint64 { return maphash.String(st.seed, sh.at(v-1).subject()) }
+	sh.hashFn = func(v uint32) uint64 { return hashKey(&sh.at(untag(v)).hash) }
+	sh.subjFn = func(v uint32) uint64 { return maphash.String(st.seed, sh.at(untag(v)).subject()) }
 }
 
 // hashKey spreads a token hash over table slots; shardOf uses other bits.
@@ -89,19 +89,43 @@ func (sh *shard) alloc() (uint32, error) {
 
 // lookup returns the local index+1 of the entry under h, or 0.
 func (sh *shard) lookup(h *keycard.Hash) uint32 {
-	return sh.byHash.find(hashKey(h), func(v uint32) bool { return sh.at(v-1).hash == *h })
+	k := hashKey(h)
+	tag := tagged(k, 0) &^ localMask
+	v := sh.byHash.find(k, func(v uint32) bool { return v&^localMask == tag && sh.at(untag(v)).hash == *h })
+	return v & localMask
 }
+
+// The values of a shard's own indexes carry the top 8 bits of their key's
+// hash above the local index+1 (which fits in localBits), so that a probe
+// touches an entry only when the tags match: 255 times in 256 a collision in
+// the table costs no cache miss on the entry.
+const localMask = 1<<localBits - 1
+
+// tagged returns the index value for local under a key hashing to h.
+func tagged(h uint64, local uint32) uint32 { return uint32(h>>56)<<localBits | (local + 1) }
+
+// untag returns the local index in an index value.
+func untag(v uint32) uint32 { return v&localMask - 1 }
 
 func (sh *shard) subjectHead(subject string) (uint64, uint32) {
 	h := maphash.String(sh.st.seed, subject)
-	return h, sh.bySubj.find(h, func(v uint32) bool { return sh.at(v-1).subject() == subject })
+	return h, sh.head(h, subject)
+}
+
+// head returns the local index+1 of the first entry of subject's chain, or 0;
+// h is the subject's hash.
+func (sh *shard) head(h uint64, subject string) uint32 {
+	tag := tagged(h, 0) &^ localMask
+	v := sh.bySubj.find(h, func(v uint32) bool { return v&^localMask == tag && sh.at(untag(v)).subject() == subject })
+	return v & localMask
 }
 
 // link adds a new entry to the hash index, its subject's chain and the
 // expiry buckets.
 func (sh *shard) link(local uint32) {
 	e := sh.at(local)
-	sh.byHash.insert(hashKey(&e.hash), local+1, sh.hashFn)
+	k := hashKey(&e.hash)
+	sh.byHash.insert(k, tagged(k, local), sh.hashFn)
 	sh.linkSubject(local)
 	e.filed = bucketOf(e.deadline())
 	sh.addToBucket(e.filed, local+1)
@@ -115,7 +139,7 @@ func (sh *shard) linkSubject(local uint32) {
 	}
 	h, head := sh.subjectHead(e.subject())
 	if head == 0 {
-		sh.bySubj.insert(h, local+1, sh.subjFn)
+		sh.bySubj.insert(h, tagged(h, local), sh.subjFn)
 		return
 	}
 	he := sh.at(head - 1)
@@ -139,19 +163,19 @@ func (sh *shard) unlinkSubject(local uint32) {
 		}
 	case e.next != 0:
 		h := maphash.String(sh.st.seed, e.subject())
-		sh.bySubj.replace(h, local+1, e.next)
+		sh.bySubj.replace(h, tagged(h, local), tagged(h, e.next-1))
 		sh.at(e.next - 1).prev = 0
 	default:
 		h := maphash.String(sh.st.seed, e.subject())
-		sh.bySubj.remove(h, local+1, sh.subjFn)
+		sh.bySubj.remove(h, tagged(h, local), sh.subjFn)
 	}
 	e.prev, e.next = 0, 0
 }
 
-// chain returns the local indexes of subject's live entries in this shard.
-func (sh *shard) chain(subject string, dst []uint32) []uint32 {
-	_, v := sh.subjectHead(subject)
-	for v != 0 {
+// chain returns the local indexes of subject's live entries in this shard;
+// h is the subject's hash.
+func (sh *shard) chain(h uint64, subject string, dst []uint32) []uint32 {
+	for v := sh.head(h, subject); v != 0; {
 		dst = append(dst, v-1)
 		v = sh.at(v - 1).next
 	}
@@ -200,7 +224,8 @@ func (sh *shard) drop(local uint32) {
 		sh.unindexID(local)
 		sh.unlinkSubject(local)
 	}
-	sh.byHash.remove(hashKey(&e.hash), local+1, sh.hashFn)
+	k := hashKey(&e.hash)
+	sh.byHash.remove(k, tagged(k, local), sh.hashFn)
 	*e = entry{}
 	sh.free = append(sh.free, local)
 }

@@ -399,12 +399,13 @@ func (st *Store) List(ctx context.Context, subject string) ([]*keycard.Record, e
 		return nil, nil
 	}
 	unlock := st.lockStripes(subject, "")
+	h := maphash.String(st.seed, subject)
 	var copies []entry
 	var locals []uint32
 	for i := range st.shards {
 		sh := &st.shards[i]
 		sh.mu.Lock()
-		locals = sh.chain(subject, locals[:0])
+		locals = sh.chain(h, subject, locals[:0])
 		for _, l := range locals {
 			copies = append(copies, *sh.at(l))
 		}
@@ -432,12 +433,13 @@ func (st *Store) DeleteSubject(ctx context.Context, subject, exceptID string) (i
 	except := st.idKeyOf(exceptID)
 	unlock := st.lockStripes(subject, "")
 	defer unlock()
+	h := maphash.String(st.seed, subject)
 	n := 0
 	var locals []uint32
 	for i := range st.shards {
 		sh := &st.shards[i]
 		sh.mu.Lock()
-		locals = sh.chain(subject, locals[:0])
+		locals = sh.chain(h, subject, locals[:0])
 		for _, l := range locals {
 			if exceptID != "" && except.matches(sh.at(l)) {
 				continue
