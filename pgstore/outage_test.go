@@ -65,11 +65,14 @@ func TestOutage(t *testing.T) {
 	pg.Stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	calls := map[string]func() error{
-		"Get":           func() error { _, err := s.Get(ctx, acked[0].Hash); return err },
-		"GetByID":       func() error { _, err := s.GetByID(ctx, acked[0].ID); return err },
-		"Create":        func() error { return s.Create(ctx, storetest.NewRecord("alice")) },
-		"Update":        func() error { return s.Update(ctx, acked[1].Clone()) },
-		"Rotate":        func() error { n := storetest.NewRecord("alice"); return s.Rotate(ctx, acked[1].Clone(), n, time.Time{}) },
+		"Get":     func() error { _, err := s.Get(ctx, acked[0].Hash); return err },
+		"GetByID": func() error { _, err := s.GetByID(ctx, acked[0].ID); return err },
+		"Create":  func() error { return s.Create(ctx, storetest.NewRecord("alice")) },
+		"Update":  func() error { return s.Update(ctx, acked[1].Clone()) },
+		"Rotate": func() error {
+			n := storetest.NewRecord("alice")
+			return s.Rotate(ctx, acked[1].Clone(), n, time.Time{})
+		},
 		"Delete":        func() error { return s.Delete(ctx, acked[1].Hash) },
 		"DeleteByID":    func() error { return s.DeleteByID(ctx, acked[1].ID) },
 		"List":          func() error { _, err := s.List(ctx, "alice"); return err },
