@@ -145,26 +145,18 @@ func (i *Issuer) Issuer() string { return i.iss }
 // Lifetime returns the lifetime of minted tokens.
 func (i *Issuer) Lifetime() time.Duration { return i.lifetime }
 
-// accessClaims is the claim set of a Keycard access token.
-type accessClaims struct {
-	gojwt.RegisteredClaims
-	ClientID  string             `json:"client_id,omitempty"`
-	SessionID string             `json:"sid,omitempty"`
-	AuthTime  *gojwt.NumericDate `json:"auth_time,omitempty"`
-}
-
 // Mint returns a signed access token for session s, for the service named
-// by audience, and its expiry. The caller must have loaded s from a live,
+// by aud, and its expiry. The caller must have loaded s from a live,
 // authenticated session. The token carries iss, sub, aud, exp, iat, jti,
 // client_id, sid and auth_time, and nothing from the session's data.
-func (i *Issuer) Mint(s Session, audience string) (token string, expires time.Time, err error) {
+func (i *Issuer) Mint(s Session, aud string) (token string, expires time.Time, err error) {
 	if err := checkName("subject", s.Subject); err != nil {
 		return "", time.Time{}, err
 	}
 	if err := checkName("session ID", s.ID); err != nil {
 		return "", time.Time{}, err
 	}
-	if err := checkName("audience", audience); err != nil {
+	if err := checkName("audience", aud); err != nil {
 		return "", time.Time{}, err
 	}
 	now := i.now().Truncate(time.Second)
@@ -174,18 +166,16 @@ func (i *Issuer) Mint(s Session, audience string) (token string, expires time.Ti
 	var jti [16]byte
 	rand.Read(jti[:])
 	exp := now.Add(i.lifetime)
-	c := &accessClaims{
-		RegisteredClaims: gojwt.RegisteredClaims{
-			Issuer:    i.iss,
-			Subject:   s.Subject,
-			Audience:  gojwt.ClaimStrings{audience},
-			ExpiresAt: gojwt.NewNumericDate(exp),
-			IssuedAt:  gojwt.NewNumericDate(now),
-			ID:        b64.EncodeToString(jti[:]),
-		},
+	c := &claimSet{
+		Issuer:    i.iss,
+		Subject:   s.Subject,
+		Audience:  audience{aud},
+		ExpiresAt: newDate(exp),
+		IssuedAt:  newDate(now),
+		ID:        b64.EncodeToString(jti[:]),
 		ClientID:  i.clientID,
 		SessionID: s.ID,
-		AuthTime:  gojwt.NewNumericDate(s.AuthTime.Truncate(time.Second)),
+		AuthTime:  newDate(s.AuthTime),
 	}
 	i.mu.RLock()
 	key, method := i.current, i.method

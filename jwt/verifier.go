@@ -161,7 +161,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		return nil, v.reject(ctx, "malformed", err)
 	}
 	var kidErr error
-	var c accessClaims
+	var c claimSet
 	_, err := v.parser.ParseWithClaims(token, &c, func(t *gojwt.Token) (any, error) {
 		kid, err := checkHeader(t.Header)
 		if err != nil {
@@ -276,7 +276,7 @@ func checkHeader(h map[string]any) (kid string, err error) {
 }
 
 // checkClaims applies the checks golang-jwt leaves to the application.
-func (v *Verifier) checkClaims(c *accessClaims) (*Claims, error) {
+func (v *Verifier) checkClaims(c *claimSet) (*Claims, error) {
 	if c.IssuedAt == nil {
 		return nil, errors.New("iat missing")
 	}
