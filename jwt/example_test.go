@@ -105,3 +105,17 @@ func ExampleVerifierOptions_revocation() {
 	fmt.Println(err)
 	// Output: jwt: invalid access token
 }
+
+// A resource server that trusts a Keycard deployment's published keys.
+func ExampleNewRemoteKeySet() {
+	ctx := context.Background() // cancel it to stop the background refresh
+	keys, err := jwt.NewRemoteKeySet(ctx, "https://keycard.example/.well-known/jwks.json", nil)
+	if err != nil {
+		panic(err)
+	}
+	v, err := jwt.NewVerifier("https://keycard.example", "https://api.example", keys, &jwt.VerifierOptions{Leeway: 5 * time.Second})
+	if err != nil {
+		panic(err)
+	}
+	_ = v // use v.Verify(r.Context(), bearerToken) in a handler
+}

@@ -764,3 +764,42 @@ func TestSigningKeyPEMRoundTrip(t *testing.T) {
 		t.Error("NewSigningKey(nil) succeeded")
 	}
 }
+
+func TestConcurrentUse(t *testing.T) {
+	f := newFixture(t, edKey(t, 1), nil)
+	keys := []*SigningKey{edKey(t, 2), edKey(t, 3), edKey(t, 4)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, k := range keys {
+			if err := f.iss.Rotate(k); err != nil {
+				t.Error(err)
+			}
+			if _, err := f.iss.JWKS(); err != nil {
+				t.Error(err)
+			}
+		}
+	}()
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			for range 20 {
+				tok, _, err := f.iss.Mint(testSession, testAud)
+				if err == nil {
+					_, err = f.ver.Verify(context.Background(), tok)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	<-done
+}

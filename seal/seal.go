@@ -215,6 +215,10 @@ func New(ring *KeyRing, opts *Options) (*Sealer, error) {
 	return s, nil
 }
 
+// randNonce draws every nonce from crypto/rand. A counter would be cheaper
+// and unique enough for XChaCha20-Poly1305, but the nonce doubles as the
+// value's CSRF token (see Nonce), so it must also be unpredictable: a
+// counter would let a user who sees their own nonce guess another's.
 func randNonce(b []byte) { rand.Read(b) } // crypto/rand.Read never fails; it panics instead.
 
 // SetKeyRing replaces the key ring, for rotation without a restart. Values

@@ -663,3 +663,49 @@ func TestImports(t *testing.T) {
 		t.Errorf("seal depends on %s; only the standard library and golang.org/x are allowed", p)
 	}
 }
+
+func TestConcurrentUse(t *testing.T) {
+	c := &clock{t0}
+	s := newSealer(t, c, secretA)
+	ringAB, _ := NewKeyRing(secretB, secretA)
+	ringA, _ := NewKeyRing(secretA, secretB)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 200 {
+			r := ringAB
+			if i%2 == 0 {
+				r = ringA
+			}
+			if err := s.SetKeyRing(r); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	errs := make(chan error, 4)
+	for g := range 4 {
+		go func() {
+			for i := range 200 {
+				data := []byte(fmt.Sprintf("g%d-%d", g, i))
+				v, err := s.Seal("c", "p", data, t0.Add(time.Hour))
+				if err != nil {
+					errs <- err
+					return
+				}
+				got, err := s.Open("c", "p", v)
+				if err != nil || !bytes.Equal(got, data) {
+					errs <- fmt.Errorf("Open(Seal(%q)) = %q, %v", data, got, err)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	<-done
+}
