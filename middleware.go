@@ -212,9 +212,17 @@ func (s *Session) writeHeaders(h http.Header) {
 		switch {
 		case s.newToken != "":
 			h.Add("Set-Cookie", s.m.cookie(s.newToken, s.rec))
+			if s.sealed() {
+				if c := s.m.csrfCompanion(string(s.newToken), s.rec); c != "" {
+					h.Add("Set-Cookie", c)
+				}
+			}
 			cookie = true
 		case s.clearCookie:
 			h.Add("Set-Cookie", s.m.expiredCookie())
+			if s.sealed() {
+				h.Add("Set-Cookie", s.m.csrfCookieName()+"="+strings.Replace(s.m.cfg.cookieAttrs, "; HttpOnly", "", 1)+"; Max-Age=0")
+			}
 			cookie = true
 		}
 		if s.destroyed != nil {

@@ -3,8 +3,12 @@ package keycard
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -295,4 +299,76 @@ func sealedValueShaped(v string) bool {
 		}
 	}
 	return true
+}
+
+// nonceReader is implemented by Sealers that can read a sealed value's nonce
+// (*seal.Sealer does). With one, sealed mode offers the nonce as CSRF token.
+type nonceReader interface {
+	Nonce(value string) (string, error)
+}
+
+// CSRFHeader is the request header in which pages echo the sealed session's
+// CSRF token for CheckSealedCSRF.
+const CSRFHeader = "X-CSRF-Token"
+
+// ErrCSRF: a state-changing request did not echo its sealed session's CSRF token.
+var ErrCSRF = errors.New("keycard: missing or wrong CSRF token")
+
+// csrfCookieName is the companion cookie that carries the sealed value's
+// nonce to the page's scripts.
+func (m *Manager) csrfCookieName() string { return m.cfg.cookieName + "-csrf" }
+
+// CheckSealedCSRF checks a state-changing request of a sealed session: its
+// X-CSRF-Token header must equal the nonce of the sealed cookie it carries.
+// The nonce is readable by the page's own scripts from the companion cookie
+// "<cookie name>-csrf" (not HttpOnly), which the Manager sets with every
+// sealed cookie; another site can neither read it nor set the header. GET,
+// HEAD and OPTIONS pass (they must not change state). It returns ErrCSRF
+// for every failure, and nil when the Manager is not in sealed mode with a
+// nonce-reading Sealer, in which case use the csrf package instead. See
+// docs/sealed.md for the flow and its limits.
+func (m *Manager) CheckSealedCSRF(r *http.Request) error {
+	nr, ok := m.cfg.sealer.(nonceReader)
+	if !ok {
+		return nil
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return nil
+	}
+	s := Session{m: m}
+	value, found, dup := s.findCookie(r)
+	if !found || dup {
+		return ErrCSRF
+	}
+	nonce, err := nr.Nonce(value)
+	if err != nil {
+		return ErrCSRF
+	}
+	got := r.Header.Get(CSRFHeader)
+	if subtle.ConstantTimeCompare([]byte(got), []byte(nonce)) != 1 {
+		return ErrCSRF
+	}
+	return nil
+}
+
+// csrfCompanion returns the Set-Cookie value of the companion cookie for the
+// sealed value, or "" when the Sealer cannot read nonces.
+func (m *Manager) csrfCompanion(value string, rec *Record) string {
+	nr, ok := m.cfg.sealer.(nonceReader)
+	if !ok {
+		return ""
+	}
+	nonce, err := nr.Nonce(value)
+	if err != nil {
+		return ""
+	}
+	// Same attributes as the session cookie but readable by scripts: the
+	// nonce is not a credential, only proof that the page is same-origin.
+	attrs := strings.Replace(m.cfg.cookieAttrs, "; HttpOnly", "", 1)
+	c := m.csrfCookieName() + "=" + nonce + attrs
+	if rec.Persistent {
+		c += "; Max-Age=" + strconv.FormatInt(max(int64(rec.ExpiresAt.Sub(m.now())/time.Second), 1), 10)
+	}
+	return c
 }

@@ -241,3 +241,73 @@ func sealerOf(t *testing.T, e *env) keycard.Sealer {
 	}
 	return s
 }
+
+func TestSealedCSRFNonce(t *testing.T) {
+	e := newSealedEnv(t, nil)
+	companion := func(res *http.Response) (string, bool) {
+		for _, c := range res.Cookies() {
+			if c.Name == e.m.CookieName()+"-csrf" {
+				if c.HttpOnly || !c.Secure {
+					t.Fatalf("companion cookie: HttpOnly %v Secure %v, want false, true", c.HttpOnly, c.Secure)
+				}
+				return c.Value, true
+			}
+		}
+		return "", false
+	}
+	login := func() (cookie, nonce string) {
+		res := e.do(req{method: "POST", path: "/login?user=alice"})
+		v, _ := sessionCookie(res, e.m.CookieName())
+		n, ok := companion(res)
+		if !ok || n == "" {
+			t.Fatal("no CSRF companion cookie with the sealed cookie")
+		}
+		return e.m.CookieName() + "=" + v, n
+	}
+	check := func(method, cookie, token string) error {
+		r := httptest.NewRequest(method, "/", nil)
+		r.Header.Set("Cookie", cookie)
+		if token != "" {
+			r.Header.Set(keycard.CSRFHeader, token)
+		}
+		return e.m.CheckSealedCSRF(r)
+	}
+	cookie, nonce := login()
+	_, otherNonce := login()
+	if err := check("POST", cookie, nonce); err != nil {
+		t.Fatalf("own nonce refused: %v", err)
+	}
+	for name, tt := range map[string]struct{ method, cookie, token string }{
+		"missing":        {"POST", cookie, ""},
+		"other session":  {"POST", cookie, otherNonce},
+		"truncated":      {"DELETE", cookie, nonce[:len(nonce)-1]},
+		"no cookie":      {"POST", "", nonce},
+		"garbage cookie": {"POST", e.m.CookieName() + "=AAAA", nonce},
+	} {
+		if err := check(tt.method, tt.cookie, tt.token); !errors.Is(err, keycard.ErrCSRF) {
+			t.Errorf("%s: err %v, want ErrCSRF", name, err)
+		}
+	}
+	if err := check("GET", cookie, ""); err != nil {
+		t.Fatalf("GET refused: %v", err)
+	}
+	// A re-sealed cookie comes with a new nonce; the old one no longer matches.
+	res := e.do(req{method: "POST", path: "/put?k=a&v=1", cookie: cookie})
+	v, _ := sessionCookie(res, e.m.CookieName())
+	newNonce, ok := companion(res)
+	if !ok || newNonce == nonce {
+		t.Fatal("re-sealing did not send a new companion nonce")
+	}
+	newCookie := e.m.CookieName() + "=" + v
+	if err := check("POST", newCookie, nonce); !errors.Is(err, keycard.ErrCSRF) {
+		t.Fatal("the previous value's nonce passed for the new value")
+	}
+	if err := check("POST", newCookie, newNonce); err != nil {
+		t.Fatalf("new nonce refused: %v", err)
+	}
+	// Logout clears the companion too.
+	res = e.do(req{method: "POST", path: "/logout", cookie: newCookie})
+	if n, ok := companion(res); !ok || n != "" {
+		t.Fatal("logout did not clear the companion cookie")
+	}
+}
