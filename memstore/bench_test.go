@@ -121,6 +121,13 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 //     lock hold) while the other half expires, in wall time and in CPU time
 //     of its thread (Linux), which a busy machine does not inflate.
 func BenchmarkMillionSessions(b *testing.B) {
+	b.Run("background", func(b *testing.B) { benchmarkMillion(b, sweepPause) })
+	b.Run("DeleteExpired", func(b *testing.B) { benchmarkMillion(b, 0) })
+}
+
+// benchmarkMillion runs BenchmarkMillionSessions with the sweep of the
+// background goroutine (pause > 0) or of DeleteExpired.
+func benchmarkMillion(b *testing.B, pause time.Duration) {
 	const n = 1_000_000
 	ctx := context.Background()
 	for b.Loop() {
@@ -145,7 +152,7 @@ func BenchmarkMillionSessions(b *testing.B) {
 		var sweepTime time.Duration
 		lat := readDuring(st, n, func() {
 			t0 := time.Now()
-			dropped, err = st.sweep(ctx, toMicro(benchBase.Add(time.Hour)), math.MaxInt)
+			dropped, err = st.sweep(ctx, toMicro(benchBase.Add(time.Hour)), math.MaxInt, pause)
 			sweepTime = time.Since(t0)
 		})
 		if err != nil || dropped != n/2 {

@@ -41,8 +41,12 @@
 // wrong.
 //
 // The sweep runs every Options.SweepInterval (default one minute) on a
-// goroutine that Close stops. DeleteExpired runs the same sweep on demand,
-// with a caller's clock and limit.
+// goroutine that Close stops. It sleeps briefly after each batch, so that it
+// works in short bursts: a thread that runs for long on a busy machine is
+// eventually preempted by the kernel, and if it held a shard lock at that
+// moment, requests on that shard would wait for it to be scheduled again.
+// DeleteExpired runs the same sweep on demand, with a caller's clock and
+// limit, yielding between rounds instead of sleeping.
 //
 // # Memory
 //

@@ -123,7 +123,7 @@ func (st *Store) run() {
 		case <-st.stop:
 			return
 		case <-t.C:
-			st.sweep(context.Background(), toMicro(st.now()), math.MaxInt)
+			st.sweep(context.Background(), toMicro(st.now()), math.MaxInt, sweepPause)
 		}
 	}
 }
@@ -459,13 +459,21 @@ func (st *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (i
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	return st.sweep(ctx, toMicro(now), limit)
+	return st.sweep(ctx, toMicro(now), limit, 0)
 }
 
+// sweepPause is how long the background sweep sleeps after each batch that
+// found work. On a busy machine a thread that runs for long is preempted by
+// the kernel at some point, and if it holds a shard lock then, requests on
+// that shard wait until it runs again: milliseconds. A sweep that works in
+// short bursts and sleeps in between is rarely preempted in a burst.
+const sweepPause = 50 * time.Microsecond
+
 // sweep drops up to limit expired entries, visiting the shards round-robin
-// one batch at a time and yielding between rounds so that no shard lock is
-// held for more than one batch.
-func (st *Store) sweep(ctx context.Context, now int64, limit int) (int, error) {
+// one batch at a time so that no shard lock is held for more than one batch.
+// With pause > 0 it sleeps that long after every batch that found work (the
+// background sweep); otherwise it yields between rounds (DeleteExpired).
+func (st *Store) sweep(ctx context.Context, now int64, limit int, pause time.Duration) (int, error) {
 	st.sweepMu.Lock()
 	start := st.cursor
 	st.cursor++
@@ -486,12 +494,17 @@ func (st *Store) sweep(ctx context.Context, now int64, limit int) (int, error) {
 			dropped += n
 			pending[j] = again
 			more = more || again
+			if pause > 0 && (n > 0 || again) {
+				time.Sleep(pause)
+			}
 		}
 		if more {
 			if err := ctx.Err(); err != nil {
 				return dropped, err
 			}
-			runtime.Gosched()
+			if pause == 0 {
+				runtime.Gosched()
+			}
 		}
 	}
 	return dropped, nil

@@ -34,7 +34,7 @@ func TestSuiteCatchesMutants(t *testing.T) {
 	for _, m := range mutants {
 		t.Run(m, func(t *testing.T) {
 			t.Parallel()
-			cmd := exec.Command(os.Args[0], "-test.run=^TestReferenceStore$", "-test.count=1")
+			cmd := exec.Command(os.Args[0], "-test.run=^TestReferenceStore$", "-test.count=1", "-test.failfast")
 			cmd.Env = append(os.Environ(), mutantEnv+"="+m)
 			out, err := cmd.CombinedOutput()
 			if err == nil {
