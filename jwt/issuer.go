@@ -66,8 +66,8 @@ type retired struct {
 }
 
 // Issuer mints access tokens from live sessions and publishes its public
-// keys. Create one with NewIssuer. It is safe for concurrent use, including
-// Rotate during Mint.
+// keys. Create one with NewIssuer; the zero value is not usable. It is safe
+// for concurrent use, including Rotate during Mint. It prints as REDACTED.
 type Issuer struct {
 	iss      string
 	clientID string

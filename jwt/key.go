@@ -29,8 +29,9 @@ const (
 var b64 = base64.RawURLEncoding
 
 // SigningKey is a private key with its algorithm and key ID. Create one with
-// GenerateKey, NewSigningKey or ParseSigningKey. A SigningKey is immutable and
-// safe for concurrent use; it prints as REDACTED.
+// GenerateKey, NewSigningKey or ParseSigningKey; the zero value is not
+// usable. A SigningKey is immutable and safe for concurrent use; it prints
+// as REDACTED.
 type SigningKey struct {
 	alg  string
 	kid  string
@@ -280,7 +281,8 @@ type KeySource interface {
 var errUnknownKID = errors.New("jwt: unknown key ID")
 
 // KeySet is a fixed set of public keys by key ID, parsed from a JWKS
-// document. It is a KeySource, immutable and safe for concurrent use.
+// document with ParseJWKS. It is a KeySource, immutable and safe for
+// concurrent use. The zero value is an empty set that knows no key.
 type KeySet struct {
 	keys map[string]crypto.PublicKey
 }

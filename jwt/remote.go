@@ -30,8 +30,9 @@ type RemoteOptions struct {
 // RemoteKeySet is a KeySource backed by a JWKS document fetched from a
 // configured URL and kept fresh in the background by
 // github.com/MicahParks/keyfunc. It only ever contacts that one URL, never
-// a location named in a token. It is safe for concurrent use; it stops
-// refreshing when the context given to NewRemoteKeySet is done.
+// a location named in a token. Create one with NewRemoteKeySet; the zero
+// value is not usable. It is safe for concurrent use; it stops refreshing
+// when the context given to NewRemoteKeySet is done.
 type RemoteKeySet struct {
 	kf keyfunc.Keyfunc
 }

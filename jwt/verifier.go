@@ -74,7 +74,7 @@ type Claims struct {
 }
 
 // Verifier checks access tokens for a resource server. Create one with
-// NewVerifier; it is safe for concurrent use.
+// NewVerifier; the zero value is not usable. It is safe for concurrent use.
 type Verifier struct {
 	iss, aud   string
 	keys       KeySource

@@ -78,8 +78,9 @@ type key struct {
 }
 
 // KeyRing is an immutable, ordered set of sealing keys derived from secrets.
-// The first key is the newest: it seals. Every key opens. A KeyRing is safe
-// for concurrent use. It prints as REDACTED in fmt and log/slog.
+// The first key is the newest: it seals. Every key opens. Create one with
+// NewKeyRing; the zero value holds no keys and New refuses it. A KeyRing is
+// safe for concurrent use. It prints as REDACTED in fmt and log/slog.
 type KeyRing struct {
 	keys []key
 }
