@@ -1,6 +1,7 @@
 package storetest_test
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"testing"
@@ -37,8 +38,8 @@ func TestSuiteCatchesMutants(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^TestReferenceStore$", "-test.count=1", "-test.failfast")
 			cmd.Env = append(os.Environ(), mutantEnv+"="+m)
 			out, err := cmd.CombinedOutput()
-			if err == nil {
-				t.Errorf("the suite passed a store with the bug %q\n%s", m, out)
+			if err == nil || !bytes.Contains(out, []byte("--- FAIL: TestReferenceStore/")) {
+				t.Errorf("the suite did not fail a subtest for a store with the bug %q (%v)\n%s", m, err, out)
 			}
 		})
 	}
