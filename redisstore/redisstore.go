@@ -70,12 +70,14 @@ func New(client redis.UniversalClient, opts *Options) (*Store, error) {
 // Open connects to the Redis at rawURL and returns a Store whose Close closes
 // the client. Forms:
 //
-//	redis://[user:password@]host:port[/db][?dial_timeout=3s&...]  standalone
-//	rediss://...                                                TLS
-//	redis://host1:port,host2:port,host3:port                    Cluster
-//	redis://host1:port?addr=host2:port&addr=host3:port          Cluster
+//	redis://[user:password@]host:port[/db][?dial_timeout=3s&...]   standalone
+//	rediss://...                                                 the same over TLS
+//	redis://host1:port,host2:port,host3:port                     Cluster (any node list)
+//	redis://host1:port?addr=host2:port&addr=host3:port           Cluster
+//	redis://sentinel1:26379,sentinel2:26379?master_name=mymaster Sentinel
 //
-// The query parameters are go-redis's (redis.ParseURL, redis.ParseClusterURL).
+// The query parameters are go-redis's (redis.ParseURL, ParseClusterURL,
+// ParseFailoverURL). Errors never repeat the URL, which may hold a password.
 func Open(rawURL string) (*Store, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -84,23 +86,32 @@ func Open(rawURL string) (*Store, error) {
 	if u.Scheme != "redis" && u.Scheme != "rediss" {
 		return nil, fmt.Errorf("redisstore: URL scheme %q, want redis or rediss", u.Scheme)
 	}
-	var client redis.UniversalClient
-	hosts := strings.Split(u.Host, ",")
-	if len(hosts) > 1 || u.Query().Has("addr") {
+	q := u.Query()
+	if hosts := strings.Split(u.Host, ","); len(hosts) > 1 {
 		u.Host = hosts[0]
-		q := u.Query()
 		for _, h := range hosts[1:] {
 			q.Add("addr", h)
 		}
 		u.RawQuery = q.Encode()
+	}
+	var client redis.UniversalClient
+	switch {
+	case q.Has("master_name"):
+		fo, err := redis.ParseFailoverURL(u.String())
+		if err != nil {
+			return nil, fmt.Errorf("redisstore: %w", redactURLError(err))
+		}
+		fo.ContextTimeoutEnabled = true
+		client = redis.NewFailoverClient(fo)
+	case q.Has("addr"):
 		co, err := redis.ParseClusterURL(u.String())
 		if err != nil {
 			return nil, fmt.Errorf("redisstore: %w", redactURLError(err))
 		}
 		co.ContextTimeoutEnabled = true
 		client = redis.NewClusterClient(co)
-	} else {
-		o, err := redis.ParseURL(rawURL)
+	default:
+		o, err := redis.ParseURL(u.String())
 		if err != nil {
 			return nil, fmt.Errorf("redisstore: %w", redactURLError(err))
 		}

@@ -1,0 +1,73 @@
+// Package pgstore is a keycard.Store in PostgreSQL, on pgx v5 and pgxpool.
+//
+//	store, err := pgstore.Open(ctx, "postgres://keycard@db.internal/app?sslmode=verify-full")
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	defer store.Close()
+//	m, err := keycard.New(store, nil)
+//
+// Several Keycard processes that share one database are one deployment: a
+// session created on one is valid on all, and a revocation on one takes
+// effect on all at once.
+//
+// # URL forms
+//
+// [Open] takes every form pgxpool.ParseConfig takes: a URL
+// (postgres://user:password@host:5432/db?sslmode=verify-full&pool_max_conns=10)
+// or a keyword/value string ("host=db user=keycard dbname=app"). PG*
+// environment variables fill in what is missing. Use [New] with a pool you
+// configured yourself to choose the schema.
+//
+// # Schema and migrations
+//
+// The tables keycard_sessions and keycard_schema_version live in
+// [Options.Schema] (default "public"). Migrations are embedded SQL files
+// applied by New in one transaction that holds a transaction-scoped advisory
+// lock, so that nodes starting together migrate once; a database migrated by
+// a newer Keycard is refused rather than misread. Strings are bytea, so a
+// subject or ID with NUL bytes or invalid UTF-8 comes back byte-exact.
+// Indexes: the primary key on the token hash, a unique index on the IDs of
+// live records, an index on the subjects of live records and one on the
+// deadline (KeepUntil) that DeleteExpired walks.
+//
+// # Atomicity and round trips
+//
+// Every method is one SQL statement, so one round trip once pgx has prepared
+// and cached it on the connection (the first use on each connection costs one
+// more), and one implicit transaction:
+//
+//	Get            SELECT ... WHERE hash = $1 (primary key)
+//	GetByID        SELECT ... WHERE id = $1 AND state = 0 (unique index)
+//	Create         INSERT; a unique violation becomes keycard.ErrExists
+//	Update         UPDATE ... WHERE hash = $1 AND state = 0 AND version = $2, in
+//	               a CTE that also reads the row's state to tell
+//	               ErrNotFound from ErrConflict without a second query
+//	Rotate         one statement: the CTE turns the old row into a tombstone by
+//	               compare-and-swap and inserts the successor only if it did
+//	Delete, DeleteByID, DeleteSubject
+//	               one UPDATE each (a row becomes a tombstone)
+//	List           SELECT ... WHERE subject = $1 AND state = 0
+//	DeleteExpired  DELETE ... WHERE hash IN (SELECT ... ORDER BY deadline
+//	               LIMIT $2 FOR UPDATE SKIP LOCKED): concurrent sweepers on
+//	               several nodes skip each other's rows
+//
+// All of them are atomic under READ COMMITTED: a compare-and-swap that loses
+// a race to a concurrent writer re-checks the row after the writer commits
+// and finds the new version.
+//
+// # Errors
+//
+// A unique violation (SQLSTATE 23505) becomes keycard.ErrExists; no row
+// becomes keycard.ErrNotFound, a version mismatch keycard.ErrConflict. Every
+// other error (the server is down, the pool is closed, the context ended) is
+// returned wrapped, and the Manager treats it as the store being unavailable.
+//
+// # Choosing a store
+//
+// Use pgstore when PostgreSQL is already the database you run and back up:
+// sessions then share its durability, replication and backups, and a read
+// costs one primary-key SELECT (measured at about 1.1 times a raw one-column
+// SELECT of the same row). Use sqlitestore for a single process and
+// redisstore when Redis is already there.
+package pgstore

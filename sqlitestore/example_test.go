@@ -1,0 +1,48 @@
+package sqlitestore_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/sqlitestore"
+)
+
+func ExampleOpen() {
+	dir, err := os.MkdirTemp("", "keycard-example-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "keycard.db")
+
+	store, err := sqlitestore.Open(path, &sqlitestore.Options{SweepInterval: time.Minute})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+
+	_, h := keycard.NewToken()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	r := &keycard.Record{
+		Hash: h, ID: "example-session", Subject: "alice", Kind: keycard.KindBrowser,
+		CreatedAt: now, IdleExpiresAt: now.Add(30 * time.Minute), ExpiresAt: now.Add(12 * time.Hour),
+	}
+	if err := store.Create(context.Background(), r); err != nil {
+		log.Fatal(err)
+	}
+	sessions, err := store.List(context.Background(), "alice")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(sessions), sessions[0].ID, sessions[0].Version, fi.Mode().Perm())
+	// Output: 1 example-session 1 -rw-------
+}
