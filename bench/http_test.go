@@ -50,7 +50,12 @@ func libraries() []library {
 func keycardHandlers(b *testing.B) map[string]http.Handler {
 	store := memstore.New(nil)
 	b.Cleanup(store.Close)
-	m, err := keycard.New(store, &keycard.Options{RenewalTimeout: -1})
+	return keycardHandlersOn(b, store, &keycard.Options{RenewalTimeout: -1})
+}
+
+// keycardHandlersOn returns the scenario handlers of a Manager on store.
+func keycardHandlersOn(b *testing.B, store keycard.Store, opts *keycard.Options) map[string]http.Handler {
+	m, err := keycard.New(store, opts)
 	if err != nil {
 		b.Fatal(err)
 	}
