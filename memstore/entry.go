@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"strings"
 	"time"
-	"unsafe"
 
 	"github.com/keycard-go/keycard"
 )
@@ -34,10 +33,6 @@ type entry struct {
 	state keycard.State
 	flags uint8
 }
-
-// A chunk of entries should fill whole pages: 256 entries of 160 bytes are
-// 5 pages of 8 KiB. This fails to compile when entry changes size.
-var _ = [1]struct{}{}[unsafe.Sizeof(entry{})-160]
 
 const (
 	flagUsed       = 1 << iota // the slot holds a record or tombstone

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+	"unsafe"
 
 	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/storetest"
@@ -96,6 +97,18 @@ func TestConformance(t *testing.T) {
 				return s
 			})
 		})
+	}
+}
+
+// TestEntrySize keeps an entry at 160 bytes on 64-bit platforms, so that a
+// chunk of 256 fills exactly 5 pages of 8 KiB and the benchmark's heap bytes
+// per session hold.
+func TestEntrySize(t *testing.T) {
+	if unsafe.Sizeof(uintptr(0)) != 8 {
+		t.Skip("sizes differ on 32-bit platforms")
+	}
+	if got := unsafe.Sizeof(entry{}); got != 160 {
+		t.Errorf("entry is %d bytes, want 160", got)
 	}
 }
 

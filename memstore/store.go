@@ -33,8 +33,9 @@ type Options struct {
 	Shards int
 }
 
-// Store is an in-memory keycard.Store. It is safe for concurrent use. Create
-// one with New and stop its background sweep with Close.
+// Store is an in-memory keycard.Store. It is safe for concurrent use. The
+// zero value is not usable: create one with New, and stop its background
+// sweep with Close.
 //
 // Records live only as long as the process: a restart logs everybody out. Use
 // it for tests, development and single-process deployments.
@@ -234,6 +235,9 @@ func (st *Store) Create(ctx context.Context, r *keycard.Record) error {
 		return err
 	}
 	sh.newEntry(local, r, &k)
+	if k.odd {
+		k.s = sh.at(local).ext.id // the store's copy, not the caller's string
+	}
 	is.add(st, &k, sh.ref(local)+1)
 	is.mu.Unlock()
 	sh.link(local)
