@@ -221,6 +221,7 @@ func TestClusterInterruptedRotate(t *testing.T) {
 func TestOpenURL(t *testing.T) {
 	srv := testserver.SharedRedis(t)
 	cl := testserver.SharedRedisCluster(t)
+	sent := testserver.StartRedisSentinel(t)
 	tests := []struct {
 		name    string
 		url     string
@@ -230,6 +231,7 @@ func TestOpenURL(t *testing.T) {
 		{"standalone db", srv.URL() + "/3", false},
 		{"cluster list", cl.URL(), true},
 		{"cluster addr", "redis://" + cl.Nodes[0].Addr + "?addr=" + cl.Nodes[1].Addr, true},
+		{"sentinel", sent.URL(), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

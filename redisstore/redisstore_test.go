@@ -58,3 +58,20 @@ func TestConformanceStandalone(t *testing.T) {
 func TestConformanceCluster(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) keycard.Store { return newCluster(t) })
 }
+
+// TestConformanceSentinel runs the suite through a Sentinel (a failover
+// client), which gets the one-node algorithm.
+func TestConformanceSentinel(t *testing.T) {
+	sent := testserver.StartRedisSentinel(t)
+	c := redis.NewFailoverClient(&redis.FailoverOptions{
+		MasterName: sent.MasterName, SentinelAddrs: []string{sent.Sentinel.Addr}, ContextTimeoutEnabled: true,
+	})
+	t.Cleanup(func() { c.Close() })
+	storetest.Run(t, func(t *testing.T) keycard.Store {
+		s, err := redisstore.New(c, &redisstore.Options{Prefix: prefix()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}

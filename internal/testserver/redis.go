@@ -63,17 +63,7 @@ func startRedis(c cleaner, bin string, opts *RedisOptions) (*Redis, error) {
 	if opts == nil {
 		opts = &RedisOptions{}
 	}
-	dir, err := os.MkdirTemp("", "keycard-redis-")
-	if err != nil {
-		return nil, err
-	}
-	c.Cleanup(func() { os.RemoveAll(dir) })
-	var lastErr error
-	for range 5 { // another process may take the port between the check and the bind
-		port, err := freePort()
-		if err != nil {
-			return nil, err
-		}
+	return startRedisArgs(c, bin, func(port int, dir string) ([]string, error) {
 		args := []string{
 			"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
 			"--daemonize", "no", "--protected-mode", "no", "--save", "",
@@ -88,7 +78,28 @@ func startRedis(c cleaner, bin string, opts *RedisOptions) (*Redis, error) {
 			args = append(args, "--cluster-enabled", "yes", "--cluster-config-file",
 				filepath.Join(dir, "nodes.conf"), "--cluster-node-timeout", "5000")
 		}
-		args = append(args, opts.Args...)
+		return append(args, opts.Args...), nil
+	})
+}
+
+// startRedisArgs starts redis-server in a new temporary directory on a free
+// port with the arguments mkArgs returns for them.
+func startRedisArgs(c cleaner, bin string, mkArgs func(port int, dir string) ([]string, error)) (*Redis, error) {
+	dir, err := os.MkdirTemp("", "keycard-redis-")
+	if err != nil {
+		return nil, err
+	}
+	c.Cleanup(func() { os.RemoveAll(dir) })
+	var lastErr error
+	for range 5 { // another process may take the port between the check and the bind
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		args, err := mkArgs(port, dir)
+		if err != nil {
+			return nil, err
+		}
 		r := &Redis{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), bin: bin, dir: dir, args: args}
 		if lastErr = r.Start(); lastErr == nil {
 			c.Cleanup(func() { r.Stop() })
@@ -263,4 +274,50 @@ func startRedisCluster(c cleaner, srv, cli string) (*RedisCluster, error) {
 		}
 	}
 	return rc, nil
+}
+
+// RedisSentinel is a standalone master watched by one Sentinel, which
+// clients ask for the master's address.
+type RedisSentinel struct {
+	Master, Sentinel *Redis
+	MasterName       string
+}
+
+// URL returns the Sentinel form of a redisstore URL:
+// redis://sentinel?master_name=NAME.
+func (s *RedisSentinel) URL() string {
+	return "redis://" + s.Sentinel.Addr + "?master_name=" + s.MasterName
+}
+
+// StartRedisSentinel starts a redis-server master and a Sentinel (redis-server
+// --sentinel) that monitors it under the name "keycard".
+func StartRedisSentinel(t testing.TB) *RedisSentinel {
+	t.Helper()
+	bin := need(t, "redis-server", []string{"redis-server"})
+	master, err := startRedis(t, bin, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, mport, _ := net.SplitHostPort(master.Addr)
+	sentinel, err := startRedisArgs(t, bin, func(port int, dir string) ([]string, error) {
+		conf := filepath.Join(dir, "sentinel.conf")
+		body := fmt.Sprintf("port %d\nbind 127.0.0.1\ndaemonize no\nprotected-mode no\ndir %s\nlogfile %s\n"+
+			"sentinel monitor keycard 127.0.0.1 %s 1\nsentinel down-after-milliseconds keycard 5000\n",
+			port, dir, filepath.Join(dir, "redis.log"), mport)
+		return []string{conf, "--sentinel"}, os.WriteFile(conf, []byte(body), 0o600)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = waitFor(15*time.Second, nil, func() error {
+		reply, err := RedisCommand(sentinel.Addr, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "keycard")
+		if err == nil && reply != "*2" {
+			err = fmt.Errorf("SENTINEL GET-MASTER-ADDR-BY-NAME: %q", reply)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &RedisSentinel{Master: master, Sentinel: sentinel, MasterName: "keycard"}
 }

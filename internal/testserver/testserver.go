@@ -44,12 +44,22 @@ func need(t testing.TB, pkg string, names []string, globs ...string) string {
 	if err == nil {
 		return p
 	}
-	msg := fmt.Sprintf("testserver: %s not found on PATH; install the Debian package %q", names[0], pkg)
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg + " (CI=true: a missing server is a failure)")
+	msg, fail := missing(pkg, names[0])
+	if fail {
+		t.Fatal(msg)
 	}
 	t.Skip(msg)
 	return ""
+}
+
+// missing returns the message for a missing binary and whether it is a
+// failure (CI=true) rather than a skip.
+func missing(pkg, name string) (msg string, fail bool) {
+	msg = fmt.Sprintf("testserver: %s not found on PATH; install the Debian package %q", name, pkg)
+	if os.Getenv("CI") == "true" {
+		return msg + " (CI=true: a missing server is a failure)", true
+	}
+	return msg, false
 }
 
 func lookBinary(names []string, globs ...string) (string, error) {

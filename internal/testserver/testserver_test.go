@@ -2,6 +2,7 @@ package testserver
 
 import (
 	"context"
+	"strings"
 	"testing"
 )
 
@@ -59,5 +60,39 @@ func TestPostgresStopStart(t *testing.T) {
 	}
 	if got, want := string(res[0].Rows[0][0]), "1"; got != want {
 		t.Fatalf("rows after restart = %s, want %s", got, want)
+	}
+}
+
+func TestMissingBinary(t *testing.T) {
+	if _, err := lookBinary([]string{"keycard-no-such-server"}, "/nonexistent/*/bin/keycard-no-such-server"); err == nil {
+		t.Fatal("lookBinary found a binary that does not exist")
+	}
+	tests := []struct {
+		name, ci string
+		fail     bool
+	}{
+		{"developer", "", false},
+		{"CI", "true", true},
+		{"CI other value", "1", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("CI", tt.ci)
+			msg, fail := missing("redis-tools", "redis-cli")
+			if fail != tt.fail {
+				t.Errorf("CI=%q: fail = %v, want %v", tt.ci, fail, tt.fail)
+			}
+			if want := `Debian package "redis-tools"`; !strings.Contains(msg, want) {
+				t.Errorf("message %q does not name the package (%s)", msg, want)
+			}
+		})
+	}
+}
+
+func TestRedisSentinel(t *testing.T) {
+	s := StartRedisSentinel(t)
+	reply, err := RedisCommand(s.Sentinel.Addr, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", s.MasterName)
+	if err != nil || reply != "*2" {
+		t.Fatalf("SENTINEL GET-MASTER-ADDR-BY-NAME = %q, %v", reply, err)
 	}
 }
