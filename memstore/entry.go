@@ -131,7 +131,7 @@ func (e *entry) fill(r *keycard.Record, subject string, oddID string) {
 	e.subjLen = uint32(len(subject))
 	e.dataLen = uint32(len(r.Data))
 
-	if oddID == "" && r.IP == "" && r.UserAgent == "" && r.Fingerprint == "" {
+	if flags&flagOddID == 0 && r.IP == "" && r.UserAgent == "" && r.Fingerprint == "" {
 		e.ext = nil
 		return
 	}
@@ -157,12 +157,13 @@ func (e *entry) bury(state keycard.State, successor keycard.Hash, graceUntil tim
 		e.str = strings.Clone(e.subject())
 	}
 	e.dataLen = 0
+	odd := e.flags&flagOddID != 0
 	var oddID string
-	if e.flags&flagOddID != 0 {
+	if odd {
 		oddID = e.ext.id
 	}
 	e.ext = nil
-	if oddID != "" || state == keycard.StateRotated {
+	if odd || state == keycard.StateRotated {
 		e.ext = &extra{id: oddID}
 		if state == keycard.StateRotated {
 			e.ext.successor = successor
