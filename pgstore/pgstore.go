@@ -109,14 +109,19 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, schemaName, schema string)
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(h.Sum64())); err != nil {
 		return translate(err)
 	}
-	stmts := []string{
-		`CREATE SCHEMA IF NOT EXISTS ` + schema,
-		`CREATE TABLE IF NOT EXISTS ` + schema + `.keycard_schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
+	// CREATE SCHEMA needs the CREATE privilege on the database even with IF
+	// NOT EXISTS, which an application role often lacks: ask first.
+	var haveSchema bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)`, schemaName).Scan(&haveSchema); err != nil {
+		return translate(err)
 	}
-	for _, q := range stmts {
-		if _, err := tx.Exec(ctx, q); err != nil {
+	if !haveSchema {
+		if _, err := tx.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
 			return translate(err)
 		}
+	}
+	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+schema+`.keycard_schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+		return translate(err)
 	}
 	var newest int
 	if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM `+schema+`.keycard_schema_version`).Scan(&newest); err != nil {
