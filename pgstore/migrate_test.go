@@ -33,7 +33,7 @@ func TestMigrateConcurrently(t *testing.T) {
 		}
 	}
 	var versions int
-	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM ` + schema + `.keycard_schema_version`).Scan(&versions); err != nil {
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM `+schema+`.keycard_schema_version`).Scan(&versions); err != nil {
 		t.Fatal(err)
 	}
 	if versions != 1 {
