@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -30,24 +31,99 @@ const maxSealedData = 2800
 // ErrTooLarge: the values of a sealed session would not fit in a cookie.
 var ErrTooLarge = errors.New("keycard: session values too large for a sealed cookie")
 
-// sealedState is the payload of a sealed session cookie. Times are Unix
-// microseconds; short JSON names keep the cookie small.
-type sealedState struct {
-	ID         string          `json:"i"`
-	Subject    string          `json:"s,omitempty"`
-	Created    int64           `json:"c"`
-	Auth       int64           `json:"a,omitempty"`
-	Sealed     int64           `json:"r"`
-	LastSeen   int64           `json:"l"`
-	Idle       int64           `json:"e"`
-	Absolute   int64           `json:"x"`
-	IdleTO     int64           `json:"t,omitempty"`
-	Persistent bool            `json:"p,omitempty"`
-	IP         string          `json:"ip,omitempty"`
-	UserAgent  string          `json:"ua,omitempty"`
-	Data       json.RawMessage `json:"d,omitempty"`
-	FP         string          `json:"f,omitempty"`
-	Meta       json.RawMessage `json:"m,omitempty"`
+// The payload of a sealed session cookie is a compact binary encoding of
+// the record (JSON cost more than the cipher on every read):
+//
+//	version byte (1)
+//	uvarint-prefixed strings: ID, Subject, IP, UserAgent, Fingerprint
+//	varints: CreatedAt, AuthenticatedAt, RenewedAt, LastSeenAt,
+//	         IdleExpiresAt, ExpiresAt (Unix microseconds, 0 = zero time),
+//	         IdleTimeout (nanoseconds)
+//	flags byte: bit 0 Persistent
+//	uvarint-prefixed bytes: Data, Meta
+const sealedVersion = 1
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func encodeSealed(r *Record) []byte {
+	b := make([]byte, 0, 96+len(r.ID)+len(r.Subject)+len(r.IP)+len(r.UserAgent)+len(r.Fingerprint)+len(r.Data)+len(r.Meta))
+	b = append(b, sealedVersion)
+	for _, s := range [...]string{r.ID, r.Subject, r.IP, r.UserAgent, r.Fingerprint} {
+		b = appendString(b, s)
+	}
+	for _, t := range [...]time.Time{r.CreatedAt, r.AuthenticatedAt, r.RenewedAt, r.LastSeenAt, r.IdleExpiresAt, r.ExpiresAt} {
+		b = binary.AppendVarint(b, micros(t))
+	}
+	b = binary.AppendVarint(b, int64(r.IdleTimeout))
+	var flags byte
+	if r.Persistent {
+		flags |= 1
+	}
+	b = append(b, flags)
+	b = appendString(b, string(r.Data))
+	return appendString(b, string(r.Meta))
+}
+
+// sealedReader decodes the payload; the first error sticks.
+type sealedReader struct {
+	b   []byte
+	bad bool
+}
+
+func (d *sealedReader) bytes() []byte {
+	n, k := binary.Uvarint(d.b)
+	if k <= 0 || n > uint64(len(d.b)-k) {
+		d.bad = true
+		return nil
+	}
+	v := d.b[k : k+int(n) : k+int(n)]
+	d.b = d.b[k+int(n):]
+	return v
+}
+
+func (d *sealedReader) varint() int64 {
+	v, k := binary.Varint(d.b)
+	if k <= 0 {
+		d.bad = true
+		return 0
+	}
+	d.b = d.b[k:]
+	return v
+}
+
+func decodeSealed(b []byte) *Record {
+	if len(b) == 0 || b[0] != sealedVersion {
+		return nil
+	}
+	d := sealedReader{b: b[1:]}
+	r := &Record{Kind: KindBrowser}
+	for _, s := range [...]*string{&r.ID, &r.Subject, &r.IP, &r.UserAgent, &r.Fingerprint} {
+		if v := d.bytes(); len(v) > 0 {
+			*s = string(v)
+		}
+	}
+	for _, t := range [...]*time.Time{&r.CreatedAt, &r.AuthenticatedAt, &r.RenewedAt, &r.LastSeenAt, &r.IdleExpiresAt, &r.ExpiresAt} {
+		*t = fromMicros(d.varint())
+	}
+	r.IdleTimeout = time.Duration(d.varint())
+	if len(d.b) == 0 {
+		return nil
+	}
+	r.Persistent = d.b[0]&1 != 0
+	d.b = d.b[1:]
+	if v := d.bytes(); len(v) > 0 {
+		r.Data = v
+	}
+	if v := d.bytes(); len(v) > 0 {
+		r.Meta = v
+	}
+	if d.bad || len(d.b) != 0 || r.ID == "" {
+		return nil
+	}
+	return r
 }
 
 func micros(t time.Time) int64 {
@@ -64,32 +140,9 @@ func fromMicros(v int64) time.Time {
 	return time.UnixMicro(v).UTC()
 }
 
-func sealedFromRecord(r *Record) sealedState {
-	return sealedState{
-		ID: r.ID, Subject: r.Subject, Created: micros(r.CreatedAt), Auth: micros(r.AuthenticatedAt),
-		Sealed: micros(r.RenewedAt), LastSeen: micros(r.LastSeenAt), Idle: micros(r.IdleExpiresAt),
-		Absolute: micros(r.ExpiresAt), IdleTO: int64(r.IdleTimeout), Persistent: r.Persistent,
-		IP: r.IP, UserAgent: r.UserAgent, Data: r.Data, FP: r.Fingerprint, Meta: r.Meta,
-	}
-}
-
-func (st sealedState) record() *Record {
-	return &Record{
-		ID: st.ID, Subject: st.Subject, Kind: KindBrowser, CreatedAt: fromMicros(st.Created),
-		AuthenticatedAt: fromMicros(st.Auth), RenewedAt: fromMicros(st.Sealed), LastSeenAt: fromMicros(st.LastSeen),
-		IdleExpiresAt: fromMicros(st.Idle), ExpiresAt: fromMicros(st.Absolute), IdleTimeout: time.Duration(st.IdleTO),
-		Persistent: st.Persistent, IP: st.IP, UserAgent: st.UserAgent, Data: st.Data,
-		Fingerprint: st.FP, Meta: st.Meta,
-	}
-}
-
 // sealRecord returns the cookie value for rec, expiring at its idle deadline.
 func (m *Manager) sealRecord(rec *Record) (string, error) {
-	b, err := json.Marshal(sealedFromRecord(rec))
-	if err != nil {
-		return "", err
-	}
-	return m.cfg.sealer.Seal(m.cfg.cookieName, sealPurpose, b, rec.KeepUntil())
+	return m.cfg.sealer.Seal(m.cfg.cookieName, sealPurpose, encodeSealed(rec), rec.KeepUntil())
 }
 
 // openSealed returns the record sealed in value, or nil when it does not open.
@@ -98,11 +151,7 @@ func (m *Manager) openSealed(value string) *Record {
 	if err != nil {
 		return nil
 	}
-	var st sealedState
-	if json.Unmarshal(b, &st) != nil || st.ID == "" {
-		return nil
-	}
-	return st.record()
+	return decodeSealed(b)
 }
 
 // Revocation of sealed sessions. A sealed session lives in the client, so
@@ -252,6 +301,8 @@ func (s *Session) commitSealed(ctx context.Context, now time.Time) error {
 		created = true
 	case rec == nil:
 		return nil
+	case !s.needsWrite(rec, now):
+		return nil // a read: nothing to re-seal
 	case s.login || s.renew:
 		// The pre-login value stays valid in the client until it expires;
 		// deny its ID so that it opens nothing, and continue under a new ID.

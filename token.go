@@ -73,18 +73,17 @@ func tokenShaped(s string) bool {
 	return b64Value(s[TokenLen-1])&3 == 0
 }
 
-func b64Value(c byte) int {
-	switch {
-	case 'A' <= c && c <= 'Z':
-		return int(c - 'A')
-	case 'a' <= c && c <= 'z':
-		return int(c-'a') + 26
-	case '0' <= c && c <= '9':
-		return int(c-'0') + 52
-	case c == '-':
-		return 62
-	case c == '_':
-		return 63
+// b64Value returns the value of a base64url character, or -1.
+func b64Value(c byte) int { return int(b64Table[c]) }
+
+// b64Table maps every byte to its base64url value, or -1.
+var b64Table = func() (t [256]int8) {
+	for i := range t {
+		t[i] = -1
 	}
-	return -1
-}
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	for i := 0; i < len(alphabet); i++ {
+		t[alphabet[i]] = int8(i)
+	}
+	return t
+}()
