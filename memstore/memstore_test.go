@@ -593,3 +593,32 @@ func TestSlotsReused(t *testing.T) {
 	}
 	s.check(t)
 }
+
+// TestDeleteSubjectBatches checks DeleteSubject over more sessions of one
+// subject in one shard than one batch holds.
+func TestDeleteSubjectBatches(t *testing.T) {
+	ctx := t.Context()
+	s := New(&Options{Shards: 1, SweepInterval: -1})
+	defer s.Close()
+	const n = 3*sweepBatch + 7
+	var keep *keycard.Record
+	for i := range n {
+		r := storetest.NewRecord("alice")
+		mustCreate(t, s, r)
+		if i == n/2 {
+			keep = r
+		}
+	}
+	mustCreate(t, s, storetest.NewRecord("bob"))
+	got, err := s.DeleteSubject(ctx, "alice", keep.ID)
+	if err != nil || got != n-1 {
+		t.Fatalf("DeleteSubject = %d, %v; want %d", got, err, n-1)
+	}
+	if l, _ := s.List(ctx, "alice"); len(l) != 1 || l[0].ID != keep.ID {
+		t.Errorf("List(alice) after DeleteSubject = %d records, want only the kept one", len(l))
+	}
+	if l, _ := s.List(ctx, "bob"); len(l) != 1 {
+		t.Errorf("List(bob) = %d records, want 1", len(l))
+	}
+	s.check(t)
+}

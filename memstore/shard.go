@@ -175,7 +175,12 @@ func (sh *shard) unlinkSubject(local uint32) {
 // chain returns the local indexes of subject's live entries in this shard;
 // h is the subject's hash.
 func (sh *shard) chain(h uint64, subject string, dst []uint32) []uint32 {
-	for v := sh.head(h, subject); v != 0; {
+	return sh.chainN(h, subject, dst, -1)
+}
+
+// chainN is chain that stops after max entries (max < 0: no limit).
+func (sh *shard) chainN(h uint64, subject string, dst []uint32, max int) []uint32 {
+	for v := sh.head(h, subject); v != 0 && max != 0; max-- {
 		dst = append(dst, v-1)
 		v = sh.at(v - 1).next
 	}

@@ -442,16 +442,26 @@ func (st *Store) DeleteSubject(ctx context.Context, subject, exceptID string) (i
 	var locals []uint32
 	for i := range st.shards {
 		sh := &st.shards[i]
-		sh.mu.Lock()
-		locals = sh.chain(h, subject, locals[:0])
-		for _, l := range locals {
-			if exceptID != "" && except.matches(sh.at(l)) {
-				continue
+		// Destroyed entries leave the chain, so each batch starts again
+		// from its head, and the shard lock is released between batches.
+		for full := true; full; {
+			sh.mu.Lock()
+			locals = sh.chainN(h, subject, locals[:0], sweepBatch+1) // +1: the excepted one
+			done := 0
+			for _, l := range locals {
+				if exceptID != "" && except.matches(sh.at(l)) {
+					continue
+				}
+				if done == sweepBatch {
+					break
+				}
+				sh.destroy(l)
+				done++
 			}
-			sh.destroy(l)
-			n++
+			sh.mu.Unlock()
+			n += done
+			full = done == sweepBatch
 		}
-		sh.mu.Unlock()
 	}
 	return n, nil
 }
