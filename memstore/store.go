@@ -50,7 +50,7 @@ type Store struct {
 
 	now      func() time.Time
 	interval time.Duration
-	stop     chan struct{}
+	stop     context.CancelFunc // cancels the background sweep
 	done     chan struct{}
 	close    sync.Once
 	cursor   uint32 // where the next sweep starts; guarded by sweepMu
@@ -87,7 +87,6 @@ func New(opts *Options) *Store {
 		seed:     maphash.MakeSeed(),
 		now:      o.Now,
 		interval: o.SweepInterval,
-		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 	}
 	st.idHashFn = func(v uint32) uint64 {
@@ -98,33 +97,36 @@ func New(opts *Options) *Store {
 		st.shards[i].init(st, uint32(i))
 		st.ids[i].odd = make(map[string]uint32)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	st.stop = cancel
 	if st.interval > 0 {
-		go st.run()
+		go st.run(ctx)
 	} else {
 		close(st.done)
 	}
 	return st
 }
 
-// Close stops the background sweep and waits for it to return. The Store
-// stays usable. Close may be called more than once.
+// Close stops the background sweep, interrupting one in progress after its
+// current batch, and waits for it to return. The Store stays usable. Close
+// may be called more than once.
 func (st *Store) Close() {
 	st.close.Do(func() {
-		close(st.stop)
+		st.stop()
 		<-st.done
 	})
 }
 
-func (st *Store) run() {
+func (st *Store) run(ctx context.Context) {
 	defer close(st.done)
 	t := time.NewTicker(st.interval)
 	defer t.Stop()
 	for {
 		select {
-		case <-st.stop:
+		case <-ctx.Done():
 			return
 		case <-t.C:
-			st.sweep(context.Background(), toMicro(st.now()), math.MaxInt, sweepPause)
+			st.sweep(ctx, toMicro(st.now()), math.MaxInt, sweepPause)
 		}
 	}
 }
@@ -510,6 +512,9 @@ func (st *Store) sweep(ctx context.Context, now int64, limit int, pause time.Dur
 			more = more || again
 			if pause > 0 && (n > 0 || again) {
 				time.Sleep(pause)
+				if err := ctx.Err(); err != nil {
+					return dropped, err
+				}
 			}
 		}
 		if more {
