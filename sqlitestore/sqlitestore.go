@@ -262,30 +262,24 @@ type scanner interface{ Scan(...any) error }
 func scanRecord(row scanner) (*keycard.Record, error) {
 	var (
 		r                                                  keycard.Record
-		hash, id, subject, ip, ua, fp, data, meta, succ    []byte
+		hash, data, meta, succ                             []byte
 		created, authed, renewed, seen, idle, expires, grc sql.NullInt64
 		kind, state                                        int64
 		idleTimeout, version                               int64
 		persistent                                         bool
 	)
-	err := row.Scan(&hash, &id, &subject, &kind, &state, &created, &authed, &renewed, &seen, &idle, &expires,
-		&idleTimeout, &persistent, &ip, &ua, &fp, &data, &meta, &version, &succ, &grc)
+	// Strings scan straight into the Record (one copy each, byte-exact).
+	err := row.Scan(&hash, &r.ID, &r.Subject, &kind, &state, &created, &authed, &renewed, &seen, &idle, &expires,
+		&idleTimeout, &persistent, &r.IP, &r.UserAgent, &r.Fingerprint, &data, &meta, &version, &succ, &grc)
 	if err != nil {
 		return nil, err
 	}
 	copy(r.Hash[:], hash)
-	r.ID, r.Subject = string(id), string(subject)
 	r.Kind, r.State = keycard.Kind(kind), keycard.State(state)
 	r.CreatedAt, r.AuthenticatedAt, r.RenewedAt = fromMicros(created), fromMicros(authed), fromMicros(renewed)
 	r.LastSeenAt, r.IdleExpiresAt, r.ExpiresAt = fromMicros(seen), fromMicros(idle), fromMicros(expires)
 	r.IdleTimeout, r.Persistent = time.Duration(idleTimeout), persistent
-	r.IP, r.UserAgent, r.Fingerprint = string(ip), string(ua), string(fp)
-	if data != nil {
-		r.Data = append([]byte{}, data...)
-	}
-	if meta != nil {
-		r.Meta = append([]byte{}, meta...)
-	}
+	r.Data, r.Meta = data, meta // database/sql copies into a []byte destination
 	r.Version = uint64(version)
 	copy(r.Successor[:], succ)
 	r.GraceUntil = fromMicros(grc)
