@@ -301,6 +301,31 @@ func (m *Manager) idleDeadline(rec *Record, now time.Time) time.Time {
 	return d
 }
 
+// Active reports whether the session with public ID id is live: not
+// destroyed, revoked, replaced or past a deadline. Services that receive
+// access tokens carrying the session ID (the JWT "sid" claim) use it to
+// honour a logout at once. Sealed sessions are reported active unless denied.
+func (m *Manager) Active(ctx context.Context, id string) (bool, error) {
+	rec, err := m.store.GetByID(ctx, id)
+	switch {
+	case errors.Is(err, ErrNotFound) && m.cfg.sealer != nil:
+		denied, err := m.store.Get(ctx, denyHash(id))
+		if errors.Is(err, ErrNotFound) {
+			return true, nil
+		}
+		if err != nil {
+			return false, storeErr(err)
+		}
+		return denied.State != StateLive, nil
+	case errors.Is(err, ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, storeErr(err)
+	}
+	now := m.now()
+	return rec.State == StateLive && now.Before(rec.ExpiresAt) && now.Before(rec.IdleExpiresAt), nil
+}
+
 // List returns the live sessions of subject that have not expired. Sealed
 // sessions live in their clients and are not listed.
 func (m *Manager) List(ctx context.Context, subject string) ([]Info, error) {

@@ -1,0 +1,85 @@
+package jwt_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/jwt"
+	"github.com/keycard-go/keycard/memstore"
+)
+
+// TestMintFromLiveSession mints a token from a logged-in request, verifies
+// it with a revocation check on the Manager, and refuses it once the session
+// is logged out, long before the token itself expires.
+func TestMintFromLiveSession(t *testing.T) {
+	store := memstore.New(nil)
+	defer store.Close()
+	m, err := keycard.New(store, &keycard.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := jwt.GenerateKey(jwt.EdDSA)
+	iss, err := jwt.NewIssuer("https://auth.example", key, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := jwt.NewVerifier("https://auth.example", "https://api.example", iss, &jwt.VerifierOptions{Revocation: jwt.Revocation(m)})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var token string
+	var mintErr error
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/login":
+			keycard.Login(r.Context(), "alice")
+		case "/token":
+			token, _, mintErr = iss.MintFromSession(keycard.FromContext(r.Context()), "https://api.example")
+		case "/logout":
+			keycard.Logout(r.Context())
+		}
+	}))
+	send := func(path, cookie string) string {
+		r := httptest.NewRequest("POST", path, nil)
+		if cookie != "" {
+			r.Header.Set("Cookie", cookie)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		for _, c := range w.Result().Cookies() {
+			if c.Name == m.CookieName() && c.Value != "" {
+				return c.Name + "=" + c.Value
+			}
+		}
+		return cookie
+	}
+
+	// Anonymous requests get no token.
+	send("/token", "")
+	if !errors.Is(mintErr, jwt.ErrNotAuthenticated) || token != "" {
+		t.Fatalf("anonymous mint: %q, %v; want ErrNotAuthenticated", token, mintErr)
+	}
+	cookie := send("/login", "")
+	send("/token", cookie)
+	if mintErr != nil {
+		t.Fatal(mintErr)
+	}
+	claims, err := v.Verify(context.Background(), token)
+	if err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	info, _ := m.Lookup(context.Background(), cookie[len(m.CookieName())+1:], keycard.KindBrowser)
+	if claims.Subject != "alice" || claims.SessionID != info.ID {
+		t.Fatalf("claims sub %q sid %q, want alice %q", claims.Subject, claims.SessionID, info.ID)
+	}
+	send("/logout", cookie)
+	if _, err := v.Verify(context.Background(), token); !errors.Is(err, jwt.ErrInvalidToken) {
+		t.Fatalf("token of a logged-out session: err %v, want ErrInvalidToken", err)
+	}
+}
