@@ -60,7 +60,9 @@
 // incrementally (64 slots moved per insert) so that no insert rehashes a whole
 // table under a lock. With a million sessions shaped like a typical login
 // (subject, ID, a small JSON object, no client metadata) the store holds about
-// 216 heap bytes per session (BenchmarkMillionSessions).
+// 216 heap bytes per session, and a sweep that expires half of them holds a
+// shard lock for at most about 0.3 ms of CPU per batch
+// (BenchmarkMillionSessions reports both, and how long concurrent Gets wait).
 //
 // Freed slots are reused, but neither the slabs nor the indexes shrink: after
 // a peak, the memory stays with the store for the next one.

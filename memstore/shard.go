@@ -18,7 +18,7 @@ const (
 	localBits  = 24               // a global reference is shard<<localBits | local index
 	maxLocal   = 1<<localBits - 3 // so that reference+1 is neither 0 nor tombValue
 	bucketUS   = 60 * 1000 * 1000 // expiry buckets are one minute wide
-	sweepBatch = 256              // entries examined per lock hold while sweeping
+	sweepBatch = 256              // entries examined (or destroyed) per lock hold by sweeps and DeleteSubject
 	maxShards  = 1 << (32 - localBits)
 )
 
