@@ -103,6 +103,10 @@ type Options struct {
 	// package guard). Default nil: neither.
 	Guard Guard
 
+	// SessionLimit caps the live sessions of one subject (server-side
+	// sessions; sealed ones cannot be counted). Default: no limit.
+	SessionLimit SessionLimit
+
 	// Now returns the current time. Default time.Now. Tests inject a clock here
 	// (or run under testing/synctest).
 	Now func() time.Time
@@ -123,6 +127,7 @@ type config struct {
 	now         func() time.Time
 	sealer      Sealer
 	guard       Guard
+	limit       SessionLimit
 }
 
 func newConfig(o *Options) (*config, error) {
@@ -141,6 +146,7 @@ func newConfig(o *Options) (*config, error) {
 		now:        opts.Now,
 		sealer:     opts.Sealer,
 		guard:      opts.Guard,
+		limit:      opts.SessionLimit,
 	}
 	if c.logger == nil {
 		c.logger = slog.Default()
@@ -150,6 +156,9 @@ func newConfig(o *Options) (*config, error) {
 	}
 	if c.now == nil {
 		c.now = time.Now
+	}
+	if c.limit.Max < 0 {
+		return nil, errors.New("keycard: SessionLimit.Max must not be negative")
 	}
 	if c.idle < 0 || c.absolute < 0 {
 		return nil, errors.New("keycard: timeouts must be positive")

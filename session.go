@@ -33,8 +33,9 @@ type Session struct {
 	hash      Hash
 	reason    string // why a presented credential was refused before lookup
 
-	reauth      bool   // the guard asked for re-authentication on this request
-	csrf        []byte // a CSRF secret saved by this request
+	reauth      bool     // the guard asked for re-authentication on this request
+	csrf        []byte   // a CSRF secret saved by this request
+	evict       []string // sessions to end after this login (SessionLimit)
 	loaded      bool
 	err         error   // store failure; the response becomes 503
 	rec         *Record // the live record; nil while anonymous
@@ -317,6 +318,17 @@ func (s *Session) Login(subject string) error {
 	if s.transport == KindAPI {
 		return ErrWrongKind
 	}
+	if !s.sealed() {
+		keep := ""
+		if s.rec != nil && s.rec.Subject == subject {
+			keep = s.rec.ID // a re-authentication keeps its own place
+		}
+		evict, err := s.m.admit(s.r.Context(), subject, keep)
+		if err != nil {
+			return err
+		}
+		s.evict = evict
+	}
 	s.login, s.subject, s.renew = true, subject, true
 	return nil
 }
@@ -333,7 +345,7 @@ func (s *Session) Logout() error {
 		s.destroyed = s.rec
 	}
 	s.rec, s.values, s.changes = nil, nil, nil
-	s.login, s.renew, s.autoRenew, s.persistent, s.csrf = false, false, false, nil, nil
+	s.login, s.renew, s.autoRenew, s.persistent, s.csrf, s.evict = false, false, false, nil, nil, nil
 	s.idleTimeout, s.absTimeout = 0, 0
 	s.clearCookie = s.transport == KindBrowser
 	return nil
@@ -453,13 +465,19 @@ func (s *Session) commit() error {
 	if s.sealed() {
 		return s.commitSealed(ctx, now)
 	}
+	var err error
 	switch {
 	case s.rec != nil:
-		return s.commitExisting(ctx, now)
+		err = s.commitExisting(ctx, now)
 	case s.changes != nil || s.login:
-		return s.commitNew(ctx, now)
+		err = s.commitNew(ctx, now)
 	}
-	return nil
+	if err == nil && s.login && len(s.evict) > 0 {
+		if err = s.m.evictSessions(ctx, s.evict, s.subject, now); err != nil {
+			s.err = err
+		}
+	}
+	return err
 }
 
 func (s *Session) fail(err error) error {
