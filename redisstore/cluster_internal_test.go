@@ -262,3 +262,54 @@ func TestOpenURL(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterCreateInFlight: a Cluster Create writes its index hint before
+// its record. List must not prune such a hint, and DeleteSubject must block
+// the record, so that a session created during "sign out everywhere" does
+// not survive it.
+func TestClusterCreateInFlight(t *testing.T) {
+	s, _ := newClusterStore(t)
+	ctx := t.Context()
+	hint := func(r *keycard.Record) {
+		t.Helper()
+		if err := indexAddScript.Run(ctx, s.c, []string{s.indexKey(r.Subject)}, float64(pxat(r.ExpiresAt)), s.recKey(r.Hash)).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write := func(r *keycard.Record) bool {
+		t.Helper()
+		ok, err := s.c.SetNX(ctx, s.recKey(r.Hash), encode(r, keycard.StateLive, 1), time.Hour).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+
+	t.Run("List keeps the hint", func(t *testing.T) {
+		r := storetest.NewRecord("frank")
+		hint(r)
+		if l, err := s.List(ctx, "frank"); err != nil || len(l) != 0 {
+			t.Fatalf("List before the record exists = %d records, %v; want none", len(l), err)
+		}
+		if !write(r) {
+			t.Fatal("record write refused")
+		}
+		if l, err := s.List(ctx, "frank"); err != nil || len(l) != 1 || l[0].Hash != r.Hash {
+			t.Errorf("List after the record was written = %v, %v; want it", l, err)
+		}
+	})
+
+	t.Run("DeleteSubject blocks the record", func(t *testing.T) {
+		r := storetest.NewRecord("grace")
+		hint(r)
+		if n, err := s.DeleteSubject(ctx, "grace", ""); err != nil || n != 0 {
+			t.Fatalf("DeleteSubject = %d, %v; want 0, nil", n, err)
+		}
+		if write(r) {
+			t.Error("a Create in flight during DeleteSubject wrote a live record afterwards")
+		}
+		if g, err := s.Get(ctx, r.Hash); err != nil || g.State != keycard.StateDestroyed {
+			t.Errorf("Get = %v, %v; want a destroyed tombstone", g, err)
+		}
+	})
+}

@@ -42,7 +42,8 @@
 // ExpiresAt. DeleteExpired therefore returns 0. The index and the ID key are
 // kept up to date eagerly where the keys share a node and pruned lazily
 // everywhere: List and DeleteSubject check every record they read (live, same
-// subject) and remove entries that name nothing live. Nothing ever runs KEYS
+// subject) and remove entries that name a tombstone or another subject's
+// record, and entries whose ExpiresAt passed. Nothing ever runs KEYS
 // or SCAN: listing and revoking cost O(that subject's sessions).
 //
 // # Atomicity
@@ -78,10 +79,13 @@
 //     When they meet a rotated tombstone they follow its Successor; when the
 //     successor does not exist yet (a Rotate between its steps 2 and 3) they
 //     write a destroyed tombstone in its place, so that the Rotate's NX write
-//     fails and the session stays revoked.
-//   - DeleteSubject reads the index first: a session that a concurrent Create
-//     or Rotate adds for the subject after that read is not destroyed (as with
-//     any revocation that races a login).
+//     fails and the session stays revoked. DeleteSubject does the same for an
+//     index entry whose record does not exist yet (a Create between its steps
+//     1 and 3), so that a session being created while the subject is signed
+//     out everywhere does not survive it; and List never prunes such entries
+//     (they go when their ExpiresAt passes).
+//   - DeleteSubject reads the index first: a Create or Rotate that adds its
+//     index entry after that read is a login after the revocation, and lives.
 //
 // # Round trips
 //

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -567,26 +568,50 @@ func (s *Store) DeleteByID(ctx context.Context, id string) error {
 	return nil
 }
 
-// members returns the record hashes in subject's index.
-func (s *Store) members(ctx context.Context, ik string) ([]keycard.Hash, []string, error) {
-	ms, err := s.c.ZRange(ctx, ik, 0, -1).Result()
+// member is one entry of a subject index.
+type member struct {
+	h       keycard.Hash
+	key     string
+	expires int64 // the score: the record's ExpiresAt in Unix ms
+}
+
+// members returns the entries of a subject index whose ExpiresAt has not
+// passed (those that have name nothing live and are pruned).
+func (s *Store) members(ctx context.Context, ik string, now time.Time) ([]member, error) {
+	zs, err := s.c.ZRangeByScoreWithScores(ctx, ik, &redis.ZRangeBy{
+		Min: strconv.FormatInt(now.UnixMilli(), 10), Max: "+inf",
+	}).Result()
 	if err != nil {
-		return nil, nil, translate(err)
+		return nil, translate(err)
 	}
-	hs := make([]keycard.Hash, 0, len(ms))
-	keys := make([]string, 0, len(ms))
-	for _, m := range ms {
-		if h, ok := s.hashOfKey(m); ok {
-			hs = append(hs, h)
-			keys = append(keys, m)
+	ms := make([]member, 0, len(zs))
+	for _, z := range zs {
+		k, _ := z.Member.(string)
+		if h, ok := s.hashOfKey(k); ok {
+			ms = append(ms, member{h: h, key: k, expires: int64(z.Score)})
 		}
 	}
-	return hs, keys, nil
+	return ms, nil
+}
+
+// prune removes stale entries and those whose ExpiresAt passed, best effort:
+// entries are checked on every read anyway.
+func (s *Store) prune(ctx context.Context, ik string, now time.Time, stale []any) {
+	_, _ = s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		if len(stale) > 0 {
+			p.ZRem(ctx, ik, stale...)
+		}
+		p.ZRemRangeByScore(ctx, ik, "-inf", "("+strconv.FormatInt(now.UnixMilli(), 10))
+		return nil
+	})
 }
 
 // List reads the subject index and then every record it names: two round
 // trips (ZRANGE, then one MGET, or in a Cluster one pipelined GET per node,
-// in parallel). Entries naming no live record of subject are pruned.
+// in parallel), and a third when it prunes entries that name a tombstone or
+// another subject's record. In a Cluster an entry that names a missing record
+// stays until its ExpiresAt: it may be the hint of a Create or Rotate in
+// flight, whose record is written next.
 func (s *Store) List(ctx context.Context, subject string) ([]*keycard.Record, error) {
 	if subject == "" {
 		return nil, nil
@@ -594,17 +619,18 @@ func (s *Store) List(ctx context.Context, subject string) ([]*keycard.Record, er
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	now := time.Now()
 	ik := s.indexKey(subject)
-	hs, keys, err := s.members(ctx, ik)
-	if err != nil || len(hs) == 0 {
+	ms, err := s.members(ctx, ik, now)
+	if err != nil || len(ms) == 0 {
 		return nil, err
 	}
-	vals := make([]string, len(keys))
+	vals := make([]string, len(ms))
 	if s.cluster {
-		cmds := make([]*redis.StringCmd, len(keys))
+		cmds := make([]*redis.StringCmd, len(ms))
 		_, err = s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for i, k := range keys {
-				cmds[i] = p.Get(ctx, k)
+			for i, m := range ms {
+				cmds[i] = p.Get(ctx, m.key)
 			}
 			return nil
 		})
@@ -615,6 +641,10 @@ func (s *Store) List(ctx context.Context, subject string) ([]*keycard.Record, er
 			vals[i] = c.Val()
 		}
 	} else {
+		keys := make([]string, len(ms))
+		for i, m := range ms {
+			keys[i] = m.key
+		}
 		got, err := s.c.MGet(ctx, keys...).Result()
 		if err != nil {
 			return nil, translate(err)
@@ -625,56 +655,66 @@ func (s *Store) List(ctx context.Context, subject string) ([]*keycard.Record, er
 	}
 	var out []*keycard.Record
 	var stale []any
-	seen := make(map[keycard.Hash]bool, len(hs))
+	seen := make(map[keycard.Hash]bool, len(ms))
 	for i, v := range vals {
-		if v == "" || seen[hs[i]] {
-			stale = append(stale, keys[i])
+		m := ms[i]
+		if seen[m.h] {
 			continue
 		}
-		seen[hs[i]] = true
-		r, err := decode(hs[i], []byte(v))
+		seen[m.h] = true
+		if v == "" {
+			if !s.cluster {
+				stale = append(stale, m.key) // one node: no write is ever half done
+			}
+			continue
+		}
+		r, err := decode(m.h, []byte(v))
 		if err != nil {
 			return nil, err
 		}
 		if r.State != keycard.StateLive || r.Subject != subject {
-			stale = append(stale, keys[i])
+			stale = append(stale, m.key)
 			continue
 		}
 		out = append(out, r)
 	}
 	if len(stale) > 0 {
-		// Pruning is best effort; a hint for a Create or Rotate still in
-		// flight may go, and its record is then found through its ID.
-		s.c.ZRem(ctx, ik, stale...)
+		s.prune(ctx, ik, now, stale)
 	}
 	return out, nil
 }
 
 // DeleteSubject on one node is one script (one round trip) that reads the
 // index and destroys every live record in it atomically. In a Cluster it
-// reads the index (one round trip) and destroys each record with one
-// script per record, pipelined (one round trip per node, in parallel),
-// following rotated tombstones to their successors.
+// reads the index (one round trip) and destroys each record with one script
+// per record, pipelined (one round trip per node, in parallel). It follows
+// rotated tombstones to their successors, and where an entry or a successor
+// names a record that does not exist yet (a Create or Rotate in flight) it
+// writes a destroyed tombstone there, so that the late write fails and the
+// revocation is complete.
 func (s *Store) DeleteSubject(ctx context.Context, subject, exceptID string) (int, error) {
 	if subject == "" {
 		return 0, nil
 	}
+	now := time.Now()
 	ik := s.indexKey(subject)
 	if !s.cluster {
-		n, err := deleteSubjectScript.Run(ctx, s.c, []string{ik}, subject, exceptID, s.destroyedTail, time.Now().UnixMilli()).Int()
+		n, err := deleteSubjectScript.Run(ctx, s.c, []string{ik}, subject, exceptID, s.destroyedTail, now.UnixMilli()).Int()
 		if err != nil {
 			return 0, translate(err)
 		}
 		return n, nil
 	}
-	hs, keys, err := s.members(ctx, ik)
-	if err != nil || len(hs) == 0 {
+	ms, err := s.members(ctx, ik, now)
+	if err != nil || len(ms) == 0 {
 		return 0, err
 	}
-	cmds := make([]*redis.Cmd, len(hs))
+	cmds := make([]*redis.Cmd, len(ms))
 	_, err = s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, h := range hs {
-			cmds[i] = tombstoneScript.Eval(ctx, p, []string{s.recKey(h)}, "\x01", s.destroyedTail, "", "", subject, exceptID, "")
+		for i, m := range ms {
+			ph := &keycard.Record{Hash: m.h, Subject: subject, ExpiresAt: time.UnixMilli(m.expires).UTC()}
+			cmds[i] = tombstoneScript.Eval(ctx, p, []string{m.key}, "\x01", s.destroyedTail, "", "", subject, exceptID,
+				encode(ph, keycard.StateDestroyed, 1))
 		}
 		return nil
 	})
@@ -683,8 +723,8 @@ func (s *Store) DeleteSubject(ctx context.Context, subject, exceptID string) (in
 	}
 	n := 0
 	var stale []any
-	for i, h := range hs {
-		done, err := s.destroyChain(ctx, h, "", subject, exceptID, cmds[i])
+	for i, m := range ms {
+		done, err := s.destroyChain(ctx, m.h, "", subject, exceptID, cmds[i])
 		if err != nil {
 			return n, err
 		}
@@ -692,12 +732,10 @@ func (s *Store) DeleteSubject(ctx context.Context, subject, exceptID string) (in
 			n++
 		}
 		if t, _ := parseTombstone(cmds[i]); t.code != 5 {
-			stale = append(stale, keys[i])
+			stale = append(stale, m.key)
 		}
 	}
-	if len(stale) > 0 {
-		s.c.ZRem(ctx, ik, stale...)
-	}
+	s.prune(ctx, ik, now, stale)
 	return n, nil
 }
 
