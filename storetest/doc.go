@@ -25,6 +25,30 @@
 // bytes, newlines, SQL, Lua and Redis pattern characters, hash-tag braces,
 // Unicode) as subjects, IDs, client metadata and data.
 //
+// # Readings of the contract
+//
+// Where the contract is terse, the suite checks this reading of it:
+//
+//   - Rotate stores old.Version+1 in the tombstone and increments old.Version
+//     in place (the Versions paragraph); whether next.Version is set in place
+//     is not checked, only that Version 1 is stored.
+//   - A tombstone left by Delete, DeleteByID or DeleteSubject keeps at least
+//     the live record's version; whether it is incremented is not checked.
+//   - Only a live record's ID is taken: Create succeeds with the ID of a
+//     destroyed session. (A SQL store needs a unique index on ID limited to
+//     live rows, which Rotate's shared ID requires anyway.)
+//   - DeleteSubject with the empty subject destroys nothing, like List.
+//   - After DeleteExpired(now, limit) has been called until it returns 0, no
+//     record or tombstone whose deadline is hours before now is left: a store
+//     either drops them itself (and may return 0) or in DeleteExpired.
+//   - A cancelled context makes every method return a non-nil error; which
+//     error is not checked, as stores wrap their drivers' errors.
+//   - Data and Meta compare with bytes.Equal: nil and empty are the same.
+//
+// Not checked, because the contract does not say: Rotate onto a taken
+// next.Hash or with next.ID different from old.ID, and whether DeleteSubject
+// is atomic against a concurrent Rotate of one of the subject's sessions.
+//
 // # Time
 //
 // The suite never sleeps. Deadlines are set hours away from the wall clock,
