@@ -91,7 +91,7 @@
 //
 //	                 one node          Cluster
 //	Get              1 (GET)           1 (GET)
-//	GetByID          2                 2, +1 per rotated tombstone followed
+//	GetByID          1 (script)        2, +1 per rotated tombstone followed
 //	Create           1 (script)        3 (+1 when the ID key exists)
 //	Update           1 (script)        1 (script)
 //	Rotate           1 (script)        3 (two of them pipelined over nodes)

@@ -211,28 +211,52 @@ func (s *Store) Get(ctx context.Context, h keycard.Hash) (*keycard.Record, error
 // maxChain bounds how many rotated tombstones a lookup follows.
 const maxChain = 16
 
-// GetByID reads the ID key, then the record it names (two round trips), and
-// in a Cluster follows Successor from a rotated tombstone that an
-// interrupted Rotate left the ID key pointing at.
+// GetByID reads the ID key and the record it names: one script (one round
+// trip) on one node, two GETs in a Cluster, where it also follows Successor
+// from a rotated tombstone that an interrupted Rotate left the ID key
+// pointing at.
 func (s *Store) GetByID(ctx context.Context, id string) (*keycard.Record, error) {
 	if id == "" {
 		return nil, keycard.ErrNotFound
 	}
-	k, err := s.c.Get(ctx, s.idKey(id)).Result()
-	if err == redis.Nil {
-		return nil, keycard.ErrNotFound
-	}
-	if err != nil {
-		return nil, translate(err)
-	}
-	h, ok := s.hashOfKey(k)
-	if !ok {
-		return nil, keycard.ErrNotFound
+	var h keycard.Hash
+	var r *keycard.Record
+	if !s.cluster {
+		res, err := getByIDScript.Run(ctx, s.c, []string{s.idKey(id)}).Slice()
+		if err != nil {
+			return nil, translate(err)
+		}
+		if len(res) != 2 {
+			return nil, keycard.ErrNotFound
+		}
+		k, _ := res[0].(string)
+		v, _ := res[1].(string)
+		var ok bool
+		if h, ok = s.hashOfKey(k); !ok {
+			return nil, keycard.ErrNotFound
+		}
+		if r, err = decode(h, []byte(v)); err != nil {
+			return nil, err
+		}
+	} else {
+		k, err := s.c.Get(ctx, s.idKey(id)).Result()
+		if err == redis.Nil {
+			return nil, keycard.ErrNotFound
+		}
+		if err != nil {
+			return nil, translate(err)
+		}
+		var ok bool
+		if h, ok = s.hashOfKey(k); !ok {
+			return nil, keycard.ErrNotFound
+		}
 	}
 	for range maxChain {
-		r, err := s.Get(ctx, h)
-		if err != nil {
-			return nil, err
+		if r == nil {
+			var err error
+			if r, err = s.Get(ctx, h); err != nil {
+				return nil, err
+			}
 		}
 		switch {
 		case r.ID != id:
@@ -240,7 +264,7 @@ func (s *Store) GetByID(ctx context.Context, id string) (*keycard.Record, error)
 		case r.State == keycard.StateLive:
 			return r, nil
 		case r.State == keycard.StateRotated && !r.Successor.IsZero():
-			h = r.Successor
+			h, r = r.Successor, nil
 		default:
 			return nil, keycard.ErrNotFound
 		}

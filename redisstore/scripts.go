@@ -179,3 +179,15 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL') end
 return 1
 `)
+
+// getByIDScript (one node): read an ID key and the record it names in one
+// round trip. KEYS[1] ID key. Returns {record key, value} or {} when either
+// is missing. It reads a key it cannot declare, which Redis allows outside
+// Cluster mode.
+var getByIDScript = redis.NewScript(`
+local k = redis.call('GET', KEYS[1])
+if not k then return {} end
+local v = redis.call('GET', k)
+if not v then return {} end
+return {k, v}
+`)
