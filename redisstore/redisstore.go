@@ -20,7 +20,8 @@ import (
 // Options configures a Store. A nil *Options means all defaults.
 type Options struct {
 	// Prefix starts every key the Store writes. Default "keycard:". Stores
-	// with different prefixes share a Redis without seeing each other.
+	// with different prefixes share a Redis without seeing each other. It
+	// may not contain '{' or '}' (the Cluster hash tags follow it).
 	Prefix string
 
 	// Cluster selects the Cluster algorithm (several single-slot steps in a
@@ -57,6 +58,11 @@ func New(client redis.UniversalClient, opts *Options) (*Store, error) {
 	}
 	if o.Prefix == "" {
 		o.Prefix = "keycard:"
+	}
+	if strings.ContainsAny(o.Prefix, "{}") {
+		// A brace would become the hash tag of every key and put all
+		// sessions in one Cluster slot.
+		return nil, fmt.Errorf("redisstore: Prefix %q contains a brace", o.Prefix)
 	}
 	_, single := client.(*redis.Client)
 	s := &Store{

@@ -75,3 +75,16 @@ func TestConformanceSentinel(t *testing.T) {
 		return s
 	})
 }
+
+func TestNewRejects(t *testing.T) {
+	if _, err := redisstore.New(nil, nil); err == nil {
+		t.Error("New(nil client) succeeded")
+	}
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	defer c.Close()
+	for _, p := range []string{"a{b}:", "{x}", "x}"} {
+		if _, err := redisstore.New(c, &redisstore.Options{Prefix: p}); err == nil {
+			t.Errorf("New with Prefix %q succeeded, want an error", p)
+		}
+	}
+}
