@@ -1,6 +1,8 @@
 package sqlitestore_test
 
 import (
+	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"testing"
@@ -32,12 +34,34 @@ func TestConformance(t *testing.T) {
 
 func TestFileMode(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "keycard.db")
-	open(t, path, nil)
-	fi, err := os.Stat(path)
+	s := open(t, path, nil)
+	if err := s.Create(context.Background(), storetest.NewRecord("alice")); err != nil {
+		t.Fatal(err)
+	}
+	// The WAL and shared-memory files exist while the store is open.
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := fi.Mode().Perm(), os.FileMode(0o600); got != want {
+			t.Errorf("mode of %s = %v, want %v", filepath.Base(p), got, want)
+		}
+	}
+	db, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := fi.Mode().Perm(), os.FileMode(0o600); got != want {
-		t.Errorf("mode of %s = %v, want %v", path, got, want)
+	defer db.Close()
+	var mode string
+	if err := db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if mode != "wal" {
+		t.Errorf("journal_mode = %q, want wal", mode)
+	}
+	var version int
+	if err := db.QueryRow(`SELECT max(version) FROM schema_version`).Scan(&version); err != nil || version != 1 {
+		t.Errorf("schema_version = %d, %v; want 1", version, err)
 	}
 }
