@@ -49,10 +49,10 @@ func readMeta(r *Record) meta {
 }
 
 func (m meta) encode() []byte {
-	b, _ := json.Marshal(m)
-	if string(b) == "{}" {
+	if m.Refresh == "" && len(m.UsedRefresh) == 0 && len(m.CSRF) == 0 && !m.Reauth {
 		return nil
 	}
+	b, _ := json.Marshal(m)
 	return b
 }
 

@@ -48,6 +48,25 @@ var (
 // Times are UTC with at most microsecond precision (the Manager truncates them);
 // a store returns them Equal to what it was given. Data and Meta are returned
 // byte-exact. Every method honours ctx cancellation.
+//
+// Details the storetest suite holds every store to:
+//   - The caller never changes ID, Hash or Subject through Update; a store may
+//     keep its stored values for them.
+//   - Rotate fails with ErrExists when next.Hash is taken and ErrConflict when
+//     old no longer matches the stored record (version or subject); next.ID is
+//     old.ID, and next.Version is set to 1 in place.
+//   - A tombstone keeps a version at least that of the live record it replaced.
+//   - DeleteSubject with an empty subject destroys nothing.
+//   - A record or tombstone whose deadline has passed is gone once
+//     DeleteExpired has been called until it returns 0.
+//   - An ID may be reused once its record is destroyed: uniqueness of IDs
+//     covers live records only.
+//
+// DeleteSubject and a concurrent Rotate of one of the subject's sessions
+// should be atomic with respect to each other, so that a renewal racing a
+// "sign out everywhere" cannot leave a live successor behind. memstore and
+// the single-node Redis store guarantee it; stores that cannot say so in
+// their documentation.
 type Store interface {
 	// Get returns the record or tombstone stored under h, or ErrNotFound.
 	Get(ctx context.Context, h Hash) (*Record, error)
