@@ -36,8 +36,18 @@ func TestSharedRedisCluster(t *testing.T) {
 	}
 }
 
-func TestPostgresStopStart(t *testing.T) {
+func TestSharedPostgres(t *testing.T) {
 	pg := SharedPostgres(t)
+	if pg2 := SharedPostgres(t); pg2 != pg {
+		t.Fatal("SharedPostgres started a second server")
+	}
+	if err := pgPing(pg.Addr); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPostgresStopStart(t *testing.T) {
+	pg := StartPostgres(t)
 	if err := pgSimpleQuery(pg.Addr, "keycard", "CREATE TABLE IF NOT EXISTS t (x int); INSERT INTO t VALUES (1)"); err != nil {
 		t.Fatal(err)
 	}
