@@ -11,9 +11,12 @@ test:
 vet:
 	$(GO) vet ./...
 
-# Benchmarks live in the separate bench/ module; results go to bench/results/.
+# Benchmarks: the side-by-side HTTP and store scenarios of the separate
+# bench/ module (results in bench/results/), then memstore at 1,000,000 live
+# sessions (heap bytes per session, longest request stall during expiry).
 bench:
 	$(MAKE) -C bench
+	$(GO) test -run '^$$' -bench 'MillionSessions' -benchtime 1x -count 3 ./memstore | tee bench/results/million.txt
 
 # Each fuzz target runs for FUZZTIME; the seed corpora live in testdata/.
 fuzz:
