@@ -1,6 +1,8 @@
 // Command ratio reads `go test -bench` output and prints, for each HTTP
 // scenario, every library's median ns/op and allocs/op as a ratio to the
-// floor (a bare handler) and to scs, the reference library.
+// floor (a bare handler) and to scs, the reference library; and for each
+// store scenario the ratio to the store's raw driver read, to the same
+// scenario on memstore, and the store round trips per request.
 //
 //	go run ./ratio results/new.txt
 package main
@@ -29,19 +31,31 @@ func main() {
 	defer f.Close()
 	ns := map[key][]float64{}
 	allocs := map[key][]float64{}
-	var order []key
+	rts := map[key][]float64{}
+	var order, storeOrder []key
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
-		if len(fields) < 4 || !strings.HasPrefix(fields[0], "BenchmarkHTTP/") {
+		if len(fields) < 4 {
+			continue
+		}
+		isStore := strings.HasPrefix(fields[0], "BenchmarkStores/")
+		if !isStore && !strings.HasPrefix(fields[0], "BenchmarkHTTP/") {
 			continue
 		}
 		k, ok := parseName(fields[0])
 		if !ok {
 			continue
 		}
+		if isStore {
+			k.scenario = "store:" + k.scenario
+		}
 		if _, seen := ns[k]; !seen {
-			order = append(order, k)
+			if isStore {
+				storeOrder = append(storeOrder, k)
+			} else {
+				order = append(order, k)
+			}
 		}
 		for i := 2; i+1 < len(fields); i += 2 {
 			v, err := strconv.ParseFloat(fields[i], 64)
@@ -53,14 +67,25 @@ func main() {
 				ns[k] = append(ns[k], v)
 			case "allocs/op":
 				allocs[k] = append(allocs[k], v)
+			case "roundtrips/op":
+				rts[k] = append(rts[k], v)
 			}
 		}
 	}
 	floor := median(ns[key{"floor", "none"}])
-	if floor == 0 {
+	if floor == 0 && len(order) > 0 {
 		fmt.Fprintln(os.Stderr, "ratio: no floor benchmark in the input")
 		os.Exit(1)
 	}
+	if len(order) > 0 {
+		printHTTP(order, ns, allocs, floor)
+	}
+	if len(storeOrder) > 0 {
+		printStores(storeOrder, ns, allocs, rts)
+	}
+}
+
+func printHTTP(order []key, ns, allocs map[key][]float64, floor float64) {
 	fmt.Printf("%-8s %-8s %12s %10s %10s %10s\n", "scenario", "lib", "ns/op", "×floor", "×scs", "allocs/op")
 	for _, k := range order {
 		n := median(ns[k])
@@ -69,6 +94,30 @@ func main() {
 			vsSCS = fmt.Sprintf("%.2f", n/s)
 		}
 		fmt.Printf("%-8s %-8s %12.0f %10.2f %10s %10.0f\n", k.scenario, k.lib, n, n/floor, vsSCS, median(allocs[k]))
+	}
+}
+
+func printStores(storeOrder []key, ns, allocs, rts map[key][]float64) {
+	fmt.Printf("\n%-8s %-16s %12s %8s %10s %12s %10s\n", "scenario", "store", "ns/op", "×raw", "×memstore", "roundtrips", "allocs/op")
+	for _, k := range storeOrder {
+		sc := strings.TrimPrefix(k.scenario, "store:")
+		n := median(ns[k])
+		vsRaw, vsMem, rt := "-", "-", "-"
+		if raw := median(ns[key{"store:raw", k.lib}]); raw > 0 && sc != "raw" {
+			vsRaw = fmt.Sprintf("%.2f", n/raw)
+		}
+		if mem := median(ns[key{k.scenario, "memstore"}]); mem > 0 && sc != "raw" {
+			vsMem = fmt.Sprintf("%.2f", n/mem)
+		}
+		if k.lib == "sealed-memstore" {
+			if mem := median(ns[key{"store:read", "memstore"}]); mem > 0 {
+				vsMem = fmt.Sprintf("%.2f", n/mem)
+			}
+		}
+		if v := rts[k]; len(v) > 0 {
+			rt = fmt.Sprintf("%.2f", median(v))
+		}
+		fmt.Printf("%-8s %-16s %12.0f %8s %10s %12s %10.0f\n", sc, k.lib, n, vsRaw, vsMem, rt, median(allocs[k]))
 	}
 }
 
