@@ -476,11 +476,11 @@ func (s *Store) Rotate(ctx context.Context, old, next *keycard.Record, graceUnti
 	if err != nil && err != redis.Nil {
 		return translate(err)
 	}
-	old.Version++
 	if set.Val() != "OK" {
 		// The session was revoked while it rotated: it stays revoked.
 		return keycard.ErrNotFound
 	}
+	old.Version++
 	next.Version = 1
 	return nil
 }
