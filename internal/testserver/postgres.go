@@ -150,7 +150,16 @@ func (pg *Postgres) Start() error {
 		return err
 	}
 	pg.p = p
-	err = waitFor(30*time.Second, p.exited, func() error { return pgPing(pg.Addr) })
+	// Ready when the server on the port runs on this data directory (not
+	// one that another test started on the same port in the meantime).
+	data := filepath.Join(pg.dir, "data")
+	err = waitFor(30*time.Second, p.exited, func() error {
+		got, err := pgQueryValue(pg.Addr, "template1", "SHOW data_directory")
+		if err == nil && got != data {
+			err = fmt.Errorf("the server on %s runs on %s", pg.Addr, got)
+		}
+		return err
+	})
 	if err != nil {
 		p.stop(syscall.SIGQUIT)
 		return fmt.Errorf("testserver: postgres on %s: %v\n%s", pg.Addr, err, logTail(logf))
@@ -201,4 +210,22 @@ func pgSimpleQuery(addr, db, sql string) error {
 	defer c.Close(context.Background())
 	_, err = c.Exec(context.Background(), sql).ReadAll()
 	return err
+}
+
+// pgQueryValue returns the first column of the first row of sql.
+func pgQueryValue(addr, db, sql string) (string, error) {
+	c, cancel, err := pgConnect(addr, db)
+	if err != nil {
+		return "", err
+	}
+	defer cancel()
+	defer c.Close(context.Background())
+	res, err := c.Exec(context.Background(), sql).ReadAll()
+	if err != nil {
+		return "", err
+	}
+	if len(res) == 0 || len(res[0].Rows) == 0 || len(res[0].Rows[0]) == 0 {
+		return "", errors.New("no rows")
+	}
+	return string(res[0].Rows[0][0]), nil
 }

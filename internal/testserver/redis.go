@@ -132,10 +132,13 @@ func (r *Redis) Start() error {
 		return err
 	}
 	r.p = p
+	// Ready when the server on the port is this process (not one that
+	// another test started on the same port in the meantime).
+	pid := fmt.Sprintf("process_id:%d\r\n", p.cmd.Process.Pid)
 	err = waitFor(15*time.Second, p.exited, func() error {
-		reply, err := RedisCommand(r.Addr, "PING")
-		if err == nil && reply != "PONG" {
-			err = fmt.Errorf("PING: %q", reply)
+		reply, err := RedisCommand(r.Addr, "INFO", "server")
+		if err == nil && !strings.Contains(reply, pid) {
+			err = fmt.Errorf("the server on %s is another process", r.Addr)
 		}
 		return err
 	})
