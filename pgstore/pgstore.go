@@ -191,7 +191,10 @@ func (s *Store) prepareSQL() {
 	s.sqlDelete = `UPDATE ` + t + ` SET ` + tombstoneSet + ` WHERE hash = $4 AND state = 0`
 	s.sqlDeleteByID = `UPDATE ` + t + ` SET ` + tombstoneSet + ` WHERE id = $4 AND state = 0`
 	s.sqlList = `SELECT ` + columns + ` FROM ` + t + ` WHERE subject = $1 AND state = 0`
-	s.sqlDeleteSubject = `UPDATE ` + t + ` SET ` + tombstoneSet + ` WHERE subject = $4 AND state = 0 AND id <> $5`
+	// DeleteSubject locks its rows in hash order first, so that two
+	// revocations of one subject running at once queue instead of deadlocking.
+	s.sqlDeleteSubject = `UPDATE ` + t + ` SET ` + tombstoneSet + ` WHERE state = 0 AND hash IN
+		(SELECT hash FROM ` + t + ` WHERE subject = $4 AND state = 0 AND id <> $5 ORDER BY hash FOR UPDATE)`
 	// Concurrent sweepers on several nodes skip each other's rows.
 	s.sqlExpire = `DELETE FROM ` + t + ` WHERE hash IN (SELECT hash FROM ` + t + `
 		WHERE deadline < $1 ORDER BY deadline LIMIT $2 FOR UPDATE SKIP LOCKED)`
