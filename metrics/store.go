@@ -1,0 +1,132 @@
+package metrics
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/keycard-go/keycard"
+)
+
+// The op label values of keycard_store_duration_seconds, one per Store method.
+const (
+	opGet           = "get"
+	opGetByID       = "get_by_id"
+	opCreate        = "create"
+	opUpdate        = "update"
+	opRotate        = "rotate"
+	opDelete        = "delete"
+	opDeleteByID    = "delete_by_id"
+	opList          = "list"
+	opDeleteSubject = "delete_subject"
+	opDeleteExpired = "delete_expired"
+)
+
+// InstrumentStore returns a keycard.Store that passes every call to s and
+// observes its latency in keycard_store_duration_seconds, labelled with the
+// operation (get, get_by_id, create, update, rotate, delete, delete_by_id,
+// list, delete_subject, delete_expired) and the result: ok, not_found,
+// conflict, exists (the Store sentinels, also when wrapped) or error for
+// anything else, a cancelled context included. Results and errors are
+// returned unchanged. Give the wrapper to keycard.New and keep s to close it:
+//
+//	sessions, err := keycard.New(collector.InstrumentStore(store), opts)
+//
+// The wrapper is safe for concurrent use when s is.
+func (c *Collector) InstrumentStore(s keycard.Store) keycard.Store {
+	return &instrumentedStore{next: s, c: c}
+}
+
+type instrumentedStore struct {
+	next keycard.Store
+	c    *Collector
+}
+
+// observe records one call of op that began at start and ended with err.
+func (s *instrumentedStore) observe(op string, start time.Time, err error) {
+	s.c.storeDuration.WithLabelValues(op, result(err)).Observe(time.Since(start).Seconds())
+}
+
+func result(err error) string {
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, keycard.ErrNotFound):
+		return "not_found"
+	case errors.Is(err, keycard.ErrConflict):
+		return "conflict"
+	case errors.Is(err, keycard.ErrExists):
+		return "exists"
+	}
+	return "error"
+}
+
+func (s *instrumentedStore) Get(ctx context.Context, h keycard.Hash) (*keycard.Record, error) {
+	start := time.Now()
+	r, err := s.next.Get(ctx, h)
+	s.observe(opGet, start, err)
+	return r, err
+}
+
+func (s *instrumentedStore) GetByID(ctx context.Context, id string) (*keycard.Record, error) {
+	start := time.Now()
+	r, err := s.next.GetByID(ctx, id)
+	s.observe(opGetByID, start, err)
+	return r, err
+}
+
+func (s *instrumentedStore) Create(ctx context.Context, r *keycard.Record) error {
+	start := time.Now()
+	err := s.next.Create(ctx, r)
+	s.observe(opCreate, start, err)
+	return err
+}
+
+func (s *instrumentedStore) Update(ctx context.Context, r *keycard.Record) error {
+	start := time.Now()
+	err := s.next.Update(ctx, r)
+	s.observe(opUpdate, start, err)
+	return err
+}
+
+func (s *instrumentedStore) Rotate(ctx context.Context, old, next *keycard.Record, graceUntil time.Time) error {
+	start := time.Now()
+	err := s.next.Rotate(ctx, old, next, graceUntil)
+	s.observe(opRotate, start, err)
+	return err
+}
+
+func (s *instrumentedStore) Delete(ctx context.Context, h keycard.Hash) error {
+	start := time.Now()
+	err := s.next.Delete(ctx, h)
+	s.observe(opDelete, start, err)
+	return err
+}
+
+func (s *instrumentedStore) DeleteByID(ctx context.Context, id string) error {
+	start := time.Now()
+	err := s.next.DeleteByID(ctx, id)
+	s.observe(opDeleteByID, start, err)
+	return err
+}
+
+func (s *instrumentedStore) List(ctx context.Context, subject string) ([]*keycard.Record, error) {
+	start := time.Now()
+	rs, err := s.next.List(ctx, subject)
+	s.observe(opList, start, err)
+	return rs, err
+}
+
+func (s *instrumentedStore) DeleteSubject(ctx context.Context, subject, exceptID string) (int, error) {
+	start := time.Now()
+	n, err := s.next.DeleteSubject(ctx, subject, exceptID)
+	s.observe(opDeleteSubject, start, err)
+	return n, err
+}
+
+func (s *instrumentedStore) DeleteExpired(ctx context.Context, now time.Time, limit int) (int, error) {
+	start := time.Now()
+	n, err := s.next.DeleteExpired(ctx, now, limit)
+	s.observe(opDeleteExpired, start, err)
+	return n, err
+}
