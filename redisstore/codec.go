@@ -147,8 +147,20 @@ func (d *reader) str() string {
 	return string(d.take(int(binary.BigEndian.Uint32(v))))
 }
 
+// flag reads a byte that must be 0 or 1.
+func (d *reader) flag() bool {
+	switch d.u8() {
+	case 0:
+		return false
+	case 1:
+		return true
+	}
+	d.err = true
+	return false
+}
+
 func (d *reader) bytes() []byte {
-	if d.u8() == 0 {
+	if !d.flag() {
 		return nil
 	}
 	v := d.take(4)
@@ -177,7 +189,7 @@ func decode(h keycard.Hash, b []byte) (*keycard.Record, error) {
 	r.LastSeenAt = d.time()
 	r.IdleExpiresAt = d.time()
 	r.IdleTimeout = time.Duration(d.u64()) //nolint:gosec // bit pattern
-	r.Persistent = d.u8() == 1
+	r.Persistent = d.flag()
 	r.IP = d.str()
 	r.UserAgent = d.str()
 	r.Fingerprint = d.str()
