@@ -14,28 +14,14 @@ import (
 	"time"
 
 	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/internal/testclock"
 	"github.com/keycard-go/keycard/memstore"
 )
 
-// clock is an injected clock for timeout tests.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// clock is the injected clock of the timeout tests.
+type clock = testclock.Clock
 
-func newClock() *clock { return &clock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newClock() *clock { return testclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)) }
 
 // eventLog records events for assertions.
 type eventLog struct {

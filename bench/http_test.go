@@ -161,33 +161,7 @@ func BenchmarkHTTP(b *testing.B) {
 	for _, sc := range scenarios {
 		for _, lib := range libraries() {
 			b.Run(fmt.Sprintf("scenario=%s/lib=%s", sc.name, lib.name), func(b *testing.B) {
-				hs := lib.handlers(b)
-				seed := httptest.NewRecorder()
-				hs["seed"].ServeHTTP(seed, httptest.NewRequest("GET", "/", nil))
-				cookie := cookieOf(seed)
-				if cookie == "" {
-					b.Fatal("seed request set no cookie")
-				}
-				h := hs[sc.name]
-				r := httptest.NewRequest("GET", "/", nil)
-				b.ReportAllocs()
-				for b.Loop() {
-					if sc.fresh {
-						delete(r.Header, "Cookie")
-					} else {
-						r.Header["Cookie"] = []string{cookie}
-					}
-					w := httptest.NewRecorder()
-					h.ServeHTTP(w, r)
-					if w.Code != http.StatusOK {
-						b.Fatalf("status %d", w.Code)
-					}
-					if sc.chain {
-						if c := cookieOf(w); c != "" {
-							cookie = c
-						}
-					}
-				}
+				runScenario(b, lib.handlers(b), sc, nil)
 			})
 		}
 	}

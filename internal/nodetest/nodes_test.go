@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/internal/testclock"
 	"github.com/keycard-go/keycard/internal/testserver"
 	"github.com/keycard-go/keycard/pgstore"
 	"github.com/keycard-go/keycard/redisstore"
@@ -161,28 +162,10 @@ func (n *node) login(t *testing.T, user string) string {
 	return cookie
 }
 
-// clock is a shared injected clock for the nodes of one test.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 func TestTwoNodes(t *testing.T) {
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
-			clk := &clock{now: time.Now().UTC()}
+			clk := testclock.New(time.Now().UTC())
 			a, bn := newNode(t, b.open(t), clk.Now), newNode(t, b.open(t), clk.Now)
 
 			cookie := a.login(t, "alice")
