@@ -6,7 +6,6 @@ import (
 	"hash/maphash"
 	"math"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -137,24 +136,38 @@ func (st *Store) stripe(subject string) int {
 	return int(maphash.String(st.seed, subject) & 255)
 }
 
-// lockStripes locks the subject stripes of the non-empty subjects in order
-// and returns the function that unlocks them.
-func (st *Store) lockStripes(a, b string) func() {
-	var idx []int
-	for _, s := range []string{a, b} {
-		if s != "" {
-			idx = append(idx, st.stripe(s))
-		}
+// lockStripes locks the subject stripes of the non-empty subjects a and b,
+// in order, and returns them for unlockStripes (-1: none). It does not
+// allocate: Rotate is on every login's path.
+func (st *Store) lockStripes(a, b string) (i, j int) {
+	i, j = -1, -1
+	if a != "" {
+		i = st.stripe(a)
 	}
-	slices.Sort(idx)
-	idx = slices.Compact(idx)
-	for _, i := range idx {
+	if b != "" {
+		j = st.stripe(b)
+	}
+	if i > j {
+		i, j = j, i
+	}
+	if i == j {
+		j = -1
+	}
+	if i >= 0 {
 		st.stripes[i].Lock()
 	}
-	return func() {
-		for _, i := range idx {
-			st.stripes[i].Unlock()
-		}
+	if j >= 0 {
+		st.stripes[j].Lock()
+	}
+	return i, j
+}
+
+func (st *Store) unlockStripes(i, j int) {
+	if j >= 0 {
+		st.stripes[j].Unlock()
+	}
+	if i >= 0 {
+		st.stripes[i].Unlock()
 	}
 }
 
@@ -311,8 +324,8 @@ func (st *Store) Rotate(ctx context.Context, old, next *keycard.Record, graceUnt
 	if next.ID != old.ID {
 		return errRotateID
 	}
-	unlock := st.lockStripes(old.Subject, next.Subject)
-	defer unlock()
+	si, sj := st.lockStripes(old.Subject, next.Subject)
+	defer st.unlockStripes(si, sj)
 	a, b := st.shardOf(&old.Hash), st.shardOf(&next.Hash)
 	if a == b {
 		a.mu.Lock()
@@ -404,7 +417,7 @@ func (st *Store) List(ctx context.Context, subject string) ([]*keycard.Record, e
 	if subject == "" {
 		return nil, nil
 	}
-	unlock := st.lockStripes(subject, "")
+	si, sj := st.lockStripes(subject, "")
 	h := maphash.String(st.seed, subject)
 	var copies []entry
 	var locals []uint32
@@ -417,7 +430,7 @@ func (st *Store) List(ctx context.Context, subject string) ([]*keycard.Record, e
 		}
 		sh.mu.Unlock()
 	}
-	unlock()
+	st.unlockStripes(si, sj)
 	out := make([]*keycard.Record, len(copies))
 	for i := range copies {
 		out[i] = copies[i].record()
@@ -437,8 +450,8 @@ func (st *Store) DeleteSubject(ctx context.Context, subject, exceptID string) (i
 		return 0, nil
 	}
 	except := st.idKeyOf(exceptID)
-	unlock := st.lockStripes(subject, "")
-	defer unlock()
+	si, sj := st.lockStripes(subject, "")
+	defer st.unlockStripes(si, sj)
 	h := maphash.String(st.seed, subject)
 	n := 0
 	var locals []uint32
