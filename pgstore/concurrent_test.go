@@ -2,9 +2,12 @@ package pgstore_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/storetest"
 )
 
@@ -38,6 +41,37 @@ func TestConcurrentDeleteSubject(t *testing.T) {
 		}
 		if total != n {
 			t.Errorf("round %d: the revocations destroyed %d sessions in all, want %d", round, total, n)
+		}
+	}
+}
+
+// TestDeleteSubjectRacesRotate: a renewal racing "sign out everywhere" must
+// not leave a live successor behind.
+func TestDeleteSubjectRacesRotate(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	for round := range 200 {
+		r := storetest.NewRecord("alice")
+		if err := s.Create(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		next := storetest.NewRecord("alice")
+		next.ID = r.ID
+		var wg sync.WaitGroup
+		var rotErr, delErr error
+		start := make(chan struct{})
+		wg.Go(func() { <-start; rotErr = s.Rotate(ctx, r, next, time.Time{}) })
+		wg.Go(func() { <-start; _, delErr = s.DeleteSubject(ctx, "alice", "") })
+		close(start)
+		wg.Wait()
+		if delErr != nil {
+			t.Fatalf("round %d: DeleteSubject: %v", round, delErr)
+		}
+		if rotErr != nil && !errors.Is(rotErr, keycard.ErrNotFound) && !errors.Is(rotErr, keycard.ErrConflict) {
+			t.Fatalf("round %d: Rotate: %v", round, rotErr)
+		}
+		if l, err := s.List(ctx, "alice"); err != nil || len(l) != 0 {
+			t.Fatalf("round %d: after Rotate (%v) raced DeleteSubject, List = %d live records, %v; want none", round, rotErr, len(l), err)
 		}
 	}
 }

@@ -45,8 +45,9 @@
 //	               ErrNotFound from ErrConflict without a second query
 //	Rotate         one statement: the CTE turns the old row into a tombstone by
 //	               compare-and-swap and inserts the successor only if it did
-//	Delete, DeleteByID, DeleteSubject
+//	Delete, DeleteByID
 //	               one UPDATE each (a row becomes a tombstone)
+//	DeleteSubject  the same UPDATE twice in one pipelined batch (see below)
 //	List           SELECT ... WHERE subject = $1 AND state = 0
 //	DeleteExpired  DELETE ... WHERE hash IN (SELECT ... ORDER BY deadline
 //	               LIMIT $2 FOR UPDATE SKIP LOCKED): concurrent sweepers on
@@ -54,7 +55,15 @@
 //
 // All of them are atomic under READ COMMITTED: a compare-and-swap that loses
 // a race to a concurrent writer re-checks the row after the writer commits
-// and finds the new version.
+// and finds the new version. Rotate compares the subject too.
+//
+// DeleteSubject is atomic with respect to a concurrent Rotate of one of the
+// subject's sessions: a renewal racing a "sign out everywhere" either fails
+// or has its successor destroyed. One UPDATE alone would not do it: when it
+// waits for the Rotate's lock on the old row, it finds that row a tombstone
+// afterwards, and the successor row is not in its snapshot. The second
+// UPDATE of the batch takes a new snapshot and destroys it (and a further
+// batch follows while the second pass still finds rows).
 //
 // # Errors
 //

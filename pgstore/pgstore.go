@@ -181,7 +181,7 @@ func (s *Store) prepareSQL() {
 	// one in one statement, so one round trip and one implicit transaction;
 	// the INSERT runs only when the UPDATE changed the old row.
 	s.sqlRotate = `WITH cur AS (SELECT state FROM ` + t + ` WHERE hash = $4),
-	tomb AS (UPDATE ` + t + ` SET ` + tombstoneSet + ` WHERE hash = $4 AND state = 0 AND version = $5 RETURNING 1),
+	tomb AS (UPDATE ` + t + ` SET ` + tombstoneSet + ` WHERE hash = $4 AND state = 0 AND version = $5 AND subject = $23 RETURNING 1),
 	ins AS (INSERT INTO ` + t + ` (` + columns + `, deadline)
 		SELECT $2::bytea,$6::bytea,$7::bytea,$8::smallint,0,$9::timestamptz,$10::timestamptz,$11::timestamptz,
 			$12::timestamptz,$13::timestamptz,$14::timestamptz,$15::bigint,$16::boolean,$17::bytea,$18::bytea,
@@ -339,7 +339,7 @@ func (s *Store) Rotate(ctx context.Context, old, next *keycard.Record, graceUnti
 		str(next.ID), str(next.Subject), int16(next.Kind), ts(next.CreatedAt), ts(next.AuthenticatedAt),
 		ts(next.RenewedAt), ts(next.LastSeenAt), ts(next.IdleExpiresAt), ts(next.ExpiresAt),
 		int64(next.IdleTimeout), next.Persistent, str(next.IP), str(next.UserAgent), str(next.Fingerprint),
-		nullBytes(next.Data), nullBytes(next.Meta), ts(next.KeepUntil())).Scan(&tomb, &ins, &state)
+		nullBytes(next.Data), nullBytes(next.Meta), ts(next.KeepUntil()), str(old.Subject)).Scan(&tomb, &ins, &state)
 	if err != nil {
 		return translate(err)
 	}
@@ -404,13 +404,35 @@ func (s *Store) List(ctx context.Context, subject string) ([]*keycard.Record, er
 	return out, nil
 }
 
-// DeleteSubject destroys the live records of subject except exceptID: one UPDATE.
+// DeleteSubject destroys the live records of subject except exceptID. It
+// sends the same UPDATE twice in one pipelined batch (one round trip): under
+// READ COMMITTED the first pass cannot see the successor of a Rotate that it
+// waited for (the successor was inserted after its snapshot), while the
+// second pass, with a new snapshot, does; so a renewal racing a "sign out
+// everywhere" never leaves a live successor behind. When the second pass
+// still finds rows (a chain of such renewals) it sends another batch.
 func (s *Store) DeleteSubject(ctx context.Context, subject, exceptID string) (int, error) {
 	if subject == "" {
 		return 0, nil
 	}
-	n, err := s.destroy(ctx, s.sqlDeleteSubject, []byte(subject), []byte(exceptID))
-	return int(n), err
+	args := []any{int16(keycard.StateDestroyed), nil, nil, []byte(subject), []byte(exceptID)}
+	total := 0
+	for range 8 {
+		b := &pgx.Batch{}
+		b.Queue(s.sqlDeleteSubject, args...)
+		b.Queue(s.sqlDeleteSubject, args...)
+		br := s.pool.SendBatch(ctx, b)
+		first, err1 := br.Exec()
+		second, err2 := br.Exec()
+		if err := errors.Join(err1, err2, br.Close()); err != nil {
+			return total, translate(err)
+		}
+		total += int(first.RowsAffected() + second.RowsAffected())
+		if second.RowsAffected() == 0 {
+			break
+		}
+	}
+	return total, nil
 }
 
 // DeleteExpired drops at most limit rows whose deadline is before now: one

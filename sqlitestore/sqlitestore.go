@@ -410,7 +410,8 @@ func (s *Store) Update(ctx context.Context, r *keycard.Record) error {
 	return nil
 }
 
-// Rotate tombstones old and inserts next in one write transaction.
+// Rotate tombstones old (compare-and-swap on its version and subject) and
+// inserts next, in one write transaction.
 func (s *Store) Rotate(ctx context.Context, old, next *keycard.Record, graceUntil time.Time) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -418,8 +419,8 @@ func (s *Store) Rotate(ctx context.Context, old, next *keycard.Record, graceUnti
 	}
 	defer tx.Rollback()
 	var succ any = next.Hash[:]
-	res, err := tx.ExecContext(ctx, `UPDATE sessions SET `+tombstoneSet+` WHERE hash = ? AND state = 0 AND version = ?`,
-		int64(keycard.StateRotated), succ, micros(graceUntil), old.Hash[:], int64(old.Version))
+	res, err := tx.ExecContext(ctx, `UPDATE sessions SET `+tombstoneSet+` WHERE hash = ? AND state = 0 AND version = ? AND subject = ?`,
+		int64(keycard.StateRotated), succ, micros(graceUntil), old.Hash[:], int64(old.Version), []byte(old.Subject))
 	if err != nil {
 		return translate(err)
 	}
