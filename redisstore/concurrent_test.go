@@ -1,9 +1,12 @@
 package redisstore_test
 
 import (
+	"errors"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/redisstore"
 	"github.com/keycard-go/keycard/storetest"
 )
@@ -43,6 +46,71 @@ func TestConcurrentDeleteSubject(t *testing.T) {
 				}
 				if l, err := s.List(ctx, "alice"); err != nil || len(l) != 0 {
 					t.Errorf("round %d: List after the revocations = %d records, %v; want none", round, len(l), err)
+				}
+			}
+		})
+	}
+}
+
+// TestDeleteSubjectRacesRotate: a renewal racing "sign out everywhere" must
+// not leave a live successor behind.
+func TestDeleteSubjectRacesRotate(t *testing.T) {
+	for name, mk := range map[string]func(testing.TB) *redisstore.Store{"standalone": newStandalone, "cluster": newCluster} {
+		t.Run(name, func(t *testing.T) {
+			s := mk(t)
+			ctx := t.Context()
+			for round := range 200 {
+				r := storetest.NewRecord("alice")
+				if err := s.Create(ctx, r); err != nil {
+					t.Fatal(err)
+				}
+				next := storetest.NewRecord("alice")
+				next.ID = r.ID
+				var wg sync.WaitGroup
+				var rotErr, delErr error
+				start := make(chan struct{})
+				wg.Go(func() { <-start; rotErr = s.Rotate(ctx, r, next, time.Time{}) })
+				wg.Go(func() { <-start; _, delErr = s.DeleteSubject(ctx, "alice", "") })
+				close(start)
+				wg.Wait()
+				if delErr != nil {
+					t.Fatalf("round %d: DeleteSubject: %v", round, delErr)
+				}
+				if rotErr != nil && !errors.Is(rotErr, keycard.ErrNotFound) && !errors.Is(rotErr, keycard.ErrConflict) {
+					t.Fatalf("round %d: Rotate: %v", round, rotErr)
+				}
+				if l, err := s.List(ctx, "alice"); err != nil || len(l) != 0 {
+					t.Fatalf("round %d: after Rotate (%v) raced DeleteSubject, List = %d live records, %v; want none", round, rotErr, len(l), err)
+				}
+				if g, err := s.Get(ctx, next.Hash); err == nil && g.State == keycard.StateLive {
+					t.Fatalf("round %d: the successor is live after DeleteSubject", round)
+				}
+			}
+		})
+	}
+}
+
+// TestRotateChecksSubject: Rotate is a compare-and-swap on the version and
+// the subject of old.
+func TestRotateChecksSubject(t *testing.T) {
+	for name, mk := range map[string]func(testing.TB) *redisstore.Store{"standalone": newStandalone, "cluster": newCluster} {
+		t.Run(name, func(t *testing.T) {
+			s := mk(t)
+			ctx := t.Context()
+			for _, subjects := range [][2]string{{"alice", "bob"}, {"", "bob"}, {"alice", ""}} {
+				r := storetest.NewRecord(subjects[0])
+				if err := s.Create(ctx, r); err != nil {
+					t.Fatal(err)
+				}
+				stale := r.Clone()
+				stale.Subject = subjects[1]
+				next := storetest.NewRecord("carol")
+				next.ID = r.ID
+				if err := s.Rotate(ctx, stale, next, time.Time{}); !errors.Is(err, keycard.ErrConflict) {
+					t.Errorf("Rotate with subject %q of a record of %q: %v, want ErrConflict", subjects[1], subjects[0], err)
+				}
+				if g, err := s.Get(ctx, r.Hash); err != nil || g.State != keycard.StateLive {
+					t.Errorf("record after the refused Rotate: %v, %v; want live", g, err)
 				}
 			}
 		})

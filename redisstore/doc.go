@@ -84,8 +84,12 @@
 //     1 and 3), so that a session being created while the subject is signed
 //     out everywhere does not survive it; and List never prunes such entries
 //     (they go when their ExpiresAt passes).
-//   - DeleteSubject reads the index first: a Create or Rotate that adds its
-//     index entry after that read is a login after the revocation, and lives.
+//   - So a Rotate racing a DeleteSubject of its subject either fails (its
+//     compare-and-swap finds a tombstone, or its successor's hash taken by a
+//     placeholder: ErrNotFound) or has its successor destroyed, as the Store
+//     contract asks. Only a Create whose index entry is added after
+//     DeleteSubject read the index lives: it is a login after the revocation.
+//   - Rotate compares the stored record's version and subject with old's.
 //
 // # Round trips
 //

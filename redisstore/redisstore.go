@@ -214,6 +214,11 @@ func (s *Store) Get(ctx context.Context, h keycard.Hash) (*keycard.Record, error
 	return decode(h, b)
 }
 
+// placeholderVersion is the version of the destroyed tombstones that
+// revocations write where a successor or a new record is about to be
+// written (Cluster only); real tombstones have version 2 or more.
+const placeholderVersion = 0
+
 // maxChain bounds how many rotated tombstones a lookup follows.
 const maxChain = 16
 
@@ -413,7 +418,7 @@ func (s *Store) Rotate(ctx context.Context, old, next *keycard.Record, graceUnti
 		if next.Subject != "" {
 			keys = append(keys, s.indexKey(next.Subject))
 		}
-		n, err := rotateScript.Run(ctx, s.c, keys, version8(old.Version), tail, val, px, idPX, nk).Int()
+		n, err := rotateScript.Run(ctx, s.c, keys, version8(old.Version), tail, val, px, idPX, nk, old.Subject).Int()
 		if err != nil {
 			return translate(err)
 		}
@@ -430,31 +435,36 @@ func (s *Store) Rotate(ctx context.Context, old, next *keycard.Record, graceUnti
 		return nil
 	}
 	// Cluster. 1: add the index hint for next and check that next's hash is free.
-	var exists *redis.IntCmd
+	var taken *redis.StringCmd
 	_, err := s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-		exists = p.Exists(ctx, nk)
+		taken = p.Get(ctx, nk)
 		if next.Subject != "" {
 			indexAddScript.Eval(ctx, p, []string{s.indexKey(next.Subject)}, score, nk)
 		}
 		return nil
 	})
-	if err != nil {
+	if err != nil && err != redis.Nil {
 		return translate(err)
 	}
-	if exists.Val() != 0 {
+	if v, err := taken.Bytes(); err == nil {
+		if t, err := decode(next.Hash, v); err == nil && t.State == keycard.StateDestroyed && t.Version == placeholderVersion {
+			// A DeleteSubject saw this Rotate's index entry and blocked
+			// its successor: the session is revoked.
+			return keycard.ErrNotFound
+		}
 		return keycard.ErrExists
 	}
 	// 2: the old record becomes a rotated tombstone (compare-and-swap). From
 	// here on the old token no longer works; a crash before step 3 logs the
 	// session out, and never leaves two live records.
-	res, err := tombstoneScript.Run(ctx, s.c, []string{ok}, "\x02", tail, version8(old.Version), "", "", "", "").Slice()
+	res, err := tombstoneScript.Run(ctx, s.c, []string{ok}, "\x02", tail, version8(old.Version), "", "="+old.Subject, "", "").Slice()
 	if err != nil {
 		return translate(err)
 	}
 	switch code, _ := res[0].(int64); code {
-	case 0, 3, 4:
+	case 0, 3:
 		return keycard.ErrNotFound
-	case 1:
+	case 1, 4:
 		return keycard.ErrConflict
 	}
 	// 3: create next (NX: a placeholder tombstone that a concurrent
@@ -496,7 +506,16 @@ func (s *Store) runTombstone(ctx context.Context, c redis.Scripter, h keycard.Ha
 	if placeholder != nil {
 		ph = string(placeholder)
 	}
-	return tombstoneScript.Run(ctx, c, []string{s.recKey(h)}, "\x01", s.destroyedTail, "", wantID, wantSubject, spare, ph)
+	return tombstoneScript.Run(ctx, c, []string{s.recKey(h)}, "\x01", s.destroyedTail, "", wantID, subjectArg(wantSubject), spare, ph)
+}
+
+// subjectArg is tombstoneScript's subject condition: "" any, else "=" and
+// the subject.
+func subjectArg(subject string) string {
+	if subject == "" {
+		return ""
+	}
+	return "=" + subject
 }
 
 func parseTombstone(cmd *redis.Cmd) (tombstoneResult, error) {
@@ -549,7 +568,7 @@ func (s *Store) destroyChain(ctx context.Context, h keycard.Hash, wantID, wantSu
 			}
 			ph := *prev
 			ph.Hash = prev.Successor
-			placeholder = encode(ph.Tombstone(keycard.StateDestroyed, keycard.Hash{}, time.Time{}), keycard.StateDestroyed, 1)
+			placeholder = encode(ph.Tombstone(keycard.StateDestroyed, keycard.Hash{}, time.Time{}), keycard.StateDestroyed, placeholderVersion)
 			h = prev.Successor
 		default:
 			return false, nil
@@ -743,8 +762,8 @@ func (s *Store) DeleteSubject(ctx context.Context, subject, exceptID string) (in
 	_, err = s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, m := range ms {
 			ph := &keycard.Record{Hash: m.h, Subject: subject, ExpiresAt: time.UnixMilli(m.expires).UTC()}
-			cmds[i] = tombstoneScript.Eval(ctx, p, []string{m.key}, "\x01", s.destroyedTail, "", "", subject, exceptID,
-				encode(ph, keycard.StateDestroyed, 1))
+			cmds[i] = tombstoneScript.Eval(ctx, p, []string{m.key}, "\x01", s.destroyedTail, "", "", subjectArg(subject), exceptID,
+				encode(ph, keycard.StateDestroyed, placeholderVersion))
 		}
 		return nil
 	})

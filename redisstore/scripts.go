@@ -69,8 +69,8 @@ return 2
 
 // tombstoneScript: turn one live record into a tombstone, under conditions.
 // KEYS[1] record; ARGV[1] state byte, ARGV[2] tail, ARGV[3] the expected
-// version (8 bytes, "" any), ARGV[4] wanted ID ("" any), ARGV[5] wanted
-// subject ("" any), ARGV[6] ID to spare ("" none), ARGV[7] a destroyed
+// version (8 bytes, "" any), ARGV[4] wanted ID ("" any), ARGV[5] "=" and
+// the wanted subject ("" any), ARGV[6] ID to spare ("" none), ARGV[7] a destroyed
 // tombstone to put in place when the key is absent ("" none).
 // Returns {code, value}: code 0 absent, 1 conflict, 2 done, 3 tombstone
 // (value: the stored tombstone), 4 another record (ID or subject differ),
@@ -87,7 +87,7 @@ if not v then
 end
 if string.byte(v, 2) ~= 0 then return {3, v} end
 if ARGV[4] ~= '' and rec_id(v) ~= ARGV[4] then return {4, ''} end
-if ARGV[5] ~= '' and rec_subject(v) ~= ARGV[5] then return {4, ''} end
+if ARGV[5] ~= '' and '=' .. rec_subject(v) ~= ARGV[5] then return {4, ''} end
 if ARGV[6] ~= '' and rec_id(v) == ARGV[6] then return {5, ''} end
 if ARGV[3] ~= '' and string.sub(v, 3, 10) ~= ARGV[3] then return {1, ''} end
 tombstone(KEYS[1], v, ARGV[1], ARGV[2])
@@ -118,12 +118,13 @@ return 1
 // KEYS[1] old record, KEYS[2] next record, KEYS[3] ID key, KEYS[4] next
 // subject index (absent: anonymous); ARGV[1] expected version, ARGV[2]
 // rotated tail, ARGV[3] next value, ARGV[4] PXAT of next, ARGV[5] PXAT of
-// the ID key and index score, ARGV[6] next record key name.
-// Returns 0 not found, 1 conflict, 2 rotated, 3 next exists.
+// the ID key and index score, ARGV[6] next record key name, ARGV[7] the
+// subject old must have. Returns 0 not found, 1 conflict (version or
+// subject), 2 rotated, 3 next exists.
 var rotateScript = redis.NewScript(prelude + `
 local v = redis.call('GET', KEYS[1])
 if not v or string.byte(v, 2) ~= 0 then return 0 end
-if string.sub(v, 3, 10) ~= ARGV[1] then return 1 end
+if string.sub(v, 3, 10) ~= ARGV[1] or rec_subject(v) ~= ARGV[7] then return 1 end
 if redis.call('EXISTS', KEYS[2]) == 1 then return 3 end
 tombstone(KEYS[1], v, '\2', ARGV[2])
 set_px(KEYS[2], ARGV[3], ARGV[4])
