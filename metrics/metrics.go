@@ -10,18 +10,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// DefaultBuckets are the upper bounds, in seconds, of the store latency
-// histogram when Options.Buckets is empty: 100 µs to 2.5 s, which covers an
-// in-process store as well as a database across a network.
-var DefaultBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}
+// defaultBuckets cover an in-process store as well as a database across a
+// network.
+var defaultBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}
 
 // Options configures a Collector. A nil *Options means all defaults, and the
 // zero value of every field is the default.
 type Options struct {
 	// Buckets are the upper bounds, in seconds, of the buckets of
 	// keycard_store_duration_seconds, strictly increasing and finite.
-	// Default DefaultBuckets. Each bucket is one series per operation and
-	// result, so keep the list short.
+	// Default: 100 µs, 250 µs, 500 µs, 1 ms, 2.5 ms, 5 ms, 10 ms, 25 ms,
+	// 50 ms, 100 ms, 250 ms, 500 ms, 1 s and 2.5 s. Each bucket is one series
+	// per operation and result, so keep the list short.
 	Buckets []float64
 }
 
@@ -32,6 +32,8 @@ type Options struct {
 // Every label value comes from a fixed set (see the package documentation),
 // never from a session ID, a subject, a token or text a client supplied, so
 // the number of series is bounded whatever the traffic.
+//
+// The zero value is not usable: call New.
 type Collector struct {
 	created       prometheus.Counter
 	authenticated prometheus.Counter
@@ -57,7 +59,7 @@ func New(opts *Options) (*Collector, error) {
 	if opts != nil {
 		o = *opts
 	}
-	buckets := DefaultBuckets
+	buckets := defaultBuckets
 	if len(o.Buckets) > 0 {
 		for i, b := range o.Buckets {
 			if math.IsNaN(b) || math.IsInf(b, 0) {

@@ -429,3 +429,46 @@ func TestCSRFRejectedReasons(t *testing.T) {
 		})
 	}
 }
+
+// TestConcurrentUse feeds one Collector from many goroutines (run with
+// -race) and checks that no increment is lost.
+func TestConcurrentUse(t *testing.T) {
+	c := newCollector(t)
+	s := c.InstrumentStore(&fakeStore{err: keycard.ErrNotFound})
+	deny := c.CSRFDenyHandler(nil)
+	const goroutines, each = 8, 200
+	done := make(chan struct{})
+	for range goroutines {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for range each {
+				c.OnEvent(keycard.Event{Type: keycard.EventCreated})
+				c.OnEvent(keycard.Event{Type: keycard.EventAnomaly, Reason: "browser,network", Action: keycard.GuardRevoke})
+				c.OnEvent(keycard.Event{Type: keycard.EventInvalidToken, Reason: "unknown"})
+				s.Get(context.Background(), keycard.Hash{})
+				deny.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/", nil))
+			}
+		}()
+	}
+	for range goroutines {
+		<-done
+	}
+	const n = goroutines * each
+	for _, tt := range []struct {
+		name   string
+		labels map[string]string
+	}{
+		{"keycard_sessions_created_total", nil},
+		{"keycard_anomalies_total", map[string]string{"signal": "browser", "action": "revoke"}},
+		{"keycard_anomalies_total", map[string]string{"signal": "network", "action": "revoke"}},
+		{"keycard_invalid_tokens_total", map[string]string{"reason": "unknown"}},
+		{"keycard_csrf_rejections_total", map[string]string{"reason": "other"}},
+	} {
+		if got := counterValue(t, c, tt.name, tt.labels); got != n {
+			t.Errorf("%s%v = %v, want %d", tt.name, tt.labels, got, n)
+		}
+	}
+	if got := observations(t, c, "keycard_store_duration_seconds", map[string]string{"op": "get", "result": "not_found"}); got != n {
+		t.Errorf("store get{not_found} observations = %d, want %d", got, n)
+	}
+}
