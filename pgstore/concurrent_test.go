@@ -75,3 +75,26 @@ func TestDeleteSubjectRacesRotate(t *testing.T) {
 		}
 	}
 }
+
+// TestRotateChecksSubject: Rotate is a compare-and-swap on the version and
+// the subject of old.
+func TestRotateChecksSubject(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	for _, subjects := range [][2]string{{"alice", "bob"}, {"", "bob"}, {"alice", ""}} {
+		r := storetest.NewRecord(subjects[0])
+		if err := s.Create(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		stale := r.Clone()
+		stale.Subject = subjects[1]
+		next := storetest.NewRecord("carol")
+		next.ID = r.ID
+		if err := s.Rotate(ctx, stale, next, time.Time{}); !errors.Is(err, keycard.ErrConflict) {
+			t.Errorf("Rotate with subject %q of a record of %q: %v, want ErrConflict", subjects[1], subjects[0], err)
+		}
+		if g, err := s.Get(ctx, r.Hash); err != nil || g.State != keycard.StateLive {
+			t.Errorf("record after the refused Rotate: %v, %v; want live", g, err)
+		}
+	}
+}
