@@ -26,7 +26,11 @@
 // and SQLITE_BUSY never reaches a caller; every write is one statement or,
 // for Rotate, one BEGIN IMMEDIATE transaction, so each is atomic. Reads use a
 // pool of read-only connections ([Options.ReadConns], default 4) and never
-// wait for the writer (WAL). Get is one primary-key SELECT.
+// wait for the writer (WAL). Get is one primary-key SELECT. Because writes
+// are serialised (by the connection inside a process, by SQLite's write lock
+// between processes), a DeleteSubject and a Rotate of one of the subject's
+// sessions never interleave: the Rotate either finds a tombstone or its
+// successor is destroyed. Rotate compares the stored version and subject.
 //
 // # Schema and expiry
 //
