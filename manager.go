@@ -163,8 +163,12 @@ func (m *Manager) resolve(ctx context.Context, r *http.Request, h Hash, kind Kin
 			// Session ID") and RFC 9700 section 4.14.2 (refresh token reuse)
 			// both resolve this by ending the session for everyone.
 			m.emit(ctx, Event{Type: EventReplay, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: kind, Reason: "rotated-token-after-grace", Request: r})
-			if err := m.store.DeleteByID(ctx, rec.ID); err != nil && !errors.Is(err, ErrNotFound) {
+			err := m.store.DeleteByID(ctx, rec.ID)
+			if err != nil && !errors.Is(err, ErrNotFound) {
 				return resolved{}, storeErr(err)
+			}
+			if err == nil {
+				m.emit(ctx, Event{Type: EventRevoked, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: kind, Reason: "replay", Request: r})
 			}
 			return resolved{reason: "replay", clearable: true}, nil
 		}

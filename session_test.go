@@ -267,6 +267,9 @@ func TestRenewalGraceAndReplay(t *testing.T) {
 	if n := e.events.count(keycard.EventReplay); n != 1 {
 		t.Fatalf("replay events = %d, want 1", n)
 	}
+	if r := e.events.reasons(keycard.EventRevoked); len(r) != 1 || r[0] != "replay" {
+		t.Fatalf("revoked events %v, want one with reason replay", r)
+	}
 	if code, _ := e.whoami(fresh); code != http.StatusUnauthorized {
 		t.Fatalf("new token after a replay: status %d, want 401 (the session is ended)", code)
 	}
