@@ -8,6 +8,7 @@ import (
 	"hash"
 	"net/http"
 	"strings"
+	"sync"
 )
 
 // Signal is one property of the client that a fingerprint records.
@@ -233,12 +234,43 @@ func (g *Guard) sums(r *http.Request, out *[numSignals * fpCharLen]byte) {
 	// byte that sum writes, so it is copied once.
 	lang := appendLanguage(st.lang[:0], r.Header.Get("Accept-Language"))
 	st.lang = lang
-	put(SignalLanguage, st.hash(SignalLanguage, lang))
+	put(SignalLanguage, g.langSums.sum(st, SignalLanguage, lang))
 	a := net.Addr().As16()
 	var nv [17]byte
 	copy(nv[:], a[:])
 	nv[16] = byte(net.Bits() + 1) // +1: the zero Prefix has Bits -1
-	put(SignalNetwork, st.hash(SignalNetwork, nv[:]))
+	put(SignalNetwork, g.netSums.sum(st, SignalNetwork, nv[:]))
+}
+
+// sumCacheMax bounds each cache of keyed hashes. A full cache is emptied
+// rather than evicted entry by entry: a flood of new values costs HMACs, never
+// memory, and common values are back after one request each.
+const sumCacheMax = 4096
+
+// sumCache maps signal values to their encoded keyed hashes. It is safe for
+// concurrent use; the zero value is ready.
+type sumCache struct {
+	mu sync.RWMutex
+	m  map[string]encodedSum
+}
+
+// sum returns the keyed hash of v for signal s, from the cache or computed
+// with st and remembered.
+func (c *sumCache) sum(st *macState, s Signal, v []byte) encodedSum {
+	c.mu.RLock()
+	e, ok := c.m[string(v)]
+	c.mu.RUnlock()
+	if ok {
+		return e
+	}
+	e = st.hash(s, v)
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= sumCacheMax {
+		c.m = make(map[string]encodedSum, 64)
+	}
+	c.m[string(v)] = e
+	c.mu.Unlock()
+	return e
 }
 
 // appendLanguage appends Accept-Language lowercased and without white space,

@@ -66,9 +66,13 @@ type Guard struct {
 
 	browserSums [numFamilies]encodedSum
 	versionSums [numFamilies][precomputedMajors]encodedSum
-	lim         *limiter
-	now         func() time.Time
-	log         *slog.Logger
+	// langSums and netSums remember the keyed hashes of recently seen
+	// languages and networks, so that a request from a known client costs no
+	// HMAC. They hold raw values in memory only and are bounded (sumCacheMax).
+	langSums, netSums sumCache
+	lim               *limiter
+	now               func() time.Time
+	log               *slog.Logger
 }
 
 // New returns a Guard whose fingerprints are keyed with key (at least

@@ -1,0 +1,38 @@
+package guard
+
+import (
+	"fmt"
+	"net/http/httptest"
+	"testing"
+)
+
+// TestSumCacheBounded: a flood of distinct networks and languages keeps the
+// hash caches within sumCacheMax, and cached and fresh hashes agree.
+func TestSumCacheBounded(t *testing.T) {
+	g, err := New([]byte("0123456789abcdef0123456789abcdef"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := httptest.NewRequest("GET", "/", nil)
+	first.RemoteAddr = "203.0.113.7:1"
+	first.Header.Set("Accept-Language", "en")
+	stored := g.Fingerprint(first)
+	for i := range 3 * sumCacheMax {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = fmt.Sprintf("10.%d.%d.1:1", i>>8&255, i&255)
+		r.Header.Set("Accept-Language", fmt.Sprintf("x-%d", i))
+		g.Fingerprint(r)
+		for _, c := range []*sumCache{&g.langSums, &g.netSums} {
+			c.mu.RLock()
+			n := len(c.m)
+			c.mu.RUnlock()
+			if n > sumCacheMax {
+				t.Fatalf("cache holds %d entries, bound %d", n, sumCacheMax)
+			}
+		}
+	}
+	// The first client, long evicted, is still recognised unchanged.
+	if v := g.Check(stored, first); len(v.Changed) != 0 {
+		t.Fatalf("unchanged client after cache churn: changed %v", v.Changed)
+	}
+}
