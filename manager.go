@@ -173,12 +173,14 @@ func (m *Manager) resolve(ctx context.Context, r *http.Request, h Hash, kind Kin
 			return resolved{reason: "replay", clearable: true}, nil
 		}
 		next, err := m.store.Get(ctx, rec.Successor)
-		if errors.Is(err, ErrNotFound) {
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return resolved{}, storeErr(err)
+		}
+		if err != nil || next.ID != rec.ID || next.Kind != rec.Kind {
+			// A successor must be the same session under a new token; anything
+			// else (a store fault) must never hand over another session.
 			m.emit(ctx, Event{Type: EventInvalidToken, Time: now, SessionID: rec.ID, Kind: kind, Reason: "unknown", Request: r})
 			return resolved{reason: "unknown", clearable: true}, nil
-		}
-		if err != nil {
-			return resolved{}, storeErr(err)
 		}
 		rec, viaGrace = next, true
 	}

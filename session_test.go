@@ -566,3 +566,40 @@ func TestConcurrentWritersTwoNodes(t *testing.T) {
 		t.Fatalf("%d of %d acknowledged keys missing after concurrent writes through two nodes", missing, ok)
 	}
 }
+
+// wrongSuccessorStore returns another session's record when asked for a
+// rotated token's successor, like a corrupted store would.
+type wrongSuccessorStore struct {
+	keycard.Store
+	other keycard.Hash
+}
+
+func (w *wrongSuccessorStore) Get(ctx context.Context, h keycard.Hash) (*keycard.Record, error) {
+	rec, err := w.Store.Get(ctx, h)
+	if err == nil && rec.State == keycard.StateRotated {
+		cp := *rec
+		cp.Successor = w.other
+		return &cp, nil
+	}
+	return rec, err
+}
+
+func TestGraceNeverFollowsIntoAnotherSession(t *testing.T) {
+	c := newClock()
+	mem := newMemstore(t, c)
+	st := &wrongSuccessorStore{Store: mem}
+	e := newEnvStore(t, st, c, nil)
+	bob := e.login("bob")
+	bobInfo := sessionInfo(t, e, bob)
+	bobRec, err := mem.GetByID(context.Background(), bobInfo.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.other = bobRec.Hash
+	alice := e.login("alice")
+	e.clock.Advance(16 * time.Minute)
+	e.whoami(alice) // renewal: alice's old token becomes a rotated tombstone
+	if code, who := e.whoami(alice); code == http.StatusOK && who == "bob" {
+		t.Fatal("a rotated token resolved to another user's session")
+	}
+}
