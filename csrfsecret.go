@@ -1,7 +1,6 @@
 package keycard
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 )
@@ -61,7 +60,7 @@ func (c *CSRFSecrets) SaveSecret(_ http.ResponseWriter, r *http.Request, secret 
 	}
 	s.csrf = append([]byte(nil), secret...)
 	if s.rec == nil && s.changes == nil {
-		s.changes = map[string]json.RawMessage{} // start an anonymous session
+		s.changes = changes{} // start an anonymous session
 	}
 	return nil
 }

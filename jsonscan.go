@@ -1,6 +1,7 @@
 package keycard
 
 import (
+	"cmp"
 	"encoding/json"
 	"slices"
 	"unicode/utf8"
@@ -102,6 +103,101 @@ func appendObject(b []byte, vals map[string]json.RawMessage) []byte {
 		b = append(b, vals[k]...)
 	}
 	return append(b, '}')
+}
+
+// change is one key a request set (val) or deleted (val nil).
+type change struct {
+	key string
+	val json.RawMessage
+}
+
+// changes are a request's writes, at most one per key. A slice, not a map:
+// requests touch a handful of keys, and a map costs allocations on every write.
+type changes []change
+
+// get returns the change of key, if any.
+func (c changes) get(key string) (json.RawMessage, bool) {
+	for _, ch := range c {
+		if ch.key == key {
+			return ch.val, true
+		}
+	}
+	return nil, false
+}
+
+// with returns a new list: c with key set to val, replacing an earlier change
+// of key. c itself is left as it was, so a caller may keep it to undo.
+func (c changes) with(key string, val json.RawMessage) changes {
+	out := make(changes, 0, len(c)+1)
+	for _, ch := range c {
+		if ch.key != key {
+			out = append(out, ch)
+		}
+	}
+	return append(out, change{key, val})
+}
+
+// applyTo applies the changes to a decoded object.
+func (c changes) applyTo(vals map[string]json.RawMessage) {
+	for _, ch := range c {
+		if ch.val == nil {
+			delete(vals, ch.key)
+		} else {
+			vals[ch.key] = ch.val
+		}
+	}
+}
+
+// mergeValues returns the JSON object data with changes applied (a nil
+// value deletes its key): the members of data whose keys did not change, in
+// their order, then the changed keys that are set, sorted. It returns nil for
+// an empty object. Data this scanner does not understand is decoded with
+// encoding/json instead.
+func mergeValues(data []byte, c changes) []byte {
+	size := len(data) + 2
+	for _, ch := range c {
+		size += len(ch.key) + len(ch.val) + 4
+	}
+	out := make([]byte, 1, size)
+	out[0] = '{'
+	ok := scanObject(data, func(k, v []byte) bool {
+		if _, changed := c.get(string(k)); changed {
+			return true
+		}
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		out = append(out, '"')
+		out = append(out, k...)
+		out = append(out, '"', ':')
+		out = append(out, v...)
+		return true
+	})
+	if !ok {
+		vals := decodeData(&Record{Data: data})
+		c.applyTo(vals)
+		return encodeValues(vals)
+	}
+	sorted := c
+	if len(c) > 1 {
+		sorted = slices.Clone(c)
+		slices.SortFunc(sorted, func(a, b change) int { return cmp.Compare(a.key, b.key) })
+	}
+	for _, ch := range sorted {
+		if ch.val == nil {
+			continue
+		}
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		out = appendKey(out, ch.key)
+		out = append(out, ':')
+		out = append(out, ch.val...)
+	}
+	if len(out) == 1 {
+		return nil
+	}
+	return append(out, '}')
 }
 
 // appendKey appends k as a JSON string.

@@ -45,6 +45,30 @@ func FuzzScanObject(f *testing.F) {
 				t.Fatalf("round trip of %q lost member %q", data, k)
 			}
 		}
+		// Merging changes equals applying them to encoding/json's map: one
+		// key set, one existing key deleted.
+		changes := changes{{"zz", json.RawMessage(`[1,"x"]`)}}
+		for k := range want {
+			changes = changes.with(k, nil)
+			break
+		}
+		if want == nil {
+			want = map[string]json.RawMessage{} // the input was null
+		}
+		merged := mergeValues(data, changes)
+		var gotMerged map[string]json.RawMessage
+		if merged != nil && json.Unmarshal(merged, &gotMerged) != nil {
+			t.Fatalf("mergeValues wrote invalid JSON %q", merged)
+		}
+		changes.applyTo(want)
+		if len(gotMerged) != len(want) {
+			t.Fatalf("merge of %q: %d members, want %d", data, len(gotMerged), len(want))
+		}
+		for k, w := range want {
+			if !sameJSON(gotMerged[k], w) {
+				t.Fatalf("merge of %q: member %q = %s, want %s", data, k, gotMerged[k], w)
+			}
+		}
 	})
 }
 

@@ -211,7 +211,7 @@ func (s *Session) writeHeaders(h http.Header) {
 	if s.transport == KindBrowser {
 		switch {
 		case s.newToken != "":
-			h.Add("Set-Cookie", s.m.cookie(s.newToken, s.rec))
+			h["Set-Cookie"] = append(h["Set-Cookie"], s.m.cookie(s.newToken, s.rec))
 			if s.sealed() {
 				if c := s.m.csrfCompanion(string(s.newToken), s.rec); c != "" {
 					h.Add("Set-Cookie", c)

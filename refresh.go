@@ -41,10 +41,11 @@ type meta struct {
 }
 
 func readMeta(r *Record) meta {
-	var m meta
-	if len(r.Meta) > 0 {
-		_ = json.Unmarshal(r.Meta, &m) // written only by Keycard; treat garbage as empty
+	if len(r.Meta) == 0 {
+		return meta{} // no allocation on the common path
 	}
+	var m meta
+	_ = json.Unmarshal(r.Meta, &m) // written only by Keycard; treat garbage as empty
 	return m
 }
 

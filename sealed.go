@@ -314,7 +314,7 @@ func (s *Session) commitSealed(ctx context.Context, now time.Time) error {
 	default:
 		rec = rec.Clone()
 	}
-	if !s.apply(rec, s.decoded(), now, created || s.renew) {
+	if !s.apply(rec, now, created || s.renew) {
 		return nil
 	}
 	rec.RenewedAt = now

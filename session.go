@@ -42,8 +42,7 @@ type Session struct {
 	viaGrace    bool    // rec was reached through a rotated token's grace window
 	clearCookie bool    // the presented cookie should be removed
 
-	values  map[string]json.RawMessage // decoded rec.Data; nil until needed
-	changes map[string]json.RawMessage // keys this request set, nil value = deleted
+	changes changes // keys this request set or deleted; non-nil: a session is wanted
 
 	login       bool   // Login was called: bind subject, rotate
 	subject     string // the subject Login binds
@@ -144,14 +143,6 @@ func (s *Session) invalid() {
 	}
 }
 
-// decoded returns the session's values, decoding them on first use. s.mu is held.
-func (s *Session) decoded() map[string]json.RawMessage {
-	if s.values == nil {
-		s.values = decodeData(s.rec)
-	}
-	return s.values
-}
-
 func decodeData(rec *Record) map[string]json.RawMessage {
 	v := map[string]json.RawMessage{}
 	if rec == nil || len(rec.Data) == 0 {
@@ -163,7 +154,9 @@ func decodeData(rec *Record) map[string]json.RawMessage {
 	// Data is written only by Keycard as a JSON object; a record that does
 	// not decode is treated as empty rather than failing the request.
 	clear(v)
-	_ = json.Unmarshal(rec.Data, &v)
+	if json.Unmarshal(rec.Data, &v) != nil || v == nil { // "null" decodes to a nil map
+		v = map[string]json.RawMessage{}
+	}
 	return v
 }
 
@@ -182,15 +175,18 @@ func (s *Session) Raw(key string) (json.RawMessage, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
-	if s.rec == nil && s.changes == nil {
+	// This request's own writes first, then the stored values, scanned for
+	// the one key rather than decoded whole.
+	if v, ok := s.changes.get(key); ok {
+		return v, v != nil
+	}
+	if s.rec == nil {
 		return nil, false
 	}
-	if s.values == nil {
-		if v, ok, valid := lookupRaw(s.rec.Data, key); valid {
-			return v, ok
-		}
+	if v, ok, valid := lookupRaw(s.rec.Data, key); valid {
+		return v, ok
 	}
-	v, ok := s.decoded()[key]
+	v, ok := decodeData(s.rec)[key]
 	return v, ok
 }
 
@@ -208,7 +204,9 @@ func (s *Session) Keys() []string {
 	if s.rec == nil && s.changes == nil {
 		return nil
 	}
-	return slices.Sorted(maps.Keys(s.decoded()))
+	vals := decodeData(s.rec)
+	s.changes.applyTo(vals)
+	return slices.Sorted(maps.Keys(vals))
 }
 
 // GetString returns key's value if it is a JSON string, else "".
@@ -269,26 +267,21 @@ func (s *Session) set(key string, b json.RawMessage) error {
 	if err := s.writable(); err != nil {
 		return err
 	}
-	vals := s.decoded()
-	prev, had := vals[key]
-	if b == nil {
-		delete(vals, key)
-	} else {
-		vals[key] = b
-	}
-	if s.sealed() && len(encodeValues(vals)) > maxSealedData {
-		if had {
-			vals[key] = prev
-		} else {
-			delete(vals, key)
-		}
+	before := s.changes
+	s.changes = s.changes.with(key, b)
+	if s.sealed() && len(mergeValues(s.data(), s.changes)) > maxSealedData {
+		s.changes = before
 		return ErrTooLarge
 	}
-	if s.changes == nil {
-		s.changes = map[string]json.RawMessage{}
-	}
-	s.changes[key] = b
 	return nil
+}
+
+// data returns the stored values of the loaded session. s.mu is held.
+func (s *Session) data() []byte {
+	if s.rec == nil {
+		return nil
+	}
+	return s.rec.Data
 }
 
 // writable loads the session and says whether this request may change it. s.mu is held.
@@ -344,7 +337,7 @@ func (s *Session) Logout() error {
 	if s.rec != nil {
 		s.destroyed = s.rec
 	}
-	s.rec, s.values, s.changes = nil, nil, nil
+	s.rec, s.changes = nil, nil
 	s.login, s.renew, s.autoRenew, s.persistent, s.csrf, s.evict = false, false, false, nil, nil, nil
 	s.idleTimeout, s.absTimeout = 0, 0
 	s.clearCookie = s.transport == KindBrowser
@@ -489,7 +482,7 @@ func (s *Session) fail(err error) error {
 func (s *Session) commitNew(ctx context.Context, now time.Time) error {
 	rec := s.m.newRecord(now, KindBrowser, "")
 	rec.IP, rec.UserAgent = clientIP(s.r), s.r.UserAgent()
-	s.apply(rec, s.decoded(), now, true)
+	s.apply(rec, now, true)
 	for {
 		tok, h := NewToken()
 		rec.Hash = h
@@ -521,21 +514,12 @@ func (s *Session) commitExisting(ctx context.Context, now time.Time) error {
 	lock := s.m.commitLock(base.ID)
 	lock.Lock()
 	defer lock.Unlock()
-	vals := s.values // the decoded values of base, when already decoded
 	rotate := s.renew || s.autoRenew
 	for range maxCommitAttempts {
-		if vals == nil && s.changes != nil {
-			vals = decodeData(base)
-			for k, v := range s.changes {
-				if v == nil {
-					delete(vals, k)
-				} else {
-					vals[k] = v
-				}
-			}
-		}
-		next := base.Clone()
-		wrote := s.apply(next, vals, now, rotate)
+		// A shallow copy: apply replaces Data and Meta, never edits them.
+		cp := *base
+		next := &cp
+		wrote := s.apply(next, now, rotate)
 		var err error
 		var tok Token
 		switch {
@@ -591,7 +575,7 @@ func (s *Session) commitExisting(ctx context.Context, now time.Time) error {
 			// Destroyed, revoked, or rotated without grace: never write it back.
 			return s.ended(ctx, base, now)
 		}
-		base, vals = fresh, nil
+		base = fresh
 	}
 	return s.fail(fmt.Errorf("%w after %d attempts", ErrConflict, maxCommitAttempts))
 }
@@ -617,11 +601,12 @@ func (s *Session) needsWrite(rec *Record, now time.Time) bool {
 }
 
 // apply writes the request's changes into next and reports whether they need
-// a store write. vals are the values to store; now is the commit time.
-func (s *Session) apply(next *Record, vals map[string]json.RawMessage, now time.Time, force bool) bool {
+// a store write; now is the commit time. It replaces next.Data and next.Meta
+// rather than editing them, so next may share them with the record read.
+func (s *Session) apply(next *Record, now time.Time, force bool) bool {
 	write := force
 	if s.changes != nil {
-		next.Data = encodeValues(vals)
+		next.Data = mergeValues(next.Data, s.changes)
 		write = true
 	}
 	if s.login {

@@ -2,6 +2,7 @@ package keycard
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"log/slog"
@@ -37,8 +38,9 @@ var errMalformedToken = errors.New("keycard: malformed session token")
 func NewToken() (Token, Hash) {
 	var b [32]byte
 	rand.Read(b[:]) // never fails (crypto/rand panics instead)
-	t := Token(base64.RawURLEncoding.EncodeToString(b[:]))
-	return t, HashToken(t)
+	var enc [TokenLen]byte
+	base64.RawURLEncoding.Encode(enc[:], b[:])
+	return Token(enc[:]), sha256.Sum256(enc[:])
 }
 
 // newID returns a fresh public session ID.
