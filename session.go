@@ -33,9 +33,6 @@ type Session struct {
 	hash      Hash
 	reason    string // why a presented credential was refused before lookup
 
-	reauth      bool     // the guard asked for re-authentication on this request
-	csrf        []byte   // a CSRF secret saved by this request
-	evict       []string // sessions to end after this login (SessionLimit)
 	loaded      bool
 	err         error   // store failure; the response becomes 503
 	rec         *Record // the live record; nil while anonymous
@@ -52,6 +49,9 @@ type Session struct {
 	persistent  *bool
 	idleTimeout time.Duration
 	absTimeout  time.Duration
+	reauth      bool     // the guard asked for re-authentication on this request
+	csrf        []byte   // a CSRF secret saved by this request
+	evict       []string // sessions to end after this login (SessionLimit)
 
 	committed bool
 	newToken  Token // the token issued by this request's commit
