@@ -2,6 +2,9 @@ package keycard
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"time"
@@ -92,6 +95,11 @@ func (m *Manager) emit(ctx context.Context, e Event) {
 	attrs := []slog.Attr{slog.String("event", e.Type.String())}
 	if e.SessionID != "" {
 		attrs = append(attrs, slog.String("session_id", e.SessionID))
+	}
+	if e.Subject != "" && len(m.cfg.subjectSalt) > 0 {
+		mac := hmac.New(sha256.New, m.cfg.subjectSalt)
+		mac.Write([]byte(e.Subject))
+		attrs = append(attrs, slog.String("subject_hash", hex.EncodeToString(mac.Sum(nil)[:8])))
 	}
 	if e.Reason != "" {
 		attrs = append(attrs, slog.String("reason", e.Reason))

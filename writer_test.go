@@ -166,3 +166,32 @@ func TestHandlerErrorIsJSON(t *testing.T) {
 		t.Fatalf("body %q: want the code and never the token", b)
 	}
 }
+
+// TestLogSubjectHash: with a salt, log lines carry a stable keyed hash of the
+// subject, never the subject; without one, nothing about the subject.
+func TestLogSubjectHash(t *testing.T) {
+	for _, salt := range [][]byte{nil, []byte("0123456789abcdef")} {
+		var logs bytes.Buffer
+		logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		e := newEnv(t, &keycard.Options{Logger: logger, LogSubjectSalt: salt})
+		cookie := e.login("alice")
+		e.do(req{method: "POST", path: "/logout", cookie: cookie})
+		e.login("alice")
+		out := logs.String()
+		if strings.Contains(out, "alice") {
+			t.Fatal("the subject appears in the logs")
+		}
+		hashes := map[string]bool{}
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			if _, h, ok := strings.Cut(line, `"subject_hash":"`); ok {
+				hashes[h[:16]] = true
+			}
+		}
+		switch {
+		case salt == nil && len(hashes) != 0:
+			t.Fatal("subject_hash logged without a salt")
+		case salt != nil && len(hashes) != 1:
+			t.Fatalf("subject hashes %v: want one stable hash for alice's events", hashes)
+		}
+	}
+}
