@@ -16,6 +16,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"golang.org/x/crypto/chacha20poly1305"
 )
@@ -220,6 +221,23 @@ func New(ring *KeyRing, opts *Options) (*Sealer, error) {
 // and unique enough for XChaCha20-Poly1305, but the nonce doubles as the
 // value's CSRF token (see Nonce), so it must also be unpredictable: a
 // counter would let a user who sees their own nonce guess another's.
+//
+// It deliberately does not use a faster user-space generator (for example a
+// sync.Pool of math/rand/v2 ChaCha8 states seeded from crypto/rand, which
+// measured about 25 ns per nonce against about 66 ns here). ChaCha8 is a
+// strong generator, but its state lives in process memory, and a VM
+// snapshot that is restored more than once (Firecracker, SnapStart-style
+// restores, live VM cloning) or a checkpointed process (CRIU) resumes every
+// copy with the same generator states: the copies would then draw the same
+// nonces under the same key. For XChaCha20-Poly1305 a repeated nonce with
+// different plaintexts reveals their XOR and lets whoever holds both values
+// recover the Poly1305 key and forge values for that nonce, i.e. forge
+// session cookies. Reseeding every N nonces only bounds how many repeat.
+// crypto/rand on Linux 6.11+ is the kernel's vDSO getrandom, itself a
+// user-space ChaCha20 fast-key-erasure generator, but one the kernel
+// invalidates on fork and on a VM generation-ID change; that is the
+// property a private pool cannot have. It also stays the approved DRBG in
+// FIPS 140-3 mode. 40 ns a Seal is not worth that risk.
 func randNonce(b []byte) { rand.Read(b) } // crypto/rand.Read never fails; it panics instead.
 
 // SetKeyRing replaces the key ring, for rotation without a restart. Values
@@ -269,11 +287,9 @@ func (s *Sealer) Seal(name, purpose string, data []byte, expires time.Time) (str
 	}
 	k := &s.ring.Load().keys[0]
 
-	// Scratch space from a pool: the raw value, then the additional data,
-	// then the text encoding. Only the returned string is allocated.
-	need := rawLen + adLen(name, purpose) + encLen
-	bp := getBuf(need)
-	defer putBuf(bp)
+	// Scratch space from a pool for the raw value and the additional data;
+	// the only allocation is the output. See "Performance" in doc.go.
+	bp := getBuf(rawLen + adLen(name, purpose))
 	buf := (*bp)[:rawLen]
 	buf[0] = Version1
 	copy(buf[1:], k.id[:])
@@ -283,18 +299,25 @@ func (s *Sealer) Seal(name, purpose string, data []byte, expires time.Time) (str
 	pt := buf[headerLen : headerLen+expiryLen+len(data)]
 	binary.BigEndian.PutUint64(pt, uint64(exp))
 	copy(pt[expiryLen:], data)
+	// Sealed in place: the ciphertext overwrites the plaintext, so after
+	// this call the scratch buffer holds only public bytes (header,
+	// ciphertext, tag, additional data).
 	k.aead.Seal(pt[:0], buf[1+keyIDLen:headerLen], pt, ad)
 
-	out := (*bp)[len(buf)+len(ad):][:encLen]
-	enc.Encode(out, buf)
-	var sb strings.Builder
-	sb.Grow(encLen)
-	sb.Write(out)
-	return sb.String(), nil
+	// The text is encoded straight into a buffer allocated for it and
+	// returned as a string without a second copy. unsafe.String is sound
+	// here because out is fresh, never escapes as a []byte, and is never
+	// written again after encode64 returns.
+	out := make([]byte, encLen)
+	encode64(out, buf)
+	putBuf(bp, false)
+	return unsafe.String(&out[0], len(out)), nil
 }
 
-// bufPool holds scratch buffers for Seal. Buffers are cleared before they
-// return to the pool, so no plaintext lingers in them.
+// bufPool holds scratch buffers for Seal and Open. A buffer that may hold
+// plaintext (Open's) is cleared before it returns to the pool, so no
+// plaintext lingers in pooled memory; Seal's holds only public bytes once
+// the AEAD has run and is not cleared.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 func getBuf(n int) *[]byte {
@@ -306,8 +329,10 @@ func getBuf(n int) *[]byte {
 	return bp
 }
 
-func putBuf(bp *[]byte) {
-	clear(*bp)
+func putBuf(bp *[]byte, secret bool) {
+	if secret {
+		clear(*bp)
+	}
 	if cap(*bp) > 2*MaxCookieLen {
 		return
 	}
@@ -350,17 +375,19 @@ func (s *Sealer) open(name, purpose, value string) ([]byte, int64, error) {
 	if len(name)+1+len(value) > MaxCookieLen {
 		return nil, 0, ErrInvalid
 	}
-	// encoding/base64 skips CR and LF; a sealed value never contains them.
-	if strings.IndexByte(value, '\n') >= 0 || strings.IndexByte(value, '\r') >= 0 {
-		return nil, 0, ErrInvalid
-	}
+	// A sealed value never contains CR or LF (which encoding/base64 would
+	// skip); decode64 refuses them along with every other non-alphabet byte.
 	rawLen := enc.DecodedLen(len(value))
 	if rawLen < overhead {
 		return nil, 0, ErrInvalid
 	}
-	buf := make([]byte, rawLen, rawLen+adLen(name, purpose))
-	n, err := strictEnc.Decode(buf, []byte(value))
-	if err != nil || n != rawLen {
+	// Decode into pooled scratch (no allocation), open in place, and copy
+	// out only the data: the one allocation is the returned slice. The
+	// scratch is cleared before it goes back, since it held plaintext.
+	bp := getBuf(rawLen + adLen(name, purpose))
+	defer putBuf(bp, true)
+	buf := (*bp)[:rawLen]
+	if !decode64(buf, value) { // strict: also refuses CR, LF and padding
 		return nil, 0, ErrInvalid
 	}
 	if buf[0] != Version1 {
@@ -370,7 +397,7 @@ func (s *Sealer) open(name, purpose, value string) ([]byte, int64, error) {
 	if k == nil {
 		return nil, 0, ErrInvalid
 	}
-	ad := appendAD(buf[rawLen:], buf[:headerLen], name, purpose)
+	ad := appendAD(buf[rawLen:rawLen], buf[:headerLen], name, purpose)
 	ct := buf[headerLen:rawLen]
 	pt, err := k.aead.Open(ct[:0], buf[1+keyIDLen:headerLen], ct, ad)
 	if err != nil || len(pt) < expiryLen {
@@ -380,7 +407,9 @@ func (s *Sealer) open(name, purpose, value string) ([]byte, int64, error) {
 	if s.now().Unix() >= exp {
 		return nil, 0, ErrInvalid
 	}
-	return pt[expiryLen:len(pt):len(pt)], exp, nil
+	out := make([]byte, len(pt)-expiryLen) // non-nil even when empty, as before
+	copy(out, pt[expiryLen:])
+	return out, exp, nil
 }
 
 // Nonce returns the nonce of a sealed value in base64url (32 characters). It
