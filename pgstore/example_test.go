@@ -3,35 +3,23 @@ package pgstore_test
 import (
 	"context"
 	"log"
+	"net/http"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
+	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/pgstore"
 )
 
-// Open connects, migrates and returns a Store that owns its pool.
-func ExampleOpen() {
-	ctx := context.Background()
-	store, err := pgstore.Open(ctx, "postgres://keycard@localhost:5432/app?sslmode=disable")
+// Example keeps sessions in PostgreSQL; Open applies the embedded migrations.
+// It needs a server, so it is compiled but not run.
+func Example() {
+	store, err := pgstore.Open(context.Background(), "postgres://keycard@127.0.0.1:5432/app?sslmode=disable")
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer store.Close()
-	_ = store // keycard.New(store, nil)
-}
-
-// New uses a pool the application already has, with Keycard's tables in a
-// schema of their own.
-func ExampleNew() {
-	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, "postgres://app@localhost:5432/app?sslmode=disable")
+	sessions, err := keycard.New(store, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer pool.Close()
-	store, err := pgstore.New(ctx, pool, &pgstore.Options{Schema: "keycard"})
-	if err != nil {
-		log.Fatal(err)
-	}
-	_ = store
+	log.Fatal(http.ListenAndServe("localhost:8080", sessions.Handler(http.NotFoundHandler())))
 }
