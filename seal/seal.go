@@ -307,9 +307,9 @@ func (s *Sealer) Seal(name, purpose string, data []byte, expires time.Time) (str
 	// The text is encoded straight into a buffer allocated for it and
 	// returned as a string without a second copy. unsafe.String is sound
 	// here because out is fresh, never escapes as a []byte, and is never
-	// written again after encode64 returns.
+	// written again after Encode returns.
 	out := make([]byte, encLen)
-	encode64(out, buf)
+	enc.Encode(out, buf)
 	putBuf(bp, false)
 	return unsafe.String(&out[0], len(out)), nil
 }
@@ -375,8 +375,11 @@ func (s *Sealer) open(name, purpose, value string) ([]byte, int64, error) {
 	if len(name)+1+len(value) > MaxCookieLen {
 		return nil, 0, ErrInvalid
 	}
-	// A sealed value never contains CR or LF (which encoding/base64 would
-	// skip); decode64 refuses them along with every other non-alphabet byte.
+	// A sealed value never contains CR or LF, which encoding/base64 would
+	// skip even in strict mode: refuse them first.
+	if strings.IndexByte(value, '\r') >= 0 || strings.IndexByte(value, '\n') >= 0 {
+		return nil, 0, ErrInvalid
+	}
 	rawLen := enc.DecodedLen(len(value))
 	if rawLen < overhead {
 		return nil, 0, ErrInvalid
@@ -387,7 +390,10 @@ func (s *Sealer) open(name, purpose, value string) ([]byte, int64, error) {
 	bp := getBuf(rawLen + adLen(name, purpose))
 	defer putBuf(bp, true)
 	buf := (*bp)[:rawLen]
-	if !decode64(buf, value) { // strict: also refuses CR, LF and padding
+	// Decode reads its source and never writes it, so a read-only byte view
+	// of the string is sound and spares a copy of the text.
+	text := unsafe.Slice(unsafe.StringData(value), len(value))
+	if n, err := strictEnc.Decode(buf, text); err != nil || n != rawLen {
 		return nil, 0, ErrInvalid
 	}
 	if buf[0] != Version1 {
