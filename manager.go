@@ -131,8 +131,7 @@ type resolved struct {
 // applies every server-side check: kind, tombstones, grace window, replay,
 // idle and absolute deadlines. It emits the events those checks raise. The
 // error is non-nil only when the store failed.
-func (m *Manager) resolve(ctx context.Context, r *http.Request, h Hash, kind Kind) (resolved, error) {
-	now := m.now()
+func (m *Manager) resolve(ctx context.Context, r *http.Request, h Hash, kind Kind, now time.Time) (resolved, error) {
 	rec, err := m.store.Get(ctx, h)
 	if errors.Is(err, ErrNotFound) {
 		m.emit(ctx, Event{Type: EventInvalidToken, Time: now, Kind: kind, Reason: "unknown", Request: r})
@@ -206,7 +205,7 @@ func (m *Manager) Lookup(ctx context.Context, token string, kind Kind) (Info, er
 		m.emit(ctx, Event{Type: EventInvalidToken, Kind: kind, Reason: "malformed"})
 		return Info{}, ErrInvalidToken
 	}
-	res, err := m.resolve(ctx, nil, HashToken(t), kind)
+	res, err := m.resolve(ctx, nil, HashToken(t), kind, m.now())
 	if err != nil {
 		return Info{}, err
 	}

@@ -251,7 +251,7 @@ func (m *Manager) sealedRevoked(ctx context.Context, rec *Record) (bool, error) 
 // loadSealed opens the sealed cookie. s.mu is held.
 func (s *Session) loadSealed() {
 	ctx := s.r.Context()
-	now := s.m.now()
+	now := s.clock()
 	rec := s.m.openSealed(string(s.token))
 	reason := ""
 	switch {

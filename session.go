@@ -54,7 +54,19 @@ type Session struct {
 	evict       []string // sessions to end after this login (SessionLimit)
 
 	committed bool
-	newToken  Token // the token issued by this request's commit
+	newToken  Token     // the token issued by this request's commit
+	at        time.Time // the request's time, read once (see clock)
+}
+
+// clock returns the time of this request: read from the Manager's clock on
+// first use and kept, so that one request sees one time. A commit therefore
+// uses the time the session was loaded, which can only make deadlines it
+// writes earlier, never later. s.mu is held.
+func (s *Session) clock() time.Time {
+	if s.at.IsZero() {
+		s.at = s.m.now()
+	}
+	return s.at
 }
 
 type ctxKey struct{}
@@ -114,7 +126,7 @@ func (s *Session) load() {
 	if s.sealed() {
 		s.loadSealed()
 	} else {
-		res, err := s.m.resolve(s.r.Context(), s.r, s.hash, s.transport)
+		res, err := s.m.resolve(s.r.Context(), s.r, s.hash, s.transport, s.clock())
 		if err != nil {
 			s.err = err
 			return
@@ -131,7 +143,7 @@ func (s *Session) load() {
 	}
 	s.checkClient(s.r.Context())
 	if s.rec != nil && !s.sealed() && s.transport == KindBrowser && s.m.cfg.renewal > 0 && !s.viaGrace &&
-		s.m.now().Sub(s.rec.RenewedAt) >= s.m.cfg.renewal {
+		s.clock().Sub(s.rec.RenewedAt) >= s.m.cfg.renewal {
 		s.autoRenew = true
 	}
 }
@@ -447,7 +459,7 @@ func (s *Session) commit() error {
 		return s.err
 	}
 	ctx := s.r.Context()
-	now := s.m.now()
+	now := s.clock()
 	if s.destroyed != nil && !s.sealed() {
 		err := s.m.store.Delete(ctx, s.destroyed.Hash)
 		if err != nil && !errors.Is(err, ErrNotFound) {
