@@ -105,21 +105,22 @@ func appendObject(b []byte, vals map[string]json.RawMessage) []byte {
 	return append(b, '}')
 }
 
-// change is one key a request set (val) or deleted (val nil).
-type change struct {
-	key string
-	val json.RawMessage
+// A Change is one data key a request set (Value, valid JSON) or deleted
+// (Value nil).
+type Change struct {
+	Key   string
+	Value json.RawMessage
 }
 
 // changes are a request's writes, at most one per key. A slice, not a map:
 // requests touch a handful of keys, and a map costs allocations on every write.
-type changes []change
+type changes []Change
 
 // get returns the change of key, if any.
 func (c changes) get(key string) (json.RawMessage, bool) {
 	for _, ch := range c {
-		if ch.key == key {
-			return ch.val, true
+		if ch.Key == key {
+			return ch.Value, true
 		}
 	}
 	return nil, false
@@ -130,33 +131,48 @@ func (c changes) get(key string) (json.RawMessage, bool) {
 func (c changes) with(key string, val json.RawMessage) changes {
 	out := make(changes, 0, len(c)+1)
 	for _, ch := range c {
-		if ch.key != key {
+		if ch.Key != key {
 			out = append(out, ch)
 		}
 	}
-	return append(out, change{key, val})
+	return append(out, Change{key, val})
 }
 
 // applyTo applies the changes to a decoded object.
 func (c changes) applyTo(vals map[string]json.RawMessage) {
 	for _, ch := range c {
-		if ch.val == nil {
-			delete(vals, ch.key)
+		if ch.Value == nil {
+			delete(vals, ch.Key)
 		} else {
-			vals[ch.key] = ch.val
+			vals[ch.Key] = ch.Value
 		}
 	}
 }
 
-// mergeValues returns the JSON object data with changes applied (a nil
-// value deletes its key): the members of data whose keys did not change, in
-// their order, then the changed keys that are set, sorted. It returns nil for
-// an empty object. Data this scanner does not understand is decoded with
-// encoding/json instead.
+// MergeData returns the JSON object data with the changes cs applied in order (a
+// nil Value deletes its key; a later change of a key wins): the members of
+// data whose keys did not change, in their order, then the changed keys that
+// are set, sorted. It returns nil for an empty object, and never modifies
+// data. It is how the Manager merges a request's writes into stored data;
+// a Merger that keeps changes apart from the data merges them with it.
+func MergeData(data []byte, cs []Change) []byte {
+	var c changes = cs
+	if len(c) > 1 {
+		// Keep the last change of each key.
+		c = nil
+		for _, ch := range cs {
+			c = c.with(ch.Key, ch.Value)
+		}
+	}
+	return mergeValues(data, c)
+}
+
+// mergeValues is MergeData for changes with at most one change per key.
+// Data this scanner does not understand is decoded with encoding/json instead.
 func mergeValues(data []byte, c changes) []byte {
 	size := len(data) + 2
 	for _, ch := range c {
-		size += len(ch.key) + len(ch.val) + 4
+		size += len(ch.Key) + len(ch.Value) + 4
 	}
 	out := make([]byte, 1, size)
 	out[0] = '{'
@@ -181,18 +197,18 @@ func mergeValues(data []byte, c changes) []byte {
 	sorted := c
 	if len(c) > 1 {
 		sorted = slices.Clone(c)
-		slices.SortFunc(sorted, func(a, b change) int { return cmp.Compare(a.key, b.key) })
+		slices.SortFunc(sorted, func(a, b Change) int { return cmp.Compare(a.Key, b.Key) })
 	}
 	for _, ch := range sorted {
-		if ch.val == nil {
+		if ch.Value == nil {
 			continue
 		}
 		if len(out) > 1 {
 			out = append(out, ',')
 		}
-		out = appendKey(out, ch.key)
+		out = appendKey(out, ch.Key)
 		out = append(out, ':')
-		out = append(out, ch.val...)
+		out = append(out, ch.Value...)
 	}
 	if len(out) == 1 {
 		return nil

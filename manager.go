@@ -33,8 +33,9 @@ var (
 
 // Manager creates, loads and ends sessions. It is safe for concurrent use.
 type Manager struct {
-	store Store
-	cfg   *config
+	store  Store
+	merger Merger // store, when it implements Merger
+	cfg    *config
 	// commitLocks serialise commits to one session within this process, so
 	// that compare-and-swap conflicts arise only between processes.
 	commitLocks [64]sync.Mutex
@@ -59,7 +60,9 @@ func New(store Store, opts *Options) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Manager{store: store, cfg: cfg}, nil
+	m := &Manager{store: store, cfg: cfg}
+	m.merger, _ = store.(Merger)
+	return m, nil
 }
 
 // Store returns the store the Manager was created with.

@@ -142,10 +142,25 @@ func (s *Session) load() {
 		return
 	}
 	s.checkClient(s.r.Context())
-	if s.rec != nil && !s.sealed() && s.transport == KindBrowser && s.m.cfg.renewal > 0 && !s.viaGrace &&
-		s.clock().Sub(s.rec.RenewedAt) >= s.m.cfg.renewal {
-		s.autoRenew = true
-	}
+	s.autoRenew = s.renewalDue()
+}
+
+// renewalDue reports whether the loaded session's token has reached the
+// renewal timeout and should be replaced (with a grace window) at commit.
+// s.mu is held.
+func (s *Session) renewalDue() bool {
+	return s.rec != nil && !s.sealed() && s.transport == KindBrowser && s.m.cfg.renewal > 0 && !s.viaGrace &&
+		s.clock().Sub(s.rec.RenewedAt) >= s.m.cfg.renewal
+}
+
+// mergeable reports whether a write may skip loading the session and go to
+// the store as one Merge at commit (see commitMerge): the store is a Merger,
+// the request came with a well-formed browser token, the session is not
+// loaded yet, and no guard needs to see the record on this request.
+// s.mu is held.
+func (s *Session) mergeable() bool {
+	return !s.loaded && !s.committed && s.m.merger != nil && s.transport == KindBrowser &&
+		s.token != "" && s.reason == "" && s.m.cfg.guard == nil && !s.sealed()
 }
 
 // invalid counts an invalid token against the client's network. s.mu is held.
@@ -276,6 +291,10 @@ func (s *Session) Delete(key string) error { return s.set(key, nil) }
 func (s *Session) set(key string, b json.RawMessage) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.mergeable() {
+		s.changes = s.changes.with(key, b) // no read now: see commitMerge
+		return nil
+	}
 	if err := s.writable(); err != nil {
 		return err
 	}
@@ -455,11 +474,18 @@ func (s *Session) commit() error {
 		return s.err
 	}
 	s.committed = true
+	ctx := s.r.Context()
+	now := s.clock()
+	if !s.loaded && s.changes != nil {
+		// Values were written without the session being read.
+		if done, err := s.commitMerge(ctx, now); done {
+			return err
+		}
+		s.load() // the store declined the merge: take the usual path
+	}
 	if !s.loaded || s.err != nil {
 		return s.err
 	}
-	ctx := s.r.Context()
-	now := s.clock()
 	if s.destroyed != nil && !s.sealed() {
 		err := s.m.store.Delete(ctx, s.destroyed.Hash)
 		if err != nil && !errors.Is(err, ErrNotFound) {
@@ -488,6 +514,28 @@ func (s *Session) commit() error {
 func (s *Session) fail(err error) error {
 	s.err = storeErr(err)
 	return s.err
+}
+
+// commitMerge sends the writes of a request that never read its session to
+// the store as one Merge: one round trip on stores that implement it in
+// one call. The store applies them only to a live browser session whose
+// deadlines have not passed; when it declines, commitMerge reports false
+// and the caller loads the session, which decides (and reports) what the
+// token means, and commits the usual way. s.mu is held.
+func (s *Session) commitMerge(ctx context.Context, now time.Time) (bool, error) {
+	rec, err := s.m.merger.Merge(ctx, s.hash, &Merge{Kind: KindBrowser, Now: now, IdleTimeout: s.m.cfg.idle, Changes: s.changes})
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	s.loaded = true
+	if err != nil {
+		return true, s.fail(err)
+	}
+	s.rec, s.changes = rec, nil
+	if s.autoRenew = s.renewalDue(); s.autoRenew {
+		return true, s.commitExisting(ctx, now)
+	}
+	return true, nil
 }
 
 // commitNew creates a session with a fresh token. s.mu is held.

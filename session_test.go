@@ -322,6 +322,10 @@ func TestPerSessionAbsoluteOverride(t *testing.T) {
 }
 
 func TestConcurrentWritersLoseNothing(t *testing.T) {
+	forEachWritePath(t, testConcurrentWritersLoseNothing)
+}
+
+func testConcurrentWritersLoseNothing(t *testing.T, newEnv func(*testing.T, *keycard.Options) *env) {
 	e := newEnv(t, &keycard.Options{RenewalTimeout: -1})
 	cookie := e.login("alice")
 	var wg sync.WaitGroup
@@ -344,10 +348,13 @@ func TestConcurrentWritersLoseNothing(t *testing.T) {
 // TestNoResurrection runs the race many times: request A has loaded the
 // session and is about to write; request B ends or renews it; A's commit must
 // not bring the old token back.
-func TestNoResurrection(t *testing.T) {
+func TestNoResurrection(t *testing.T) { forEachWritePath(t, testNoResurrection) }
+
+func testNoResurrection(t *testing.T, newEnv func(*testing.T, *keycard.Options) *env) {
 	for _, mode := range []string{"logout", "renew", "revoke-all"} {
 		t.Run(mode, func(t *testing.T) {
 			e := newEnv(t, &keycard.Options{RenewalTimeout: -1})
+			_, merging := e.store.(keycard.Merger)
 			iterations := 2000
 			if testing.Short() {
 				iterations = 200
@@ -357,10 +364,16 @@ func TestNoResurrection(t *testing.T) {
 				loaded, release := make(chan struct{}), make(chan struct{})
 				a := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					s := keycard.FromContext(r.Context())
-					_ = s.GetString("x") // load
+					if merging {
+						s.Put("x", "from A") // no read: the write waits for the commit's Merge
+					} else {
+						_ = s.GetString("x") // load
+					}
 					close(loaded)
 					<-release
-					s.Put("x", "from A")
+					if !merging {
+						s.Put("x", "from A")
+					}
 				}))
 				b := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					switch mode {
@@ -521,6 +534,10 @@ func TestStoreOutageIs503(t *testing.T) {
 // not serialised by a shared lock, so every conflict goes through the
 // compare-and-swap re-read and reapply.
 func TestConcurrentWritersTwoNodes(t *testing.T) {
+	forEachWritePath(t, testConcurrentWritersTwoNodes)
+}
+
+func testConcurrentWritersTwoNodes(t *testing.T, newEnv func(*testing.T, *keycard.Options) *env) {
 	e := newEnv(t, &keycard.Options{RenewalTimeout: -1})
 	other, err := keycard.New(e.store, &keycard.Options{RenewalTimeout: -1, Now: e.clock.Now, Logger: discard})
 	if err != nil {

@@ -113,3 +113,53 @@ type Store interface {
 	// (see Expiry above) is before now and returns how many it dropped.
 	DeleteExpired(ctx context.Context, now time.Time, limit int) (int, error)
 }
+
+// Merge is a write that needs no read first: one request's data changes and
+// the activity it records. See Merger.
+type Merge struct {
+	Kind        Kind          // the transport the token came through
+	Now         time.Time     // the request's time (microsecond precision)
+	IdleTimeout time.Duration // the Manager's idle timeout, for records without their own
+	Changes     []Change      // applied in order with MergeData
+}
+
+// Apply applies m to r in place and reports whether it applied: only to a
+// live record of kind m.Kind whose idle and absolute deadlines are both
+// after m.Now. It sets Data to MergeData(Data, m.Changes), LastSeenAt to
+// m.Now and IdleExpiresAt to m.Now plus the record's idle timeout (its own,
+// else m.IdleTimeout), never beyond ExpiresAt. It leaves Version alone.
+// Apply is the definition of Merger.Merge for stores that hold records in Go.
+func (m *Merge) Apply(r *Record) bool {
+	if r.State != StateLive || r.Kind != m.Kind || !m.Now.Before(r.ExpiresAt) || !m.Now.Before(r.IdleExpiresAt) {
+		return false
+	}
+	idle := m.IdleTimeout
+	if r.IdleTimeout > 0 {
+		idle = r.IdleTimeout
+	}
+	r.Data = MergeData(r.Data, m.Changes)
+	r.LastSeenAt = m.Now
+	r.IdleExpiresAt = m.Now.Add(idle)
+	if r.IdleExpiresAt.After(r.ExpiresAt) {
+		r.IdleExpiresAt = r.ExpiresAt
+	}
+	return true
+}
+
+// A Merger is a Store that can apply a Merge without the caller reading the
+// record first, so that a request that only writes values costs one store
+// call (one round trip) instead of a read and a compare-and-swap. The
+// Manager uses it, when the store implements it, for browser requests that
+// set or delete values without reading the session; any other request takes
+// the usual path.
+type Merger interface {
+	Store
+
+	// Merge atomically applies m to the record under h, as m.Apply defines,
+	// increments its version and returns the record as stored. When m does
+	// not apply (no record, a tombstone, another kind, a deadline passed) it
+	// changes nothing and returns ErrNotFound; a store may also decline with
+	// ErrNotFound whenever it cannot apply m exactly. The caller then reads
+	// the record with Get and decides what the token means.
+	Merge(ctx context.Context, h Hash, m *Merge) (*Record, error)
+}

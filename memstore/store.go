@@ -56,7 +56,7 @@ type Store struct {
 	sweepMu  sync.Mutex
 }
 
-var _ keycard.Store = (*Store)(nil)
+var _ keycard.Merger = (*Store)(nil)
 
 // New returns an empty Store. Unless opts.SweepInterval is negative it starts
 // a goroutine that drops expired records every SweepInterval; call Close to
@@ -309,6 +309,39 @@ func (st *Store) Update(ctx context.Context, r *keycard.Record) error {
 	sh.refile(local)
 	r.Version++
 	return nil
+}
+
+// Merge implements keycard.Merger: the record is read, changed as m.Apply
+// says and written back under the shard lock, so no other operation on it
+// runs in between.
+func (st *Store) Merge(ctx context.Context, h keycard.Hash, m *keycard.Merge) (*keycard.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	sh := st.shardOf(&h)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	v := sh.lookup(&h)
+	if v == 0 {
+		return nil, keycard.ErrNotFound
+	}
+	e := sh.at(v - 1)
+	if e.state != keycard.StateLive || e.kind != m.Kind {
+		return nil, keycard.ErrNotFound
+	}
+	r := e.record()
+	if !m.Apply(r) {
+		return nil, keycard.ErrNotFound
+	}
+	var odd string
+	if e.flags&flagOddID != 0 {
+		odd = e.ext.id
+	}
+	e.fill(r, e.subject(), odd)
+	e.version++
+	sh.refile(v - 1)
+	r.Version = e.version
+	return r, nil
 }
 
 var errRotateID = errors.New("memstore: Rotate: next.ID differs from old.ID")

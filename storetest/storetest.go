@@ -58,6 +58,16 @@ func Run(t *testing.T, newStore func(t *testing.T) keycard.Store) {
 			tt.fn(t, s)
 		})
 	}
+	for _, tt := range mergeTests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newStore(t)
+			m, ok := s.(keycard.Merger)
+			if !ok {
+				t.Skip("the store does not implement keycard.Merger")
+			}
+			tt.fn(t, m)
+		})
+	}
 }
 
 // ctx returns a context that is cancelled when t ends.

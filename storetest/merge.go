@@ -1,0 +1,321 @@
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/keycard-go/keycard"
+)
+
+// mergeTests check the keycard.Merger clauses; Run runs them on stores that
+// implement it and skips them on the others.
+var mergeTests = []struct {
+	name string
+	fn   func(t *testing.T, s keycard.Merger)
+}{
+	{"MergeApplies", testMergeApplies},
+	{"MergeIdleTimeouts", testMergeIdleTimeouts},
+	{"MergeDeclines", testMergeDeclines},
+	{"MergeAndCompareAndSwap", testMergeAndCompareAndSwap},
+	{"MergeKeepsIndexes", testMergeKeepsIndexes},
+	{"ConcurrentMerges", testConcurrentMerges},
+	{"MergeHostileInputs", testMergeHostileInputs},
+	{"MergeLargeValue", testMergeLargeValue},
+	{"MergeContextCanceled", testMergeContextCanceled},
+}
+
+// merged returns what m makes of r under a conforming Merger: m.Apply's
+// changes and the next version.
+func merged(t *testing.T, r *keycard.Record, m *keycard.Merge) *keycard.Record {
+	t.Helper()
+	want := r.Clone()
+	if !m.Apply(want) {
+		t.Fatalf("test bug: the merge does not apply to %s", r.ID)
+	}
+	want.Version = r.Version + 1
+	return want
+}
+
+// mustMerge merges m into the record under h and checks both the returned
+// record and the stored one against want.
+func mustMerge(t *testing.T, s keycard.Merger, h keycard.Hash, m *keycard.Merge, want *keycard.Record) *keycard.Record {
+	t.Helper()
+	got, err := s.Merge(ctx(t), h, m)
+	if err != nil {
+		t.Fatalf("Merge: %v", err)
+	}
+	if d := Diff(got, want); d != "" {
+		t.Errorf("Merge returned a record that differs:%s", d)
+	}
+	wantRecord(t, s, want)
+	return got
+}
+
+func set(k, v string) keycard.Change { return keycard.Change{Key: k, Value: json.RawMessage(v)} }
+func del(k string) keycard.Change    { return keycard.Change{Key: k} }
+
+func testMergeApplies(t *testing.T, s keycard.Merger) {
+	r := fullRecord("alice")
+	r.Kind = keycard.KindBrowser
+	r.IdleTimeout = 0
+	r.Data = []byte(`{"keep":[1,2],"k":"v","gone":true}`)
+	mustCreate(t, s, r)
+	m := &keycard.Merge{Kind: keycard.KindBrowser, Now: r.LastSeenAt.Add(time.Minute), IdleTimeout: 20 * time.Minute,
+		Changes: []keycard.Change{set("k", `"w"`), set("new", `{"a":null}`), del("gone"), set("k", `"last wins"`), del("never set")}}
+	want := merged(t, r, m)
+	if got := string(want.Data); got != `{"keep":[1,2],"k":"last wins","new":{"a":null}}` {
+		t.Fatalf("test bug: MergeData gave %s", got)
+	}
+	got := mustMerge(t, s, r.Hash, m, want)
+
+	// A second merge applies on top of the first, and deleting every key
+	// leaves no data.
+	m2 := &keycard.Merge{Kind: keycard.KindBrowser, Now: m.Now.Add(time.Second), IdleTimeout: 20 * time.Minute,
+		Changes: []keycard.Change{del("keep"), del("k"), del("new")}}
+	want2 := merged(t, got, m2)
+	if want2.Data != nil {
+		t.Fatalf("test bug: MergeData gave %s, want nil", want2.Data)
+	}
+	mustMerge(t, s, r.Hash, m2, want2)
+
+	// A record without data gets some.
+	e := NewRecord("")
+	e.Data = nil
+	mustCreate(t, s, e)
+	m3 := &keycard.Merge{Kind: keycard.KindBrowser, Now: e.LastSeenAt, IdleTimeout: time.Minute, Changes: []keycard.Change{set("a", "1")}}
+	mustMerge(t, s, e.Hash, m3, merged(t, e, m3))
+}
+
+// testMergeIdleTimeouts: the record's own idle timeout wins over the
+// Manager's, and the idle deadline never passes the absolute one.
+func testMergeIdleTimeouts(t *testing.T, s keycard.Merger) {
+	own := NewRecord("alice")
+	own.IdleTimeout = 5*time.Minute + 7*time.Microsecond
+	mustCreate(t, s, own)
+	m := &keycard.Merge{Kind: keycard.KindBrowser, Now: own.LastSeenAt.Add(time.Second), IdleTimeout: time.Hour,
+		Changes: []keycard.Change{set("x", "1")}}
+	want := merged(t, own, m)
+	if !want.IdleExpiresAt.Equal(m.Now.Add(own.IdleTimeout)) {
+		t.Fatalf("test bug: Apply set IdleExpiresAt %v", want.IdleExpiresAt)
+	}
+	mustMerge(t, s, own.Hash, m, want)
+
+	capped := NewRecord("alice")
+	capped.ExpiresAt = capped.LastSeenAt.Add(10 * time.Second)
+	capped.IdleExpiresAt = capped.ExpiresAt
+	mustCreate(t, s, capped)
+	m = &keycard.Merge{Kind: keycard.KindBrowser, Now: capped.LastSeenAt.Add(time.Second), IdleTimeout: time.Hour,
+		Changes: []keycard.Change{set("x", "1")}}
+	want = merged(t, capped, m)
+	if !want.IdleExpiresAt.Equal(capped.ExpiresAt) {
+		t.Fatalf("test bug: Apply set IdleExpiresAt %v", want.IdleExpiresAt)
+	}
+	mustMerge(t, s, capped.Hash, m, want)
+}
+
+// testMergeDeclines: every record a merge does not apply to is left exactly
+// as it was, and the caller gets ErrNotFound.
+func testMergeDeclines(t *testing.T, s keycard.Merger) {
+	c := ctx(t)
+	now := Now()
+	change := []keycard.Change{set("evil", `"written"`)}
+	browser := func(at time.Time) *keycard.Merge {
+		return &keycard.Merge{Kind: keycard.KindBrowser, Now: at, IdleTimeout: time.Hour, Changes: change}
+	}
+
+	destroyed := NewRecord("alice")
+	mustCreate(t, s, destroyed)
+	if err := s.Delete(c, destroyed.Hash); err != nil {
+		t.Fatal(err)
+	}
+	rotated := NewRecord("alice")
+	mustCreate(t, s, rotated)
+	next := NewRecord("alice")
+	next.ID = rotated.ID
+	if err := s.Rotate(c, rotated.Clone(), next, now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	api := NewRecord("bob")
+	api.Kind = keycard.KindAPI
+	mustCreate(t, s, api)
+	idle := NewRecord("carol")
+	idle.IdleExpiresAt = now.Add(time.Minute)
+	mustCreate(t, s, idle)
+	absolute := NewRecord("dave")
+	absolute.ExpiresAt = now.Add(time.Minute)
+	absolute.IdleExpiresAt = absolute.ExpiresAt
+	mustCreate(t, s, absolute)
+
+	tests := []struct {
+		name string
+		h    keycard.Hash
+		m    *keycard.Merge
+	}{
+		{"absent", NewHash(), browser(now)},
+		{"destroyed tombstone", destroyed.Hash, browser(now)},
+		{"rotated tombstone in its grace window", rotated.Hash, browser(now)},
+		{"another kind", api.Hash, browser(now)},
+		{"api merge on a browser record", next.Hash, &keycard.Merge{Kind: keycard.KindAPI, Now: now, IdleTimeout: time.Hour, Changes: change}},
+		{"idle deadline reached", idle.Hash, browser(idle.IdleExpiresAt)},
+		{"idle deadline passed", idle.Hash, browser(idle.IdleExpiresAt.Add(time.Hour))},
+		{"absolute deadline reached", absolute.Hash, browser(absolute.ExpiresAt)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before, beforeErr := s.Get(c, tt.h)
+			got, err := s.Merge(c, tt.h, tt.m)
+			if !errors.Is(err, keycard.ErrNotFound) {
+				t.Fatalf("Merge = %v, %v; want ErrNotFound", got, err)
+			}
+			after, afterErr := s.Get(c, tt.h)
+			if !errors.Is(afterErr, beforeErr) {
+				t.Fatalf("Get after a declined Merge: %v, before: %v", afterErr, beforeErr)
+			}
+			if before != nil {
+				if d := Diff(after, before); d != "" {
+					t.Errorf("a declined Merge changed the stored record:%s", d)
+				}
+			}
+		})
+	}
+}
+
+// testMergeAndCompareAndSwap: a merge is a write like Update: a caller who
+// read before it conflicts, one who read after it does not, and merges see
+// what Update wrote.
+func testMergeAndCompareAndSwap(t *testing.T, s keycard.Merger) {
+	c := ctx(t)
+	r := NewRecord("alice")
+	mustCreate(t, s, r)
+	stale := mustGet(t, s, r.Hash)
+	m := &keycard.Merge{Kind: keycard.KindBrowser, Now: r.LastSeenAt, IdleTimeout: time.Hour, Changes: []keycard.Change{set("a", "1")}}
+	got := mustMerge(t, s, r.Hash, m, merged(t, r, m))
+
+	stale.Data = []byte(`{"lost":true}`)
+	wantErr(t, "Update of a record read before a Merge", s.Update(c, stale), keycard.ErrConflict)
+	next := NewRecord("alice")
+	next.ID = r.ID
+	wantErr(t, "Rotate of a record read before a Merge", s.Rotate(c, stale, next, time.Time{}), keycard.ErrConflict)
+
+	fresh := got.Clone()
+	fresh.Data = []byte(`{"from":"update"}`)
+	if err := s.Update(c, fresh); err != nil {
+		t.Fatalf("Update of the merged record: %v", err)
+	}
+	m2 := &keycard.Merge{Kind: keycard.KindBrowser, Now: r.LastSeenAt, IdleTimeout: time.Hour, Changes: []keycard.Change{set("b", "2")}}
+	want := merged(t, fresh, m2)
+	if string(want.Data) != `{"from":"update","b":2}` {
+		t.Fatalf("test bug: %s", want.Data)
+	}
+	mustMerge(t, s, r.Hash, m2, want)
+}
+
+// testMergeKeepsIndexes: the merged record is what GetByID and List return,
+// and expiry follows its new idle deadline.
+func testMergeKeepsIndexes(t *testing.T, s keycard.Merger) {
+	c := ctx(t)
+	r := NewRecord("alice")
+	r.IdleExpiresAt = r.LastSeenAt.Add(time.Minute)
+	mustCreate(t, s, r)
+	m := &keycard.Merge{Kind: keycard.KindBrowser, Now: r.LastSeenAt.Add(30 * time.Second), IdleTimeout: time.Hour,
+		Changes: []keycard.Change{set("a", "1")}}
+	want := mustMerge(t, s, r.Hash, m, merged(t, r, m))
+	if d := Diff(wantByID(t, s, r.ID, r.Hash), want); d != "" {
+		t.Errorf("GetByID after Merge differs:%s", d)
+	}
+	wantList(t, s, "alice", want)
+	// The old idle deadline has passed, the new one has not: the record stays.
+	drainExpired(t, s, r.IdleExpiresAt.Add(time.Minute), 100)
+	if _, err := s.Get(c, r.Hash); err != nil {
+		t.Errorf("Get after DeleteExpired between the old and the new idle deadline: %v", err)
+	}
+}
+
+// testConcurrentMerges: merges of different keys of one record, all at
+// once, lose nothing.
+func testConcurrentMerges(t *testing.T, s keycard.Merger) {
+	r := NewRecord("alice")
+	r.Data = nil
+	mustCreate(t, s, r)
+	const workers = 50
+	var wg sync.WaitGroup
+	for i := range workers {
+		wg.Go(func() {
+			m := &keycard.Merge{Kind: keycard.KindBrowser, Now: r.LastSeenAt, IdleTimeout: time.Hour,
+				Changes: []keycard.Change{set(fmt.Sprintf("key%02d", i), fmt.Sprint(i))}}
+			if _, err := s.Merge(ctx(t), r.Hash, m); err != nil {
+				t.Errorf("Merge %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	got := mustGet(t, s, r.Hash)
+	var vals map[string]int
+	if err := json.Unmarshal(got.Data, &vals); err != nil {
+		t.Fatalf("Data %q: %v", got.Data, err)
+	}
+	for i := range workers {
+		if v, ok := vals[fmt.Sprintf("key%02d", i)]; !ok || v != i {
+			t.Errorf("key%02d = %d, %v after concurrent merges", i, v, ok)
+		}
+	}
+	if got.Version != workers+1 {
+		t.Errorf("Version = %d, want %d", got.Version, workers+1)
+	}
+}
+
+// testMergeHostileInputs: keys and values with quotes, NULs, Unicode, SQL
+// and Lua metacharacters come back byte-exact.
+func testMergeHostileInputs(t *testing.T, s keycard.Merger) {
+	r := NewRecord(`o'brien "x" \ %a`)
+	r.Data = []byte(`{"seed":"\u0000 ]] %s"}`)
+	mustCreate(t, s, r)
+	cur := r
+	for _, h := range hostile {
+		v, err := json.Marshal(h.s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := &keycard.Merge{Kind: keycard.KindBrowser, Now: r.LastSeenAt, IdleTimeout: time.Hour,
+			Changes: []keycard.Change{{Key: h.s, Value: v}, {Key: "v " + h.s, Value: v}, del("seed")}}
+		cur = mustMerge(t, s, r.Hash, m, merged(t, cur, m))
+	}
+	var vals map[string]string
+	if err := json.Unmarshal(cur.Data, &vals); err != nil {
+		t.Fatalf("Data %q: %v", cur.Data, err)
+	}
+	for _, h := range hostile {
+		if vals[h.s] != h.s || vals["v "+h.s] != h.s {
+			t.Errorf("%s: key or value changed: %q", h.name, vals[h.s])
+		}
+	}
+}
+
+func testMergeLargeValue(t *testing.T, s keycard.Merger) {
+	r := NewRecord("alice")
+	mustCreate(t, s, r)
+	big := bigValue(1 << 20)
+	m := &keycard.Merge{Kind: keycard.KindBrowser, Now: r.LastSeenAt, IdleTimeout: time.Hour,
+		Changes: []keycard.Change{{Key: "big", Value: big}}}
+	got := mustMerge(t, s, r.Hash, m, merged(t, r, m))
+	m2 := &keycard.Merge{Kind: keycard.KindBrowser, Now: r.LastSeenAt, IdleTimeout: time.Hour,
+		Changes: []keycard.Change{set("small", "1")}}
+	mustMerge(t, s, r.Hash, m2, merged(t, got, m2))
+}
+
+func testMergeContextCanceled(t *testing.T, s keycard.Merger) {
+	r := NewRecord("alice")
+	mustCreate(t, s, r)
+	cc, cancel := context.WithCancel(ctx(t))
+	cancel()
+	m := &keycard.Merge{Kind: keycard.KindBrowser, Now: r.LastSeenAt, IdleTimeout: time.Hour, Changes: []keycard.Change{set("a", "1")}}
+	if _, err := s.Merge(cc, r.Hash, m); err == nil {
+		t.Error("Merge with a cancelled context returned nil, want an error")
+	}
+	wantRecord(t, s, r)
+}
