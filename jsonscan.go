@@ -1,6 +1,7 @@
 package keycard
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"slices"
@@ -149,12 +150,13 @@ func (c changes) applyTo(vals map[string]json.RawMessage) {
 	}
 }
 
-// MergeData returns the JSON object data with the changes cs applied in order (a
-// nil Value deletes its key; a later change of a key wins): the members of
-// data whose keys did not change, in their order, then the changed keys that
-// are set, sorted. It returns nil for an empty object, and never modifies
-// data. It is how the Manager merges a request's writes into stored data;
-// a Merger that keeps changes apart from the data merges them with it.
+// MergeData returns the JSON object data with the changes cs applied in
+// order (a nil Value deletes its key; a later change of a key wins), its
+// members sorted by key, or nil for an empty object. It never modifies
+// data. Since the result depends only on the members, merging changes one
+// request at a time or all at once gives the same bytes. It is how the
+// Manager merges a request's writes into stored data, and how a Merger
+// that keeps changes apart from the data must fold them in.
 func MergeData(data []byte, cs []Change) []byte {
 	var c changes = cs
 	if len(c) > 1 {
@@ -168,16 +170,48 @@ func MergeData(data []byte, cs []Change) []byte {
 }
 
 // mergeValues is MergeData for changes with at most one change per key.
-// Data this scanner does not understand is decoded with encoding/json instead.
+// Members of data sorted by key (as everything Keycard writes is) merge in
+// one pass with the sorted changes; other data is decoded with encoding/json
+// and written sorted.
 func mergeValues(data []byte, c changes) []byte {
 	size := len(data) + 2
 	for _, ch := range c {
 		size += len(ch.Key) + len(ch.Value) + 4
 	}
+	sorted := c
+	if len(c) > 1 {
+		sorted = slices.Clone(c)
+		slices.SortFunc(sorted, func(a, b Change) int { return cmp.Compare(a.Key, b.Key) })
+	}
 	out := make([]byte, 1, size)
 	out[0] = '{'
+	next := 0 // the first change not written yet
+	emit := func(ch Change) {
+		if ch.Value == nil {
+			return
+		}
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		out = appendKey(out, ch.Key)
+		out = append(out, ':')
+		out = append(out, ch.Value...)
+	}
+	var prev []byte
+	inOrder := true
 	ok := scanObject(data, func(k, v []byte) bool {
-		if _, changed := c.get(string(k)); changed {
+		if prev != nil && bytes.Compare(prev, k) >= 0 {
+			inOrder = false
+			return false
+		}
+		prev = k
+		for next < len(sorted) && sorted[next].Key < string(k) {
+			emit(sorted[next])
+			next++
+		}
+		if next < len(sorted) && sorted[next].Key == string(k) {
+			emit(sorted[next]) // replaced or deleted
+			next++
 			return true
 		}
 		if len(out) > 1 {
@@ -189,26 +223,13 @@ func mergeValues(data []byte, c changes) []byte {
 		out = append(out, v...)
 		return true
 	})
-	if !ok {
+	if !ok || !inOrder {
 		vals := decodeData(&Record{Data: data})
 		c.applyTo(vals)
 		return encodeValues(vals)
 	}
-	sorted := c
-	if len(c) > 1 {
-		sorted = slices.Clone(c)
-		slices.SortFunc(sorted, func(a, b Change) int { return cmp.Compare(a.Key, b.Key) })
-	}
-	for _, ch := range sorted {
-		if ch.Value == nil {
-			continue
-		}
-		if len(out) > 1 {
-			out = append(out, ',')
-		}
-		out = appendKey(out, ch.Key)
-		out = append(out, ':')
-		out = append(out, ch.Value...)
+	for ; next < len(sorted); next++ {
+		emit(sorted[next])
 	}
 	if len(out) == 1 {
 		return nil

@@ -3,6 +3,7 @@ package keycard
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"testing"
 )
 
@@ -68,6 +69,23 @@ func FuzzScanObject(f *testing.F) {
 			if !sameJSON(gotMerged[k], w) {
 				t.Fatalf("merge of %q: member %q = %s, want %s", data, k, gotMerged[k], w)
 			}
+		}
+		// The result depends only on the members: merging the changes one
+		// at a time, or the same changes twice, gives the same bytes.
+		stepwise := data
+		for _, ch := range changes {
+			stepwise = MergeData(stepwise, []Change{ch})
+		}
+		if !bytes.Equal(stepwise, merged) {
+			t.Fatalf("merge of %q: all at once %q, one at a time %q", data, merged, stepwise)
+		}
+		if again := MergeData(merged, changes); !bytes.Equal(again, merged) {
+			t.Fatalf("merge of %q is not idempotent: %q, then %q", data, merged, again)
+		}
+		var keys []string
+		if scanObject(merged, func(k, _ []byte) bool { keys = append(keys, string(k)); return true }) &&
+			!slices.IsSorted(keys) {
+			t.Fatalf("merge of %q = %q: members not sorted by key", data, merged)
 		}
 	})
 }

@@ -30,7 +30,21 @@ import (
 // A script makes a tombstone from a stored record by keeping its head
 // (through Subject), setting the state, incrementing the version and
 // appending a tail that Go encoded from a record whose live fields are zero.
-const format = 1
+//
+// Format 2 is format 1 followed by the value changes that the merge script
+// applied without rewriting Data (see keycard.Merger):
+//
+//	count (uint32), then per change: key (uint32 length + bytes),
+//	1 byte (0 delete, 1 set), and for a set the raw JSON value (uint32
+//	length + bytes)
+//
+// decode folds them into Data with keycard.MergeData, the function the
+// Manager itself merges with, so a merged record reads exactly as if the
+// Manager had written it. Go always writes format 1.
+const (
+	format        = 1
+	formatChanges = 2
+)
 
 // zeroTime encodes the zero time.Time.
 const zeroTime = math.MinInt64
@@ -173,7 +187,8 @@ func (d *reader) bytes() []byte {
 // decode parses a stored record; h is the hash it is stored under.
 func decode(h keycard.Hash, b []byte) (*keycard.Record, error) {
 	d := reader{b: b}
-	if d.u8() != format {
+	f := d.u8()
+	if f != format && f != formatChanges {
 		return nil, errCorrupt
 	}
 	r := &keycard.Record{Hash: h}
@@ -197,10 +212,45 @@ func decode(h keycard.Hash, b []byte) (*keycard.Record, error) {
 	r.Meta = d.bytes()
 	copy(r.Successor[:], d.take(32))
 	r.GraceUntil = d.time()
+	if f == formatChanges {
+		r.Data = keycard.MergeData(r.Data, d.changes())
+	}
 	if d.err || len(d.b) != 0 {
 		return nil, errCorrupt
 	}
 	return r, nil
+}
+
+// changes reads the value changes of a format 2 record.
+func (d *reader) changes() []keycard.Change {
+	n := d.take(4)
+	if n == nil {
+		return nil
+	}
+	count := binary.BigEndian.Uint32(n)
+	if uint64(count)*5 > uint64(len(d.b)) { // each change takes 5 bytes at least
+		d.err = true
+		return nil
+	}
+	cs := make([]keycard.Change, 0, count)
+	for range count {
+		c := keycard.Change{Key: d.str()}
+		if d.flag() {
+			v := d.take(4)
+			if v == nil {
+				return nil
+			}
+			c.Value = d.take(int(binary.BigEndian.Uint32(v)))
+			if c.Value == nil {
+				return nil
+			}
+		}
+		if d.err {
+			return nil
+		}
+		cs = append(cs, c)
+	}
+	return cs
 }
 
 // pxat returns the expiry of a key in Unix milliseconds for SET ... PXAT,

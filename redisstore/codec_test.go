@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"bytes"
+	"encoding/binary"
 	"testing"
 	"time"
 
@@ -66,14 +67,74 @@ func FuzzDecode(f *testing.F) {
 	f.Add(encode(storetest.NewRecord("alice"), keycard.StateLive, 1))
 	f.Add(encode(&keycard.Record{}, keycard.StateDestroyed, 2))
 	f.Add([]byte{format})
+	f.Add(withChanges(encode(storetest.NewRecord("alice"), keycard.StateLive, 1), keycard.Change{Key: "a", Value: []byte("1")}, keycard.Change{Key: "k"}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := decode(keycard.Hash{1}, b)
 		if err != nil {
 			return
 		}
-		// Whatever decodes encodes back to the same bytes.
-		if got := encode(r, r.State, r.Version); !bytes.Equal(got, b) {
+		// Whatever decodes encodes back to the same bytes; a record with
+		// merged changes encodes to format 1 with the changes folded in.
+		got := encode(r, r.State, r.Version)
+		if b[0] == format && !bytes.Equal(got, b) {
 			t.Errorf("decode then encode changed the bytes:\n%x\n%x", b, got)
 		}
+		again, err := decode(keycard.Hash{1}, got)
+		if err != nil {
+			t.Fatalf("re-encoded record does not decode: %v", err)
+		}
+		if d := storetest.Diff(again, r); d != "" {
+			t.Errorf("re-encoded record differs:%s", d)
+		}
 	})
+}
+
+// withChanges turns a format 1 record into the format 2 record the merge
+// script would write for cs.
+func withChanges(b []byte, cs ...keycard.Change) []byte {
+	out := append([]byte{formatChanges}, b[1:]...)
+	out = binary.BigEndian.AppendUint32(out, uint32(len(cs)))
+	for _, c := range cs {
+		out = putString(out, c.Key)
+		out = putBytes(out, c.Value)
+	}
+	return out
+}
+
+func TestCodecChanges(t *testing.T) {
+	r := storetest.NewRecord("alice")
+	r.Data = []byte(`{"a":1,"k":"v"}`)
+	cs := []keycard.Change{{Key: "k"}, {Key: "z\x00\"", Value: []byte(`"x"`)}, {Key: "a", Value: []byte(`[2]`)}}
+	b := withChanges(encode(r, keycard.StateLive, 3), cs...)
+	got, err := decode(r.Hash, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := r.Clone()
+	want.Version = 3
+	want.Data = keycard.MergeData(r.Data, cs)
+	if d := storetest.Diff(got, want); d != "" {
+		t.Errorf("decoded record differs:%s", d)
+	}
+	if string(got.Data) != `{"a":[2],"z\u0000\"":"x"}` {
+		t.Errorf("Data = %s", got.Data)
+	}
+	// Every truncation, a count beyond the bytes, a bad flag and trailing
+	// bytes are corrupt records, never a panic or a partial record.
+	for n := len(b) - 1; n > len(b)-30; n-- {
+		if _, err := decode(r.Hash, b[:n]); err == nil {
+			t.Errorf("record truncated to %d of %d bytes decoded", n, len(b))
+		}
+	}
+	base := encode(r, keycard.StateLive, 3)
+	for name, bad := range map[string][]byte{
+		"huge count":     append(append([]byte{formatChanges}, base[1:]...), 0xff, 0xff, 0xff, 0xff),
+		"bad flag":       append(append([]byte{formatChanges}, base[1:]...), 0, 0, 0, 1, 0, 0, 0, 1, 'k', 2),
+		"trailing bytes": append(withChanges(base, cs...), 0),
+		"no count":       append([]byte{formatChanges}, base[1:]...),
+	} {
+		if _, err := decode(r.Hash, bad); err == nil {
+			t.Errorf("%s: decoded", name)
+		}
+	}
 }

@@ -42,7 +42,7 @@ type Store struct {
 	destroyedTail []byte
 }
 
-var _ keycard.Store = (*Store)(nil)
+var _ keycard.Merger = (*Store)(nil)
 
 // New returns a Store on client. The caller keeps ownership of client:
 // Close does not close it. Set ContextTimeoutEnabled in the client's options
@@ -403,6 +403,34 @@ func (s *Store) Update(ctx context.Context, r *keycard.Record) error {
 	}
 	r.Version++
 	return nil
+}
+
+// Merge is one script (one round trip) on one node and in a Cluster alike:
+// the record is the only key it reads or writes. The ID key and the subject
+// index keep their expiry, which follows ExpiresAt, which Merge never moves.
+func (s *Store) Merge(ctx context.Context, h keycard.Hash, m *keycard.Merge) (*keycard.Record, error) {
+	now := m.Now.UnixMicro()
+	if now < 0 || m.IdleTimeout < 0 {
+		return nil, keycard.ErrNotFound // nothing a Manager sends; the usual path copes
+	}
+	args := make([]any, 0, 3+2*len(m.Changes))
+	args = append(args, []byte{byte(m.Kind)}, now, int64(m.IdleTimeout/time.Microsecond))
+	for _, c := range m.Changes {
+		v := []byte{0}
+		if c.Value != nil {
+			v = append(make([]byte, 0, 1+len(c.Value)), 1)
+			v = append(v, c.Value...)
+		}
+		args = append(args, c.Key, v)
+	}
+	b, err := mergeScript.Run(ctx, s.c, []string{s.recKey(h)}, args...).Text()
+	if err == redis.Nil {
+		return nil, keycard.ErrNotFound
+	}
+	if err != nil {
+		return nil, translate(err)
+	}
+	return decode(h, []byte(b))
 }
 
 // Rotate: one script (one round trip) on one node; in a Cluster three

@@ -1,9 +1,11 @@
 package redisstore_test
 
 import (
+	"encoding/hex"
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -86,5 +88,37 @@ func TestNewRejects(t *testing.T) {
 		if _, err := redisstore.New(c, &redisstore.Options{Prefix: p}); err == nil {
 			t.Errorf("New with Prefix %q succeeded, want an error", p)
 		}
+	}
+}
+
+// TestMergeMovesExpiry: Redis drops a record by its key's expiry, so a merge
+// that moves the idle deadline must move the expiry with it, or an active
+// session would vanish at its old deadline.
+func TestMergeMovesExpiry(t *testing.T) {
+	srv := testserver.SharedRedis(t)
+	c := standaloneClient(t, srv.Addr)
+	p := prefix()
+	s, err := redisstore.New(c, &redisstore.Options{Prefix: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := storetest.NewRecord("alice")
+	r.IdleExpiresAt = r.LastSeenAt.Add(5 * time.Second)
+	if err := s.Create(t.Context(), r); err != nil {
+		t.Fatal(err)
+	}
+	key := p + "r:{" + hex.EncodeToString(r.Hash[:]) + "}"
+	if ttl := c.PTTL(t.Context(), key).Val(); ttl <= 0 || ttl > 5*time.Second {
+		t.Fatalf("TTL after Create = %v, want up to 5s", ttl)
+	}
+	m := &keycard.Merge{Kind: keycard.KindBrowser, Now: storetest.Now(), IdleTimeout: time.Hour,
+		Changes: []keycard.Change{{Key: "a", Value: []byte("1")}}}
+	got, err := s.Merge(t.Context(), r.Hash, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ttl := c.PTTL(t.Context(), key).Val()
+	if want := time.Until(got.IdleExpiresAt); ttl < want-time.Second || ttl > want+time.Second {
+		t.Fatalf("TTL after Merge = %v, want the new idle deadline, %v away", ttl, want)
 	}
 }

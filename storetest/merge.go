@@ -23,6 +23,7 @@ var mergeTests = []struct {
 	{"MergeDeclines", testMergeDeclines},
 	{"MergeAndCompareAndSwap", testMergeAndCompareAndSwap},
 	{"MergeKeepsIndexes", testMergeKeepsIndexes},
+	{"MergeThenEnd", testMergeThenEnd},
 	{"ConcurrentMerges", testConcurrentMerges},
 	{"MergeHostileInputs", testMergeHostileInputs},
 	{"MergeLargeValue", testMergeLargeValue},
@@ -68,7 +69,7 @@ func testMergeApplies(t *testing.T, s keycard.Merger) {
 	m := &keycard.Merge{Kind: keycard.KindBrowser, Now: r.LastSeenAt.Add(time.Minute), IdleTimeout: 20 * time.Minute,
 		Changes: []keycard.Change{set("k", `"w"`), set("new", `{"a":null}`), del("gone"), set("k", `"last wins"`), del("never set")}}
 	want := merged(t, r, m)
-	if got := string(want.Data); got != `{"keep":[1,2],"k":"last wins","new":{"a":null}}` {
+	if got := string(want.Data); got != `{"k":"last wins","keep":[1,2],"new":{"a":null}}` {
 		t.Fatalf("test bug: MergeData gave %s", got)
 	}
 	got := mustMerge(t, s, r.Hash, m, want)
@@ -209,7 +210,7 @@ func testMergeAndCompareAndSwap(t *testing.T, s keycard.Merger) {
 	}
 	m2 := &keycard.Merge{Kind: keycard.KindBrowser, Now: r.LastSeenAt, IdleTimeout: time.Hour, Changes: []keycard.Change{set("b", "2")}}
 	want := merged(t, fresh, m2)
-	if string(want.Data) != `{"from":"update","b":2}` {
+	if string(want.Data) != `{"b":2,"from":"update"}` {
 		t.Fatalf("test bug: %s", want.Data)
 	}
 	mustMerge(t, s, r.Hash, m2, want)
@@ -318,4 +319,51 @@ func testMergeContextCanceled(t *testing.T, s keycard.Merger) {
 		t.Error("Merge with a cancelled context returned nil, want an error")
 	}
 	wantRecord(t, s, r)
+}
+
+// testMergeThenEnd: a merged record ends like any other: Rotate (with the
+// version Merge returned), Delete and DeleteSubject leave the tombstones the
+// contract describes, and merges into them are declined.
+func testMergeThenEnd(t *testing.T, s keycard.Merger) {
+	c := ctx(t)
+	mergeInto := func(r *keycard.Record) *keycard.Record {
+		t.Helper()
+		m := &keycard.Merge{Kind: keycard.KindBrowser, Now: r.LastSeenAt, IdleTimeout: time.Hour, Changes: []keycard.Change{set("a", "1")}}
+		return mustMerge(t, s, r.Hash, m, merged(t, r, m))
+	}
+	decline := func(h keycard.Hash) {
+		t.Helper()
+		m := &keycard.Merge{Kind: keycard.KindBrowser, Now: Now(), IdleTimeout: time.Hour, Changes: []keycard.Change{set("b", "2")}}
+		if _, err := s.Merge(c, h, m); !errors.Is(err, keycard.ErrNotFound) {
+			t.Errorf("Merge into a tombstone: %v, want ErrNotFound", err)
+		}
+	}
+
+	r := NewRecord("alice")
+	mustCreate(t, s, r)
+	r = mergeInto(r)
+	if err := s.Delete(c, r.Hash); err != nil {
+		t.Fatalf("Delete of a merged record: %v", err)
+	}
+	wantTombstone(t, s, r, keycard.StateDestroyed, keycard.Hash{}, time.Time{})
+	decline(r.Hash)
+
+	old := NewRecord("alice")
+	mustCreate(t, s, old)
+	old = mergeInto(old)
+	next := old.Clone()
+	next.Hash = NewHash()
+	grace := Now().Add(time.Minute)
+	if err := s.Rotate(c, old, next, grace); err != nil {
+		t.Fatalf("Rotate of a merged record: %v", err)
+	}
+	wantTombstone(t, s, old, keycard.StateRotated, next.Hash, grace)
+	decline(old.Hash)
+	next = mergeInto(next)
+
+	if n, err := s.DeleteSubject(c, "alice", ""); err != nil || n != 1 {
+		t.Fatalf("DeleteSubject = %d, %v; want 1", n, err)
+	}
+	wantTombstone(t, s, next, keycard.StateDestroyed, keycard.Hash{}, time.Time{})
+	decline(next.Hash)
 }
