@@ -70,6 +70,13 @@
 // changes move to the new token's record. After eight consecutive conflicts
 // the request is answered 503 with Retry-After.
 //
+// A browser request that writes values without reading its session, on a
+// store that implements Merger (memstore, redisstore), skips the read: its
+// changes go to the store as one Merge, which applies them atomically only
+// to a live session within its deadlines, so the same guarantees hold
+// (different keys are all kept, an ended session is never written back).
+// When the store declines, the request takes the path above.
+//
 // # Store failures
 //
 // When the store fails, the middleware answers 503 with a generic JSON body,

@@ -277,6 +277,11 @@ func Get[T any](s *Session, key string) (v T, ok bool, err error) {
 // session, Put starts one (with a fresh token; a presented unknown token is
 // never adopted). It returns ErrNoSession on an API request without a valid
 // token, and the store error when the session could not be loaded.
+//
+// On a store that implements Merger, a browser request that writes without
+// reading its session does not read it at all: the writes reach the store
+// as one Merge when the response is committed, and a store failure then
+// turns the response into the 503 a failed read would have given.
 func (s *Session) Put(key string, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {

@@ -98,12 +98,26 @@
 //	GetByID          1 (script)        2, +1 per rotated tombstone followed
 //	Create           1 (script)        3 (+1 when the ID key exists)
 //	Update           1 (script)        1 (script)
+//	Merge            1 (script)        1 (script)
 //	Rotate           1 (script)        3 (two of them pipelined over nodes)
 //	Delete           1 (script)        1 (script)
 //	DeleteByID       2                 2, +1 per tombstone followed
 //	List             2 (ZRANGE, MGET)  2 (ZRANGE, GETs pipelined per node)
 //	DeleteSubject    1 (script)        2 (ZRANGE, scripts pipelined per node)
 //	DeleteExpired    0                 0
+//
+// Merge (keycard.Merger) is what makes a request that writes values
+// without reading its session one round trip: the script checks that the
+// record is live, of the right kind and within both deadlines, appends the
+// changes to the record (format 2 in codec.go: the changes follow the
+// record, replacing earlier changes of the same keys), moves the idle
+// deadline and the key's expiry, increments the version and returns the
+// record. The script never parses JSON: Redis's cjson would turn integers
+// beyond 2^53 into floats and reorder members. Get folds the changes into
+// Data with keycard.MergeData, the Manager's own merge, so a merged record
+// reads exactly as one the Manager wrote; every other write stores the
+// folded form again. A record therefore carries at most one pending change
+// per key.
 //
 // Scripts run with EVALSHA; after a server restart the first call of each
 // script costs one more round trip (EVAL). List and DeleteSubject add one
@@ -113,7 +127,7 @@
 //
 // Use redisstore when several Keycard processes serve one site and Redis is
 // already there: a read is one GET (measured within a few percent of a raw
-// GET) and a write one script. Run Redis with persistence (appendonly yes):
+// GET) and a write one script, also when the request did not read first. Run Redis with persistence (appendonly yes):
 // a Redis that restarts empty logs every user out. Nobody is let in by it,
 // since a lost tombstone goes with its lost record. Use sqlitestore for a
 // single process and pgstore when PostgreSQL is the database you already

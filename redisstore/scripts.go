@@ -42,24 +42,6 @@ local function tombstone(key, v, st, tail)
   local ms = expires_ms(t)
   if ms then redis.call('SET', key, t, 'PXAT', ms) else redis.call('SET', key, t) end
 end
--- i64 reads the big-endian int64 at i, or nil when it is negative (the
--- zero time) or 2^53 or more, where Lua numbers stop being exact.
-local function i64(s, i)
-  local b = {string.byte(s, i, i + 7)}
-  if b[1] ~= 0 or b[2] >= 32 then return nil end
-  local n = 0
-  for k = 1, 8 do n = n * 256 + b[k] end
-  return n
-end
--- p64 and p32 encode a non-negative integer below 2^53 (2^32).
-local function p64(n)
-  local b = {}
-  for k = 8, 1, -1 do b[k] = n % 256; n = math.floor(n / 256) end
-  return string.char(unpack(b))
-end
-local function p32(n)
-  return string.char(math.floor(n / 16777216) % 256, math.floor(n / 65536) % 256, math.floor(n / 256) % 256, n % 256)
-end
 local function set_px(key, val, px)
   if px ~= '0' then return redis.call('SET', key, val, 'PXAT', px) end
   return redis.call('SET', key, val)
@@ -94,33 +76,35 @@ return 2
 // raw JSON value to set, or "\0" to delete. Returns the new value, or false
 // when the merge does not apply (or a time is beyond what Lua's numbers hold
 // exactly: the caller then takes its usual path).
-var mergeScript = redis.NewScript(prelude + `
+var mergeScript = redis.NewScript(`
 local v = redis.call('GET', KEYS[1])
 if not v or string.byte(v, 2) ~= 0 or string.sub(v, 19, 19) ~= ARGV[1] then return false end
-local t = head_end(v) + 1
-local now = tonumber(ARGV[2])
-local exp, idle_exp, it = i64(v, 11), i64(v, t + 32), i64(v, t + 40)
-if not exp or not idle_exp or not it or now >= exp or now >= idle_exp then return false end
+local t = 24 + struct.unpack('>I4', v, 20)
+t = t + 4 + struct.unpack('>I4', v, t)
+-- t: CreatedAt. Times and IdleTimeout must be in [0, 2^53) to be exact here.
+local now, big = tonumber(ARGV[2]), 9007199254740992
+local exp, idle_exp, it = struct.unpack('>i8', v, 11), struct.unpack('>i8', v, t + 32), struct.unpack('>i8', v, t + 40)
+if exp < 0 or exp >= big or idle_exp < 0 or it < 0 or it >= big or now >= exp or now >= idle_exp then return false end
 local d = now + tonumber(ARGV[3])
 if it > 0 then d = now + math.floor(it / 1000) end
 if d > exp then d = exp end
 -- Skip IP, UserAgent, Fingerprint, Data, Meta, Successor and GraceUntil.
 local p = t + 49
-for _ = 1, 3 do p = p + 4 + u32(v, p) end
+for _ = 1, 3 do p = p + 4 + struct.unpack('>I4', v, p) end
 for _ = 1, 2 do
-  if string.byte(v, p) == 1 then p = p + 5 + u32(v, p + 1) else p = p + 1 end
+  if string.byte(v, p) == 1 then p = p + 5 + struct.unpack('>I4', v, p + 1) else p = p + 1 end
 end
 p = p + 40
 local changed, out, n = {}, {}, 0
 for i = 4, #ARGV, 2 do changed[ARGV[i]] = true end
 if string.byte(v, 1) == 2 then
   local q = p + 4
-  for _ = 1, u32(v, p) do
+  for _ = 1, struct.unpack('>I4', v, p) do
     local s = q
-    local klen = u32(v, q)
+    local klen = struct.unpack('>I4', v, q)
     local k = string.sub(v, q + 4, q + 3 + klen)
     q = q + 4 + klen
-    if string.byte(v, q) == 1 then q = q + 5 + u32(v, q + 1) else q = q + 1 end
+    if string.byte(v, q) == 1 then q = q + 5 + struct.unpack('>I4', v, q + 1) else q = q + 1 end
     if not changed[k] then n = n + 1; out[n] = string.sub(v, s, q - 1) end
   end
 end
@@ -128,13 +112,17 @@ for i = 4, #ARGV, 2 do
   local k, a = ARGV[i], ARGV[i + 1]
   n = n + 1
   if string.byte(a, 1) == 1 then
-    out[n] = p32(#k) .. k .. '\1' .. p32(#a - 1) .. string.sub(a, 2)
+    out[n] = struct.pack('>I4', #k) .. k .. '\1' .. struct.pack('>I4', #a - 1) .. string.sub(a, 2)
   else
-    out[n] = p32(#k) .. k .. '\0'
+    out[n] = struct.pack('>I4', #k) .. k .. '\0'
   end
 end
-local nv = '\2\0' .. incr(string.sub(v, 3, 10)) .. string.sub(v, 11, t + 23) .. p64(now) .. p64(d) ..
-  string.sub(v, t + 40, p - 1) .. p32(n) .. table.concat(out)
+-- The version is a uint64 in 8 bytes: add one to the last 4 while they
+-- hold below 2^32 - 1, else carry as the shared helper would.
+local hi, lo = struct.unpack('>I4I4', v, 3)
+if lo == 4294967295 then hi, lo = hi + 1, 0 else lo = lo + 1 end
+local nv = '\2\0' .. struct.pack('>I4I4', hi, lo) .. string.sub(v, 11, t + 23) .. struct.pack('>i8i8', now, d) ..
+  string.sub(v, t + 40, p - 1) .. struct.pack('>I4', n) .. table.concat(out)
 redis.call('SET', KEYS[1], nv, 'PXAT', math.floor((d + 999) / 1000))
 return nv
 `)
