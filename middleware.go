@@ -45,7 +45,8 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 		if m.cfg.guard != nil && (s.token != "" || s.reason != "") && m.limited(w, r) {
 			return
 		}
-		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, s))
+		rs.ctx = sessionContext{Context: r.Context(), s: s}
+		r = r.WithContext(&rs.ctx)
 		s.r = r
 		rs.w = responseWriter{ResponseWriter: w, s: s}
 		next.ServeHTTP(&rs.w, r)
@@ -53,10 +54,26 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 	})
 }
 
-// requestState holds a request's Session and response writer in one allocation.
+// requestState holds a request's Session, response writer and context in
+// one allocation.
 type requestState struct {
 	session Session
 	w       responseWriter
+	ctx     sessionContext
+}
+
+// sessionContext is the request's context carrying its Session: what
+// context.WithValue(parent, ctxKey{}, s) returns, without its allocation.
+type sessionContext struct {
+	context.Context
+	s *Session
+}
+
+func (c *sessionContext) Value(key any) any {
+	if _, ok := key.(ctxKey); ok {
+		return c.s
+	}
+	return c.Context.Value(key)
 }
 
 // queryTokenNames are the URL query names under which a token-shaped value
