@@ -3,12 +3,9 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
-	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,9 +16,6 @@ import (
 
 	"github.com/keycard-go/keycard"
 )
-
-//go:embed migrations/*.sql
-var migrations embed.FS
 
 // Options configures a Store. A nil *Options means all defaults.
 type Options struct {
@@ -138,62 +132,6 @@ func Open(path string, opts *Options) (*Store, error) {
 	return s, nil
 }
 
-// migrate applies the embedded migrations that the schema_version table does
-// not list yet, each in its own write transaction.
-func migrate(db *sql.DB) error {
-	ctx := context.Background()
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("sqlitestore: migrate: %w", err)
-	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		return err
-	}
-	sort.Strings(names)
-	known := 0
-	for _, name := range names {
-		base := strings.TrimPrefix(name, "migrations/")
-		v, err := strconv.Atoi(base[:strings.IndexByte(base, '_')])
-		if err != nil {
-			return fmt.Errorf("sqlitestore: migration %s: bad name", base)
-		}
-		known = max(known, v)
-		tx, err := db.BeginTx(ctx, nil) // BEGIN IMMEDIATE: another process migrating waits
-		if err != nil {
-			return fmt.Errorf("sqlitestore: migrate: %w", err)
-		}
-		var have int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_version WHERE version = ?`, v).Scan(&have); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("sqlitestore: migrate: %w", err)
-		}
-		if have > 0 {
-			tx.Rollback()
-			continue
-		}
-		body, _ := migrations.ReadFile(name)
-		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("sqlitestore: migration %s: %w", base, err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version, applied_at) VALUES (?, ?)`, v, time.Now().Unix()); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("sqlitestore: migration %s: %w", base, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("sqlitestore: migration %s: %w", base, err)
-		}
-	}
-	var newest sql.NullInt64
-	if err := db.QueryRowContext(ctx, `SELECT max(version) FROM schema_version`).Scan(&newest); err != nil {
-		return fmt.Errorf("sqlitestore: migrate: %w", err)
-	}
-	if int(newest.Int64) > known {
-		return fmt.Errorf("sqlitestore: database schema version %d is newer than this Keycard knows (%d)", newest.Int64, known)
-	}
-	return nil
-}
-
 // Close stops the sweeper and closes the database. It is safe to call more than once.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
@@ -240,7 +178,8 @@ func (s *Store) sweep(every time.Duration, batch int) {
 	}
 }
 
-const columns = `hash, id, subject, kind, state, created_at, authenticated_at, renewed_at, last_seen_at, idle_expires_at, expires_at, idle_timeout, persistent, ip, user_agent, fingerprint, data, meta, version, successor, grace_until`
+// columns are the columns a read selects, in the order scanRecord reads them.
+const columns = `hash, id, subject, kind, state, expires_at, version, successor, grace_until, data, live`
 
 // micros encodes a time as Unix microseconds, NULL for the zero time.
 func micros(t time.Time) any {
@@ -250,39 +189,59 @@ func micros(t time.Time) any {
 	return t.UnixMicro()
 }
 
-func fromMicros(n sql.NullInt64) time.Time {
-	if !n.Valid {
-		return time.Time{}
-	}
-	return time.UnixMicro(n.Int64).UTC()
+// intOf and timeOf read integer columns scanned into an any: database/sql
+// assigns the driver's int64 (or nil) to an *any as it is, where an *int64
+// or a sql.NullInt64 destination goes through reflection.
+func intOf(v any) (int64, bool) {
+	n, ok := v.(int64)
+	return n, ok
 }
 
-type scanner interface{ Scan(...any) error }
+func timeOf(v any) (time.Time, bool) {
+	switch n := v.(type) {
+	case nil:
+		return time.Time{}, true
+	case int64:
+		return time.UnixMicro(n).UTC(), true
+	}
+	return time.Time{}, false
+}
 
-func scanRecord(row scanner) (*keycard.Record, error) {
+// scanRecord reads one row of columns. The BLOBs that are decoded rather
+// than kept (hash, successor, live) are scanned as sql.RawBytes, without
+// database/sql's copy.
+func scanRecord(rows *sql.Rows) (*keycard.Record, error) {
 	var (
-		r                                                  keycard.Record
-		hash, data, meta, succ                             []byte
-		created, authed, renewed, seen, idle, expires, grc sql.NullInt64
-		kind, state                                        int64
-		idleTimeout, version                               int64
-		persistent                                         bool
+		r                    keycard.Record
+		hash, succ, live     sql.RawBytes
+		kind, state, version any
+		expires, grace       any
 	)
-	// Strings scan straight into the Record (one copy each, byte-exact).
-	err := row.Scan(&hash, &r.ID, &r.Subject, &kind, &state, &created, &authed, &renewed, &seen, &idle, &expires,
-		&idleTimeout, &persistent, &r.IP, &r.UserAgent, &r.Fingerprint, &data, &meta, &version, &succ, &grc)
-	if err != nil {
+	// Strings scan straight into the Record (one copy each, byte-exact);
+	// database/sql copies into a []byte destination.
+	if err := rows.Scan(&hash, &r.ID, &r.Subject, &kind, &state, &expires, &version, &succ, &grace, &r.Data, &live); err != nil {
 		return nil, err
 	}
+	k, ok1 := intOf(kind)
+	st, ok2 := intOf(state)
+	v, ok3 := intOf(version)
+	exp, ok4 := timeOf(expires)
+	grc, ok5 := timeOf(grace)
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || len(hash) != len(r.Hash) || (succ != nil && len(succ) != len(r.Successor)) {
+		return nil, fmt.Errorf("%w (column types)", errCorrupt)
+	}
 	copy(r.Hash[:], hash)
-	r.Kind, r.State = keycard.Kind(kind), keycard.State(state)
-	r.CreatedAt, r.AuthenticatedAt, r.RenewedAt = fromMicros(created), fromMicros(authed), fromMicros(renewed)
-	r.LastSeenAt, r.IdleExpiresAt, r.ExpiresAt = fromMicros(seen), fromMicros(idle), fromMicros(expires)
-	r.IdleTimeout, r.Persistent = time.Duration(idleTimeout), persistent
-	r.Data, r.Meta = data, meta // database/sql copies into a []byte destination
-	r.Version = uint64(version)
+	r.Kind, r.State, r.Version = keycard.Kind(k), keycard.State(st), uint64(v)
+	r.ExpiresAt, r.GraceUntil = exp, grc
 	copy(r.Successor[:], succ)
-	r.GraceUntil = fromMicros(grc)
+	switch {
+	case live != nil:
+		if err := decodeLive(&r, live); err != nil {
+			return nil, err
+		}
+	case r.State == keycard.StateLive:
+		return nil, fmt.Errorf("%w (live record without its live column)", errCorrupt)
+	}
 	return &r, nil
 }
 
@@ -296,32 +255,32 @@ func nullBytes(b []byte) any {
 	return b
 }
 
-// values returns the column values of a live record r, in columns order,
-// with the given version.
-func values(r *keycard.Record, version uint64) []any {
-	return []any{
-		r.Hash[:], blob(r.ID), blob(r.Subject), int64(r.Kind), int64(keycard.StateLive),
-		micros(r.CreatedAt), micros(r.AuthenticatedAt), micros(r.RenewedAt), micros(r.LastSeenAt),
-		micros(r.IdleExpiresAt), micros(r.ExpiresAt), int64(r.IdleTimeout), r.Persistent,
-		blob(r.IP), blob(r.UserAgent), blob(r.Fingerprint), nullBytes(r.Data), nullBytes(r.Meta),
-		int64(version), nil, nil, micros(r.KeepUntil()),
+const insertSQL = `INSERT INTO sessions (hash, id, subject, kind, state, expires_at, version, deadline, data, live)
+	VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?)`
+
+// insert inserts the live record r with the given version.
+func insert(ctx context.Context, db interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, r *keycard.Record, version uint64) error {
+	live, err := encodeLive(r)
+	if err != nil {
+		return err
 	}
+	_, err = db.ExecContext(ctx, insertSQL, r.Hash[:], blob(r.ID), blob(r.Subject), int64(r.Kind),
+		micros(r.ExpiresAt), int64(version), micros(r.KeepUntil()), nullBytes(r.Data), live)
+	return translate(err)
 }
 
-const insertSQL = `INSERT INTO sessions (` + columns + `, deadline) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
-
 // tombstoneSet turns a row into a tombstone: it keeps hash, id, subject,
-// kind and expires_at, bumps the version and clears everything else.
+// kind and expires_at, bumps the version and clears data and live.
 const tombstoneSet = `state = ?, version = version + 1, successor = ?, grace_until = ?,
-	created_at = NULL, authenticated_at = NULL, renewed_at = NULL, last_seen_at = NULL,
-	idle_expires_at = NULL, idle_timeout = 0, persistent = 0, ip = x'', user_agent = x'',
-	fingerprint = x'', data = NULL, meta = NULL, deadline = expires_at`
+	data = NULL, live = NULL, deadline = expires_at`
 
 // translate maps SQLite errors to keycard sentinels where one applies and
 // wraps everything else (an unavailable store) with the package name.
 func translate(err error) error {
-	if err == nil {
-		return nil
+	if err == nil || errors.Is(err, errCorrupt) {
+		return err
 	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {
@@ -335,23 +294,32 @@ func translate(err error) error {
 
 // Get returns the record or tombstone under h: one primary-key SELECT.
 func (s *Store) Get(ctx context.Context, h keycard.Hash) (*keycard.Record, error) {
-	r, err := scanRecord(s.get.QueryRowContext(ctx, h[:]))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, keycard.ErrNotFound
-	}
-	if err != nil {
-		return nil, translate(err)
-	}
-	return r, nil
+	return queryOne(ctx, s.get, h[:])
 }
 
 // GetByID returns the live record with public ID id.
 func (s *Store) GetByID(ctx context.Context, id string) (*keycard.Record, error) {
-	r, err := scanRecord(s.getByID.QueryRowContext(ctx, []byte(id)))
-	if errors.Is(err, sql.ErrNoRows) {
+	return queryOne(ctx, s.getByID, []byte(id))
+}
+
+// queryOne runs a prepared SELECT of columns that finds at most one row.
+func queryOne(ctx context.Context, st *sql.Stmt, arg any) (*keycard.Record, error) {
+	rows, err := st.QueryContext(ctx, arg)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, translate(err)
+		}
 		return nil, keycard.ErrNotFound
 	}
+	r, err := scanRecord(rows)
 	if err != nil {
+		return nil, translate(err)
+	}
+	if err := rows.Close(); err != nil {
 		return nil, translate(err)
 	}
 	return r, nil
@@ -360,8 +328,8 @@ func (s *Store) GetByID(ctx context.Context, id string) (*keycard.Record, error)
 // Create inserts r with Version 1; the primary key on hash and the unique
 // index on the live IDs turn a duplicate into ErrExists.
 func (s *Store) Create(ctx context.Context, r *keycard.Record) error {
-	if _, err := s.w.ExecContext(ctx, insertSQL, values(r, 1)...); err != nil {
-		return translate(err)
+	if err := insert(ctx, s.w, r, 1); err != nil {
+		return err
 	}
 	r.Version = 1
 	return nil
@@ -385,18 +353,18 @@ func casFailure(ctx context.Context, q interface {
 	return keycard.ErrConflict
 }
 
-const updateSQL = `UPDATE sessions SET kind = ?, created_at = ?, authenticated_at = ?, renewed_at = ?,
-	last_seen_at = ?, idle_expires_at = ?, expires_at = ?, idle_timeout = ?, persistent = ?, ip = ?,
-	user_agent = ?, fingerprint = ?, data = ?, meta = ?, version = version + 1, deadline = ?
-	WHERE hash = ? AND state = 0 AND version = ?`
+const updateSQL = `UPDATE sessions SET kind = ?, expires_at = ?, data = ?, live = ?,
+	version = version + 1, deadline = ? WHERE hash = ? AND state = 0 AND version = ?`
 
 // Update is one UPDATE ... WHERE hash = ? AND state = 0 AND version = ?; only
 // when it changes no row does a SELECT tell ErrNotFound from ErrConflict.
 func (s *Store) Update(ctx context.Context, r *keycard.Record) error {
-	res, err := s.w.ExecContext(ctx, updateSQL, int64(r.Kind), micros(r.CreatedAt), micros(r.AuthenticatedAt),
-		micros(r.RenewedAt), micros(r.LastSeenAt), micros(r.IdleExpiresAt), micros(r.ExpiresAt),
-		int64(r.IdleTimeout), r.Persistent, blob(r.IP), blob(r.UserAgent), blob(r.Fingerprint),
-		nullBytes(r.Data), nullBytes(r.Meta), micros(r.KeepUntil()), r.Hash[:], int64(r.Version))
+	live, err := encodeLive(r)
+	if err != nil {
+		return err
+	}
+	res, err := s.w.ExecContext(ctx, updateSQL, int64(r.Kind), micros(r.ExpiresAt), nullBytes(r.Data), live,
+		micros(r.KeepUntil()), r.Hash[:], int64(r.Version))
 	if err != nil {
 		return translate(err)
 	}
@@ -430,8 +398,8 @@ func (s *Store) Rotate(ctx context.Context, old, next *keycard.Record, graceUnti
 		}
 		return casFailure(ctx, tx, old.Hash)
 	}
-	if _, err := tx.ExecContext(ctx, insertSQL, values(next, 1)...); err != nil {
-		return translate(err)
+	if err := insert(ctx, tx, next, 1); err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return translate(err)

@@ -3,6 +3,7 @@ package sqlitestore_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -61,7 +62,67 @@ func TestFileMode(t *testing.T) {
 		t.Errorf("journal_mode = %q, want wal", mode)
 	}
 	var version int
-	if err := db.QueryRow(`SELECT max(version) FROM schema_version`).Scan(&version); err != nil || version != 1 {
-		t.Errorf("schema_version = %d, %v; want 1", version, err)
+	if err := db.QueryRow(`SELECT max(version) FROM schema_version`).Scan(&version); err != nil || version != 2 {
+		t.Errorf("schema_version = %d, %v; want 2", version, err)
+	}
+}
+
+// TestCorruptRecord: a row whose live column does not decode (edited by
+// hand, or written by something else) is an error for that read, not a
+// panic, a partial record or a keycard sentinel.
+func TestCorruptRecord(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keycard.db")
+	s := open(t, path, nil)
+	ctx := context.Background()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tests := []struct {
+		name string
+		set  string
+	}{
+		{"truncated", `live = substr(live, 1, length(live) - 1)`},
+		{"trailing byte", `live = live || x'00'`},
+		{"unknown format", `live = x'02' || substr(live, 2)`},
+		{"empty", `live = x''`},
+		{"text", `live = 'hello'`},
+		{"live record without live", `live = NULL`},
+		{"version not an integer", `version = 'one'`},
+		{"short hash successor", `successor = x'01'`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := storetest.NewRecord("alice")
+			if err := s.Create(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.Exec(`UPDATE sessions SET `+tt.set+` WHERE hash = ?`, r.Hash[:]); err != nil {
+				t.Fatal(err)
+			}
+			for name, read := range map[string]func() (*keycard.Record, error){
+				"Get":     func() (*keycard.Record, error) { return s.Get(ctx, r.Hash) },
+				"GetByID": func() (*keycard.Record, error) { return s.GetByID(ctx, r.ID) },
+			} {
+				got, err := read()
+				if err == nil || got != nil {
+					t.Errorf("%s = %v, %v; want an error", name, got, err)
+				}
+				if errors.Is(err, keycard.ErrNotFound) || errors.Is(err, keycard.ErrConflict) || errors.Is(err, keycard.ErrExists) {
+					t.Errorf("%s: %v, want an error that is not a keycard sentinel", name, err)
+				}
+			}
+			if _, err := s.List(ctx, "alice"); err == nil {
+				t.Error("List with a corrupt record succeeded")
+			}
+			// Tombstoning needs no decoding and clears the row.
+			if err := s.Delete(ctx, r.Hash); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := s.Get(ctx, r.Hash); err != nil || got.State != keycard.StateDestroyed {
+				t.Errorf("Get after Delete = %v, %v; want the tombstone", got, err)
+			}
+		})
 	}
 }

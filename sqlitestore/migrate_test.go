@@ -1,0 +1,358 @@
+package sqlitestore_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	_ "modernc.org/sqlite"
+
+	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/sqlitestore"
+	"github.com/keycard-go/keycard/storetest"
+)
+
+// v1 writes a database the way the version 1 schema and code did, so that
+// the migration to version 2 can be checked against what was written.
+type v1 struct {
+	t  *testing.T
+	db *sql.DB
+}
+
+func newV1(t *testing.T, path string) *v1 {
+	t.Helper()
+	schema, err := os.ReadFile("migrations/0001_sessions.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path+"?_journal_mode=WAL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	for _, q := range []string{
+		`CREATE TABLE schema_version (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL)`,
+		string(schema),
+		`INSERT INTO schema_version VALUES (1, 1700000000)`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &v1{t, db}
+}
+
+func v1Micros(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+func v1Bytes(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return b
+}
+
+// create inserts the live record r as version 1 did, with r.Version.
+func (w *v1) create(r *keycard.Record) {
+	w.t.Helper()
+	blob := func(s string) []byte { return append([]byte{}, s...) }
+	_, err := w.db.Exec(`INSERT INTO sessions (hash, id, subject, kind, state, created_at, authenticated_at,
+		renewed_at, last_seen_at, idle_expires_at, expires_at, idle_timeout, persistent, ip, user_agent,
+		fingerprint, data, meta, version, successor, grace_until, deadline)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		r.Hash[:], blob(r.ID), blob(r.Subject), int64(r.Kind), int64(keycard.StateLive),
+		v1Micros(r.CreatedAt), v1Micros(r.AuthenticatedAt), v1Micros(r.RenewedAt), v1Micros(r.LastSeenAt),
+		v1Micros(r.IdleExpiresAt), v1Micros(r.ExpiresAt), int64(r.IdleTimeout), r.Persistent,
+		blob(r.IP), blob(r.UserAgent), blob(r.Fingerprint), v1Bytes(r.Data), v1Bytes(r.Meta),
+		int64(r.Version), nil, nil, v1Micros(r.KeepUntil()))
+	if err != nil {
+		w.t.Fatalf("version 1 insert: %v", err)
+	}
+}
+
+// tombstone turns the record under h into a tombstone with version 1's UPDATE.
+func (w *v1) tombstone(h keycard.Hash, state keycard.State, succ any, grace time.Time) {
+	w.t.Helper()
+	res, err := w.db.Exec(`UPDATE sessions SET state = ?, version = version + 1, successor = ?, grace_until = ?,
+		created_at = NULL, authenticated_at = NULL, renewed_at = NULL, last_seen_at = NULL,
+		idle_expires_at = NULL, idle_timeout = 0, persistent = 0, ip = x'', user_agent = x'',
+		fingerprint = x'', data = NULL, meta = NULL, deadline = expires_at WHERE hash = ? AND state = 0`,
+		int64(state), succ, v1Micros(grace), h[:])
+	if n, _ := res.RowsAffected(); err != nil || n != 1 {
+		w.t.Fatalf("version 1 tombstone: %d rows, %v", n, err)
+	}
+}
+
+// migrationFixture writes a version 1 database with live records (hostile
+// strings, 1 MiB of data, nil and empty Meta, zero times), rotated and
+// destroyed tombstones, and returns what each record must read back as.
+func migrationFixture(t *testing.T, path string) []*keycard.Record {
+	w := newV1(t, path)
+	defer w.db.Close()
+	now := storetest.Now()
+	full := func(s string) *keycard.Record {
+		r := storetest.NewRecord(s)
+		r.Kind = keycard.KindAPI
+		r.CreatedAt = now.Add(-3*time.Hour + time.Microsecond)
+		r.AuthenticatedAt = now.Add(-2*time.Hour + 2*time.Microsecond)
+		r.RenewedAt = now.Add(-time.Hour + 3*time.Microsecond)
+		r.IdleTimeout = 45*time.Minute + 7*time.Microsecond
+		r.Persistent = true
+		r.ID, r.IP, r.UserAgent, r.Fingerprint = s, s, s, s
+		r.Data, r.Meta = []byte(`{"v":"`+s+`"}`), []byte(s+s)
+		r.Version = 3
+		return r
+	}
+	var want []*keycard.Record
+	live := func(r *keycard.Record) *keycard.Record {
+		w.create(r)
+		want = append(want, r)
+		return r
+	}
+	hostile := []string{
+		"o'brien", `say "hi"`, "'; DROP TABLE sessions; --", "a\x00b", "\x00", "alice\x00",
+		"Zoë 用户 🔑", "e\u0301", "\u202eevil", "\xff\xfe invalid utf-8", "line1\nline2\r\n", "%_*?[",
+		strings.Repeat("ü", 1000),
+	}
+	for _, s := range hostile {
+		live(full(s))
+	}
+	big := full("big")
+	big.Data = bytes.Repeat([]byte("d"), 1<<20)
+	big.Meta = bytes.Repeat([]byte("m"), 64<<10)
+	live(big)
+	anon := storetest.NewRecord("") // no subject, AuthenticatedAt zero, Meta nil
+	anon.Data = nil
+	live(anon)
+	emptyMeta := full("empty meta")
+	emptyMeta.Meta, emptyMeta.Data = []byte{}, []byte{}
+	live(emptyMeta)
+	expired := storetest.NewRecord("expired")
+	expired.IdleExpiresAt = now.Add(-time.Minute)
+	live(expired)
+
+	// Rotated (with and without grace) and destroyed tombstones.
+	for i, s := range []string{"rotated\x00'", "rotated no grace", "destroyed \"x\"", "destroyed 🔑"} {
+		old := full(s)
+		w.create(old)
+		old.Version++
+		switch i {
+		case 0, 1:
+			next := full(s)
+			next.Hash = storetest.NewHash()
+			next.Version = 1
+			grace := now.Add(30 * time.Second)
+			if i == 1 {
+				grace = time.Time{}
+			}
+			w.tombstone(old.Hash, keycard.StateRotated, next.Hash[:], grace)
+			live(next)
+			want = append(want, old.Tombstone(keycard.StateRotated, next.Hash, grace))
+		default:
+			w.tombstone(old.Hash, keycard.StateDestroyed, nil, time.Time{})
+			want = append(want, old.Tombstone(keycard.StateDestroyed, keycard.Hash{}, time.Time{}))
+		}
+	}
+	return want
+}
+
+// checkRecords reads every record of want from s, by hash and for live
+// records by ID and subject, and compares it field by field.
+func checkRecords(t *testing.T, s *sqlitestore.Store, want []*keycard.Record) {
+	t.Helper()
+	ctx := context.Background()
+	for _, w := range want {
+		got, err := s.Get(ctx, w.Hash)
+		if err != nil {
+			t.Errorf("Get(%q): %v", w.ID, err)
+			continue
+		}
+		if d := storetest.Diff(got, w); d != "" {
+			t.Errorf("record %q (state %d) after migration:%s", w.ID, w.State, d)
+		}
+		if (got.Meta == nil) != (w.Meta == nil) {
+			t.Errorf("record %q: Meta nil = %v, want %v", w.ID, got.Meta == nil, w.Meta == nil)
+		}
+		if w.State != keycard.StateLive {
+			continue
+		}
+		if got, err := s.GetByID(ctx, w.ID); err != nil || got.Hash != w.Hash {
+			t.Errorf("GetByID(%q) = %v, %v; want the live record", w.ID, got, err)
+		}
+		if w.Subject == "" {
+			continue
+		}
+		l, err := s.List(ctx, w.Subject)
+		if err != nil || len(l) != 1 || l[0].Hash != w.Hash {
+			t.Errorf("List(%q) = %d records, %v; want the live record", w.Subject, len(l), err)
+		}
+	}
+}
+
+type schemaState struct {
+	versions []string // version:applied_at
+	objects  []string // type:name:sql of the schema
+}
+
+func readSchema(t *testing.T, path string) schemaState {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var st schemaState
+	for q, dst := range map[string]*[]string{
+		`SELECT version || ':' || applied_at FROM schema_version ORDER BY version`:                    &st.versions,
+		`SELECT type || ':' || name || ':' || ifnull(sql, '') FROM sqlite_schema ORDER BY type, name`: &st.objects,
+	} {
+		rows, err := db.Query(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var s string
+			if err := rows.Scan(&s); err != nil {
+				t.Fatal(err)
+			}
+			*dst = append(*dst, s)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		rows.Close()
+	}
+	var check string
+	if err := db.QueryRow(`PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
+		t.Errorf("integrity_check = %q, %v", check, err)
+	}
+	return st
+}
+
+// TestMigrateFromVersion1 opens a database written by the version 1 schema:
+// every live record and tombstone reads back as written, the tombstones keep
+// their columns and a second Open changes nothing.
+func TestMigrateFromVersion1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keycard.db")
+	want := migrationFixture(t, path)
+
+	s, err := sqlitestore.Open(path, nil)
+	if err != nil {
+		t.Fatalf("Open of a version 1 database: %v", err)
+	}
+	checkRecords(t, s, want)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	first := readSchema(t, path)
+	if len(first.versions) != 2 || !strings.HasPrefix(first.versions[0], "1:1700000000") || !strings.HasPrefix(first.versions[1], "2:") {
+		t.Errorf("schema_version = %q, want versions 1 (as it was) and 2", first.versions)
+	}
+	names := strings.Join(first.objects, "\n")
+	for _, name := range []string{":sessions_live_id:", ":sessions_subject:", ":sessions_deadline:", "table:sessions:"} {
+		if !strings.Contains(names, name) {
+			t.Errorf("schema has no %s:\n%s", name, names)
+		}
+	}
+	if strings.Contains(names, "sessions_0001") {
+		t.Errorf("the version 1 table is still there:\n%s", names)
+	}
+
+	// The columns people and SQL read are plain columns; tombstones have
+	// neither data nor live.
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range want {
+		var data, live []byte
+		var liveNull bool
+		if err := db.QueryRow(`SELECT data, live, live IS NULL FROM sessions WHERE hash = ?`, w.Hash[:]).Scan(&data, &live, &liveNull); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(data, w.Data) {
+			t.Errorf("data column of %q = %.40q, want %.40q", w.ID, data, w.Data)
+		}
+		if liveNull != (w.State != keycard.StateLive) {
+			t.Errorf("live column of %q (state %d) NULL = %v", w.ID, w.State, liveNull)
+		}
+	}
+	db.Close()
+
+	// A second Open is a no-op: the same schema, versions and records.
+	s = open(t, path, nil)
+	checkRecords(t, s, want)
+	if n, err := s.DeleteExpired(context.Background(), time.Now(), 100); err != nil || n != 1 {
+		t.Errorf("DeleteExpired after migration = %d, %v; want the one expired record", n, err)
+	}
+	s.Close()
+	second := readSchema(t, path)
+	if strings.Join(second.versions, ",") != strings.Join(first.versions, ",") ||
+		strings.Join(second.objects, "\n") != strings.Join(first.objects, "\n") {
+		t.Errorf("second Open changed the schema:\n%q\n%q\nwant\n%q\n%q", second.versions, second.objects, first.versions, first.objects)
+	}
+}
+
+// TestMigrateConcurrentOpens opens one version 1 file from two Stores at
+// once, as two processes would: both succeed and the migration runs once.
+func TestMigrateConcurrentOpens(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keycard.db")
+	want := migrationFixture(t, path)
+	var wg sync.WaitGroup
+	stores := make([]*sqlitestore.Store, 2)
+	errs := make([]error, 2)
+	for i := range stores {
+		wg.Go(func() { stores[i], errs[i] = sqlitestore.Open(path, nil) })
+	}
+	wg.Wait()
+	for i, s := range stores {
+		if errs[i] != nil {
+			t.Fatalf("Open %d: %v", i, errs[i])
+		}
+		checkRecords(t, s, want)
+		s.Close()
+	}
+	if v := readSchema(t, path).versions; len(v) != 2 {
+		t.Errorf("schema_version = %q, want versions 1 and 2 once each", v)
+	}
+}
+
+// TestMigrateFailureChangesNothing: a version 1 row that cannot be converted
+// fails Open, and the file is left as version 1 wrote it.
+func TestMigrateFailureChangesNothing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keycard.db")
+	migrationFixture(t, path)
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE sessions SET persistent = 'not a bool'
+		WHERE hash = (SELECT hash FROM sessions WHERE state = 0 ORDER BY hash DESC LIMIT 1)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	before := readSchema(t, path)
+
+	if s, err := sqlitestore.Open(path, nil); err == nil {
+		s.Close()
+		t.Fatal("Open with an unconvertible row succeeded")
+	} else {
+		t.Logf("Open: %v", err)
+	}
+	after := readSchema(t, path)
+	if strings.Join(after.versions, ",") != strings.Join(before.versions, ",") ||
+		strings.Join(after.objects, "\n") != strings.Join(before.objects, "\n") {
+		t.Errorf("failed migration changed the schema:\n%q\n%q\nwant\n%q\n%q", after.versions, after.objects, before.versions, before.objects)
+	}
+}
