@@ -69,3 +69,90 @@ func TestRotateChecksSubject(t *testing.T) {
 		}
 	}
 }
+
+// TestReadersShared runs more concurrent reads than there are read
+// connections, next to writes: every read waits for a free reader and gets
+// the right record.
+func TestReadersShared(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "keycard.db"), &sqlitestore.Options{ReadConns: 2, SynchronousNormal: true})
+	ctx := context.Background()
+	recs := make([]*keycard.Record, 8)
+	for i := range recs {
+		recs[i] = storetest.NewRecord("alice")
+		if err := s.Create(ctx, recs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	for i, r := range recs {
+		wg.Go(func() {
+			for range 100 {
+				if got, err := s.Get(ctx, r.Hash); err != nil || got.ID != r.ID {
+					t.Errorf("Get = %v, %v", got, err)
+					return
+				}
+				if got, err := s.GetByID(ctx, r.ID); err != nil || got.Hash != r.Hash {
+					t.Errorf("GetByID = %v, %v", got, err)
+					return
+				}
+				if l, err := s.List(ctx, "alice"); err != nil || len(l) < len(recs) {
+					t.Errorf("List = %d records, %v", len(l), err)
+					return
+				}
+				if i%2 == 0 {
+					if err := s.Create(ctx, storetest.NewRecord("bob")); err != nil {
+						t.Errorf("Create: %v", err)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// TestCloseWithReadsUnderWay closes the Store while reads run: Close waits
+// for them, later reads fail, nothing hangs or panics.
+func TestCloseWithReadsUnderWay(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keycard.db")
+	s, err := sqlitestore.Open(path, &sqlitestore.Options{ReadConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	r := storetest.NewRecord("alice")
+	if err := s.Create(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	started := make(chan struct{}, 6)
+	for range 6 {
+		wg.Go(func() {
+			started <- struct{}{}
+			for {
+				if _, err := s.Get(ctx, r.Hash); err != nil {
+					return // closed
+				}
+			}
+		})
+	}
+	for range 6 {
+		<-started
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("reads still running 10s after Close")
+	}
+	if _, err := s.Get(ctx, r.Hash); err == nil || errors.Is(err, keycard.ErrNotFound) {
+		t.Errorf("Get after Close: %v, want an error that is not ErrNotFound", err)
+	}
+	if _, err := s.List(ctx, "alice"); err == nil {
+		t.Error("List after Close succeeded")
+	}
+}

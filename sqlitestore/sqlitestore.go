@@ -24,7 +24,9 @@ type Options struct {
 	// connection and never see SQLITE_BUSY). Default 5s.
 	BusyTimeout time.Duration
 
-	// ReadConns is the number of read connections. Default 4.
+	// ReadConns is the number of read connections, which Open opens and the
+	// Store holds until Close; at most that many reads run at once and the
+	// others wait for a free one. Default 4.
 	ReadConns int
 
 	// SweepInterval, when positive, starts a background goroutine that drops
@@ -49,9 +51,9 @@ type Options struct {
 // process are serialised in Go and SQLITE_BUSY never reaches a caller; reads
 // use a pool of read connections and never wait for a writer (WAL mode).
 type Store struct {
-	w, r *sql.DB
-
-	get, getByID *sql.Stmt
+	w, r     *sql.DB
+	readers  chan *reader // the free readers, on connections of r (read.go); closed by Close
+	nreaders int          // how many readers Open made
 
 	stopSweep chan struct{}
 	sweepDone chan struct{}
@@ -113,16 +115,17 @@ func Open(path string, opts *Options) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlitestore: %w", err)
 	}
-	r.SetMaxOpenConns(o.ReadConns)
-	r.SetMaxIdleConns(o.ReadConns)
-	r.SetConnMaxIdleTime(0)
+	r.SetMaxOpenConns(o.ReadConns) // the readers hold them all
 	s.r = r
-	if s.get, err = r.Prepare(`SELECT ` + columns + ` FROM sessions WHERE hash = ?`); err == nil {
-		s.getByID, err = r.Prepare(`SELECT ` + columns + ` FROM sessions WHERE id = ? AND state = 0`)
-	}
-	if err != nil {
-		s.Close()
-		return nil, fmt.Errorf("sqlitestore: %w", err)
+	s.readers = make(chan *reader, o.ReadConns)
+	for range o.ReadConns {
+		rd, err := newReader(r)
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("sqlitestore: %w", err)
+		}
+		s.readers <- rd
+		s.nreaders++
 	}
 	if o.SweepInterval > 0 {
 		s.stopSweep = make(chan struct{})
@@ -132,7 +135,9 @@ func Open(path string, opts *Options) (*Store, error) {
 	return s, nil
 }
 
-// Close stops the sweeper and closes the database. It is safe to call more than once.
+// Close stops the sweeper, waits for the reads under way and closes the
+// database. Reads and writes after Close fail. It is safe to call more than
+// once.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		if s.stopSweep != nil {
@@ -140,10 +145,11 @@ func (s *Store) Close() error {
 			<-s.sweepDone
 		}
 		var errs []error
-		for _, st := range []*sql.Stmt{s.get, s.getByID} {
-			if st != nil {
-				errs = append(errs, st.Close())
-			}
+		for range s.nreaders {
+			errs = append(errs, (<-s.readers).close())
+		}
+		if s.readers != nil {
+			close(s.readers)
 		}
 		if s.r != nil {
 			errs = append(errs, s.r.Close())
@@ -178,71 +184,12 @@ func (s *Store) sweep(every time.Duration, batch int) {
 	}
 }
 
-// columns are the columns a read selects, in the order scanRecord reads them.
-const columns = `hash, id, subject, kind, state, expires_at, version, successor, grace_until, data, live`
-
 // micros encodes a time as Unix microseconds, NULL for the zero time.
 func micros(t time.Time) any {
 	if t.IsZero() {
 		return nil
 	}
 	return t.UnixMicro()
-}
-
-// intOf and timeOf read integer columns scanned into an any: database/sql
-// assigns the driver's int64 (or nil) to an *any as it is, where an *int64
-// or a sql.NullInt64 destination goes through reflection.
-func intOf(v any) (int64, bool) {
-	n, ok := v.(int64)
-	return n, ok
-}
-
-func timeOf(v any) (time.Time, bool) {
-	switch n := v.(type) {
-	case nil:
-		return time.Time{}, true
-	case int64:
-		return time.UnixMicro(n).UTC(), true
-	}
-	return time.Time{}, false
-}
-
-// scanRecord reads one row of columns. The BLOBs that are decoded rather
-// than kept (hash, successor, live) are scanned as sql.RawBytes, without
-// database/sql's copy.
-func scanRecord(rows *sql.Rows) (*keycard.Record, error) {
-	var (
-		r                    keycard.Record
-		hash, succ, live     sql.RawBytes
-		kind, state, version any
-		expires, grace       any
-	)
-	// Strings scan straight into the Record (one copy each, byte-exact);
-	// database/sql copies into a []byte destination.
-	if err := rows.Scan(&hash, &r.ID, &r.Subject, &kind, &state, &expires, &version, &succ, &grace, &r.Data, &live); err != nil {
-		return nil, err
-	}
-	k, ok1 := intOf(kind)
-	st, ok2 := intOf(state)
-	v, ok3 := intOf(version)
-	exp, ok4 := timeOf(expires)
-	grc, ok5 := timeOf(grace)
-	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || len(hash) != len(r.Hash) || (succ != nil && len(succ) != len(r.Successor)) {
-		return nil, fmt.Errorf("%w (column types)", errCorrupt)
-	}
-	copy(r.Hash[:], hash)
-	r.Kind, r.State, r.Version = keycard.Kind(k), keycard.State(st), uint64(v)
-	r.ExpiresAt, r.GraceUntil = exp, grc
-	copy(r.Successor[:], succ)
-	switch {
-	case live != nil:
-		if err := decodeLive(&r, live); err != nil {
-			return nil, err
-		}
-	case r.State == keycard.StateLive:
-		return nil, fmt.Errorf("%w (live record without its live column)", errCorrupt)
-	}
-	return &r, nil
 }
 
 // blob returns s as a non-nil byte slice (an empty BLOB, never NULL).
@@ -290,39 +237,6 @@ func translate(err error) error {
 		}
 	}
 	return fmt.Errorf("sqlitestore: %w", err)
-}
-
-// Get returns the record or tombstone under h: one primary-key SELECT.
-func (s *Store) Get(ctx context.Context, h keycard.Hash) (*keycard.Record, error) {
-	return queryOne(ctx, s.get, h[:])
-}
-
-// GetByID returns the live record with public ID id.
-func (s *Store) GetByID(ctx context.Context, id string) (*keycard.Record, error) {
-	return queryOne(ctx, s.getByID, []byte(id))
-}
-
-// queryOne runs a prepared SELECT of columns that finds at most one row.
-func queryOne(ctx context.Context, st *sql.Stmt, arg any) (*keycard.Record, error) {
-	rows, err := st.QueryContext(ctx, arg)
-	if err != nil {
-		return nil, translate(err)
-	}
-	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return nil, translate(err)
-		}
-		return nil, keycard.ErrNotFound
-	}
-	r, err := scanRecord(rows)
-	if err != nil {
-		return nil, translate(err)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, translate(err)
-	}
-	return r, nil
 }
 
 // Create inserts r with Version 1; the primary key on hash and the unique
@@ -433,30 +347,6 @@ func (s *Store) destroy(ctx context.Context, where string, arg any) error {
 		return keycard.ErrNotFound
 	}
 	return nil
-}
-
-// List returns the live records of subject through the subject index.
-func (s *Store) List(ctx context.Context, subject string) ([]*keycard.Record, error) {
-	if subject == "" {
-		return nil, nil
-	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+columns+` FROM sessions WHERE subject = ? AND state = 0`, []byte(subject))
-	if err != nil {
-		return nil, translate(err)
-	}
-	defer rows.Close()
-	var out []*keycard.Record
-	for rows.Next() {
-		r, err := scanRecord(rows)
-		if err != nil {
-			return nil, translate(err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, translate(err)
-	}
-	return out, nil
 }
 
 // DeleteSubject destroys the live records of subject except exceptID: one UPDATE.
