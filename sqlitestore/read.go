@@ -19,7 +19,7 @@ import (
 // prepared sql.Stmt with Rows.Scan, this takes a Get from about 7.5 µs and
 // 63 allocations to 6.6 µs and 49: no per-query pool, statement and Rows
 // bookkeeping, no Scan conversions. What is left is the driver and SQLite
-// itself, of which about a third is the two fcntl calls that lock and
+// itself, of which a quarter to a third is the two fcntl calls that lock and
 // unlock a WAL read mark for the read transaction.
 //
 // The driver may reuse the memory of the values it returns (driver.Rows),
