@@ -44,52 +44,46 @@ func (c *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.Tra
 func (c *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
 // storeBackend opens a Store on a real server, with a round-trip counter
-// where the driver allows one, and measures the driver's raw floor.
+// where the driver allows one, and a raw read: one primary-key read of a
+// tiny row through the same client, the driver's floor (nil for in-process
+// stores).
 type storeBackend struct {
 	name string
-	open func(b *testing.B) (keycard.Store, *roundTrips)
-	raw  func(b *testing.B) // one raw primary-key read, the floor
+	open func(b *testing.B) (keycard.Store, *roundTrips, func() error)
 }
 
 func storeBackends() []storeBackend {
 	return []storeBackend{
-		{name: "memstore", open: func(b *testing.B) (keycard.Store, *roundTrips) {
+		{name: "memstore", open: func(b *testing.B) (keycard.Store, *roundTrips, func() error) {
 			st := memstore.New(nil)
 			b.Cleanup(st.Close)
-			return st, nil
+			return st, nil, nil
 		}},
-		{name: "sqlite", open: func(b *testing.B) (keycard.Store, *roundTrips) {
+		{name: "sqlite", open: func(b *testing.B) (keycard.Store, *roundTrips, func() error) {
 			st, err := sqlitestore.Open(filepath.Join(b.TempDir(), "keycard.db"), nil)
 			if err != nil {
 				b.Fatal(err)
 			}
 			b.Cleanup(func() { st.Close() })
-			return st, nil
+			return st, nil, nil
 		}},
-		{name: "redis", open: func(b *testing.B) (keycard.Store, *roundTrips) {
+		{name: "redis", open: func(b *testing.B) (keycard.Store, *roundTrips, func() error) {
 			srv := testserver.SharedRedis(b)
 			rt := &roundTrips{}
 			c := redis.NewClient(&redis.Options{Addr: srv.Addr})
+			b.Cleanup(func() { c.Close() })
+			ctx := context.Background()
+			if err := c.Set(ctx, "bench:raw", "value", 0).Err(); err != nil {
+				b.Fatal(err)
+			}
 			c.AddHook(rt)
 			st, err := redisstore.New(c, &redisstore.Options{Prefix: fmt.Sprintf("bench%d:", time.Now().UnixNano())})
 			if err != nil {
 				b.Fatal(err)
 			}
-			b.Cleanup(func() { st.Close() })
-			return st, rt
-		}, raw: func(b *testing.B) {
-			c := redis.NewClient(&redis.Options{Addr: testserver.SharedRedis(b).Addr})
-			defer c.Close()
-			ctx := context.Background()
-			c.Set(ctx, "bench:raw", "value", 0)
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := c.Get(ctx, "bench:raw").Err(); err != nil {
-					b.Fatal(err)
-				}
-			}
+			return st, rt, func() error { return c.Get(ctx, "bench:raw").Err() }
 		}},
-		{name: "postgres", open: func(b *testing.B) (keycard.Store, *roundTrips) {
+		{name: "postgres", open: func(b *testing.B) (keycard.Store, *roundTrips, func() error) {
 			pg := testserver.SharedPostgres(b)
 			cfg, err := pgxpool.ParseConfig(pg.URL(""))
 			if err != nil {
@@ -97,34 +91,23 @@ func storeBackends() []storeBackend {
 			}
 			rt := &roundTrips{}
 			cfg.ConnConfig.Tracer = rt
-			pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+			ctx := context.Background()
+			pool, err := pgxpool.NewWithConfig(ctx, cfg)
 			if err != nil {
 				b.Fatal(err)
 			}
 			b.Cleanup(pool.Close)
-			st, err := pgstore.New(context.Background(), pool, &pgstore.Options{Schema: fmt.Sprintf("bench%d", time.Now().UnixNano())})
-			if err != nil {
-				b.Fatal(err)
-			}
-			return st, rt
-		}, raw: func(b *testing.B) {
-			pg := testserver.SharedPostgres(b)
-			ctx := context.Background()
-			pool, err := pgxpool.New(ctx, pg.URL(""))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer pool.Close()
 			if _, err := pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS bench_raw (k bytea PRIMARY KEY, v bytea NOT NULL);
 				INSERT INTO bench_raw VALUES ('\x01', '\x02') ON CONFLICT DO NOTHING`); err != nil {
 				b.Fatal(err)
 			}
+			st, err := pgstore.New(ctx, pool, &pgstore.Options{Schema: fmt.Sprintf("bench%d", time.Now().UnixNano())})
+			if err != nil {
+				b.Fatal(err)
+			}
 			var v []byte
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := pool.QueryRow(ctx, `SELECT v FROM bench_raw WHERE k = $1`, []byte{1}).Scan(&v); err != nil {
-					b.Fatal(err)
-				}
+			return st, rt, func() error {
+				return pool.QueryRow(ctx, `SELECT v FROM bench_raw WHERE k = $1`, []byte{1}).Scan(&v)
 			}
 		}},
 	}
@@ -134,12 +117,24 @@ func storeBackends() []storeBackend {
 // store round trips per request, next to each driver's raw read (the floor).
 func BenchmarkStores(b *testing.B) {
 	for _, be := range storeBackends() {
-		if be.raw != nil {
-			b.Run(fmt.Sprintf("scenario=raw/lib=%s", be.name), be.raw)
+		if _, _, raw := be.open(b); raw != nil {
+			b.Run(fmt.Sprintf("scenario=raw/lib=%s", be.name), func(b *testing.B) {
+				_, _, raw := be.open(b)
+				b.ReportAllocs()
+				for b.Loop() {
+					if err := raw(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run(fmt.Sprintf("scenario=read-vs-raw/lib=%s", be.name), func(b *testing.B) {
+				st, _, raw := be.open(b)
+				readVsRaw(b, keycardOn(b, st, nil), raw)
+			})
 		}
 		for _, sc := range scenarios {
 			b.Run(fmt.Sprintf("scenario=%s/lib=%s", sc.name, be.name), func(b *testing.B) {
-				st, rt := be.open(b)
+				st, rt, _ := be.open(b)
 				runScenario(b, keycardOn(b, st, nil), sc, rt)
 			})
 		}
@@ -199,4 +194,32 @@ func runScenario(b *testing.B, hs map[string]http.Handler, sc scenario, rt *roun
 	if rt != nil {
 		b.ReportMetric(float64(rt.n.Load())/float64(b.N), "roundtrips/op")
 	}
+}
+
+// readVsRaw alternates the read scenario's request and one raw read through
+// the same client, so that both see the same machine, server process and
+// connection, and reports the ratio of their times (read/raw).
+func readVsRaw(b *testing.B, hs map[string]http.Handler, raw func() error) {
+	seed := httptest.NewRecorder()
+	hs["seed"].ServeHTTP(seed, httptest.NewRequest("GET", "/", nil))
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Cookie", cookieOf(seed))
+	var rawTime, readTime time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		if err := raw(); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		w := httptest.NewRecorder()
+		hs["read"].ServeHTTP(w, r)
+		readTime += time.Since(t1)
+		rawTime += t1.Sub(t0)
+		if w.Code != http.StatusOK {
+			b.Fatalf("status %d", w.Code)
+		}
+	}
+	b.ReportMetric(float64(rawTime.Nanoseconds())/float64(b.N), "raw-ns/op")
+	b.ReportMetric(float64(readTime.Nanoseconds())/float64(b.N), "read-ns/op")
+	b.ReportMetric(float64(readTime)/float64(rawTime), "read/raw")
 }
