@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/internal/binrec"
 	"github.com/keycard-go/keycard/storetest"
 )
 
@@ -95,8 +96,8 @@ func withChanges(b []byte, cs ...keycard.Change) []byte {
 	out := append([]byte{formatChanges}, b[1:]...)
 	out = binary.BigEndian.AppendUint32(out, uint32(len(cs)))
 	for _, c := range cs {
-		out = putString(out, c.Key)
-		out = putBytes(out, c.Value)
+		out = binrec.AppendString(out, c.Key)
+		out = binrec.AppendBytes(out, c.Value)
 	}
 	return out
 }
