@@ -6,6 +6,7 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/keycard-go/keycard"
@@ -56,39 +57,46 @@ func TestContextStopsSlowWrite(t *testing.T) {
 	}
 }
 
-// TestSweeper checks that the background sweeper drops expired records.
+// TestSweeper checks that the background sweeper drops expired records, in
+// batches, on synctest's fake clock.
 func TestSweeper(t *testing.T) {
-	s := open(t, filepath.Join(t.TempDir(), "keycard.db"), &sqlitestore.Options{SweepInterval: 10 * time.Millisecond, SweepBatch: 2})
-	ctx := context.Background()
-	var expired []*keycard.Record
-	for range 5 {
-		r := storetest.NewRecord("alice")
-		r.IdleExpiresAt = storetest.Now().Add(-time.Minute)
-		if err := s.Create(ctx, r); err != nil {
+	path := filepath.Join(t.TempDir(), "keycard.db")
+	synctest.Test(t, func(t *testing.T) {
+		s, err := sqlitestore.Open(path, &sqlitestore.Options{SweepInterval: time.Second, SweepBatch: 2})
+		if err != nil {
 			t.Fatal(err)
 		}
-		expired = append(expired, r)
-	}
-	keep := storetest.NewRecord("alice")
-	if err := s.Create(ctx, keep); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for _, r := range expired {
-		for {
-			_, err := s.Get(ctx, r.Hash)
-			if errors.Is(err, keycard.ErrNotFound) {
-				break
+		defer s.Close()
+		ctx := context.Background()
+		var expired []*keycard.Record
+		for range 5 {
+			r := storetest.NewRecord("alice")
+			r.IdleExpiresAt = storetest.Now().Add(-time.Minute)
+			if err := s.Create(ctx, r); err != nil {
+				t.Fatal(err)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("expired record still there after 10s: %v", err)
-			}
-			time.Sleep(5 * time.Millisecond) // polling the sweeper, bounded by deadline
+			expired = append(expired, r)
 		}
-	}
-	if _, err := s.Get(ctx, keep.Hash); err != nil {
-		t.Errorf("Get(live record) after sweeps: %v", err)
-	}
+		keep := storetest.NewRecord("alice")
+		if err := s.Create(ctx, keep); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(999 * time.Millisecond) // fake time: just before the first sweep
+		synctest.Wait()
+		if _, err := s.Get(ctx, expired[0].Hash); err != nil {
+			t.Fatalf("Get before the first sweep: %v, want the record", err)
+		}
+		time.Sleep(2 * time.Millisecond) // the first sweep: three batches of two
+		synctest.Wait()
+		for i, r := range expired {
+			if _, err := s.Get(ctx, r.Hash); !errors.Is(err, keycard.ErrNotFound) {
+				t.Errorf("expired record %d after the first sweep: %v, want ErrNotFound", i, err)
+			}
+		}
+		if _, err := s.Get(ctx, keep.Hash); err != nil {
+			t.Errorf("Get(live record) after the sweep: %v", err)
+		}
+	})
 }
 
 // TestReopen checks that migrations run once and data survives Close.
