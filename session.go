@@ -334,6 +334,19 @@ func (s *Session) writable() error {
 	return nil
 }
 
+// rotatable is writable for the changes that replace a browser session's
+// token (Login, Renew, remember-me), which API sessions refuse with
+// ErrWrongKind. s.mu is held.
+func (s *Session) rotatable() error {
+	if err := s.writable(); err != nil {
+		return err
+	}
+	if s.transport == KindAPI {
+		return ErrWrongKind
+	}
+	return nil
+}
+
 // Login binds subject and replaces the token; see the package-level Login.
 func (s *Session) Login(subject string) error {
 	if subject == "" {
@@ -341,11 +354,8 @@ func (s *Session) Login(subject string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.writable(); err != nil {
+	if err := s.rotatable(); err != nil {
 		return err
-	}
-	if s.transport == KindAPI {
-		return ErrWrongKind
 	}
 	if !s.sealed() {
 		keep := ""
@@ -384,11 +394,8 @@ func (s *Session) Logout() error {
 func (s *Session) Renew() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.writable(); err != nil {
+	if err := s.rotatable(); err != nil {
 		return err
-	}
-	if s.transport == KindAPI {
-		return ErrWrongKind
 	}
 	s.renew = true
 	return nil
@@ -400,11 +407,8 @@ func (s *Session) Renew() error {
 func (s *Session) SetRememberMe(on bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.writable(); err != nil {
+	if err := s.rotatable(); err != nil {
 		return err
-	}
-	if s.transport == KindAPI {
-		return ErrWrongKind
 	}
 	s.persistent, s.renew = &on, true
 	return nil
