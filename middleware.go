@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/keycard-go/keycard/internal/cookiehdr"
 )
 
 // Handler returns middleware that gives every request a Session (see
@@ -161,26 +163,15 @@ func (s *Session) readCredentials(r *http.Request) error {
 
 // findCookie returns the value of the session cookie, whether one was found,
 // and whether several cookies of that name with different values were sent.
-// It parses the Cookie headers itself to avoid allocating every cookie.
 func (s *Session) findCookie(r *http.Request) (value string, found, dup bool) {
-	name := s.m.cfg.cookieName
-	for _, line := range r.Header["Cookie"] {
-		for line != "" {
-			var part string
-			part, line, _ = strings.Cut(line, ";")
-			part = strings.TrimSpace(part)
-			n, v, ok := strings.Cut(part, "=")
-			if !ok || n != name {
-				continue
-			}
-			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
-				v = v[1 : len(v)-1]
-			}
-			if found && v != value {
-				dup = true
-			}
-			value, found = v, true
+	for v := range cookiehdr.Values(r.Header["Cookie"], s.m.cfg.cookieName) {
+		if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+			v = v[1 : len(v)-1]
 		}
+		if found && v != value {
+			dup = true
+		}
+		value, found = v, true
 	}
 	return value, found, dup
 }

@@ -4,7 +4,8 @@ import (
 	"encoding/base64"
 	"net/http"
 	"slices"
-	"strings"
+
+	"github.com/keycard-go/keycard/internal/cookiehdr"
 )
 
 // SecretStore keeps the per-session CSRF secret. The session layer implements
@@ -82,24 +83,14 @@ func (c *CookieStore) LoadSecret(r *http.Request) (current, previous []byte, err
 }
 
 // singleCookie returns the value of the cookie called name in the Cookie
-// header lines, and false when there is none or more than one. It does not
-// allocate (http.Request.CookiesNamed builds a slice of every cookie).
+// header lines, and false when there is none or more than one.
 func singleCookie(lines []string, name string) (string, bool) {
 	value, found := "", false
-	for _, line := range lines {
-		for line != "" {
-			var part string
-			part, line, _ = strings.Cut(line, ";")
-			part = strings.TrimSpace(part)
-			k, v, ok := strings.Cut(part, "=")
-			if !ok || k != name {
-				continue
-			}
-			if found {
-				return "", false
-			}
-			value, found = v, true
+	for v := range cookiehdr.Values(lines, name) {
+		if found {
+			return "", false
 		}
+		value, found = v, true
 	}
 	return value, found
 }
