@@ -63,10 +63,9 @@ var (
 //     covers live records only.
 //
 // DeleteSubject and a concurrent Rotate of one of the subject's sessions
-// should be atomic with respect to each other, so that a renewal racing a
-// "sign out everywhere" cannot leave a live successor behind. memstore and
-// the single-node Redis store guarantee it; stores that cannot say so in
-// their documentation.
+// must be atomic with respect to each other, so that a renewal racing a
+// "sign out everywhere" cannot leave a live successor behind (storetest:
+// DeleteSubjectRacesRotate).
 type Store interface {
 	// Get returns the record or tombstone stored under h, or ErrNotFound.
 	Get(ctx context.Context, h Hash) (*Record, error)

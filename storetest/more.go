@@ -578,3 +578,95 @@ func testHostileInputs(t *testing.T, s keycard.Store) {
 		wantRecord(t, s, want)
 	})
 }
+
+// testConcurrentDeleteSubject runs several revocations of one subject at
+// once, as several nodes answering "sign out everywhere" would: every one
+// succeeds (no deadlock or conflict reaches a caller), each session is
+// counted once, and none is left.
+func testConcurrentDeleteSubject(t *testing.T, s keycard.Store) {
+	c := ctx(t)
+	for round := range 5 {
+		const n = 40
+		for range n {
+			mustCreate(t, s, NewRecord("alice"))
+		}
+		const racers = 6
+		counts := make([]int, racers)
+		errs := make([]error, racers)
+		var wg sync.WaitGroup
+		for i := range racers {
+			wg.Go(func() { counts[i], errs[i] = s.DeleteSubject(c, "alice", "") })
+		}
+		wg.Wait()
+		total := 0
+		for i := range racers {
+			if errs[i] != nil {
+				t.Fatalf("round %d: DeleteSubject %d: %v", round, i, errs[i])
+			}
+			total += counts[i]
+		}
+		if total != n {
+			t.Errorf("round %d: the revocations destroyed %d sessions in all, want %d", round, total, n)
+		}
+		wantList(t, s, "alice")
+	}
+}
+
+func testDeleteSubjectRacesRotate(t *testing.T, s keycard.Store) {
+	DeleteSubjectRacesRotate(t, s, s, 200)
+}
+
+// DeleteSubjectRacesRotate races, rounds times, a renewal (Rotate through
+// rotator) against "sign out everywhere" (DeleteSubject through revoker) of
+// the same subject: whichever wins, no live record of the subject may be
+// left, the successor included. Run calls it with one store for both;
+// a store that several processes share can pass two (one per process).
+func DeleteSubjectRacesRotate(t *testing.T, rotator, revoker keycard.Store, rounds int) {
+	t.Helper()
+	c := ctx(t)
+	for round := range rounds {
+		r := NewRecord("alice")
+		mustCreate(t, rotator, r)
+		next := NewRecord("alice")
+		next.ID = r.ID
+		var wg sync.WaitGroup
+		var rotErr, delErr error
+		start := make(chan struct{})
+		wg.Go(func() { <-start; rotErr = rotator.Rotate(c, r, next, time.Time{}) })
+		wg.Go(func() { <-start; _, delErr = revoker.DeleteSubject(c, "alice", "") })
+		close(start)
+		wg.Wait()
+		if delErr != nil {
+			t.Fatalf("round %d: DeleteSubject: %v", round, delErr)
+		}
+		if rotErr != nil && !errors.Is(rotErr, keycard.ErrNotFound) && !errors.Is(rotErr, keycard.ErrConflict) {
+			t.Fatalf("round %d: Rotate: %v", round, rotErr)
+		}
+		if l, err := rotator.List(c, "alice"); err != nil || len(l) != 0 {
+			t.Fatalf("round %d: after Rotate (%v) raced DeleteSubject, List = %d live records, %v; want none", round, rotErr, len(l), err)
+		}
+		if g, err := rotator.Get(c, next.Hash); err == nil && g.State == keycard.StateLive {
+			t.Fatalf("round %d: the successor is live after DeleteSubject", round)
+		}
+	}
+}
+
+// testRotateChecksSubject: Rotate is a compare-and-swap on the version and
+// the subject of old.
+func testRotateChecksSubject(t *testing.T, s keycard.Store) {
+	c := ctx(t)
+	for _, subjects := range [][2]string{{"alice", "bob"}, {"", "bob"}, {"alice", ""}} {
+		r := NewRecord(subjects[0])
+		mustCreate(t, s, r)
+		stale := r.Clone()
+		stale.Subject = subjects[1]
+		next := NewRecord("carol")
+		next.ID = r.ID
+		if err := s.Rotate(c, stale, next, time.Time{}); !errors.Is(err, keycard.ErrConflict) {
+			t.Errorf("Rotate with subject %q of a record of %q: %v, want ErrConflict", subjects[1], subjects[0], err)
+		}
+		if g := mustGet(t, s, r.Hash); g.State != keycard.StateLive {
+			t.Errorf("record after the refused Rotate: state %v, want live", g.State)
+		}
+	}
+}

@@ -154,6 +154,9 @@ func (s *refStore) Rotate(ctx context.Context, old, next *keycard.Record, grace 
 	if err != nil {
 		return err
 	}
+	if cur.Subject != old.Subject && s.bug != "rotate ignores subject" {
+		return keycard.ErrConflict
+	}
 	if _, ok := s.byH[next.Hash]; ok {
 		return keycard.ErrExists
 	}

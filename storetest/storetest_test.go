@@ -28,7 +28,7 @@ func TestSuiteCatchesMutants(t *testing.T) {
 	mutants := []string{
 		"ignore ctx", "create over tombstone", "tombstone ID taken", "retain",
 		"cut at NUL", "millisecond times", "write tombstone", "no CAS",
-		"rotate keeps subject", "rotate keeps ID index", "rotate keeps version",
+		"rotate keeps subject", "rotate keeps ID index", "rotate keeps version", "rotate ignores subject",
 		"forget", "list tombstones", "prefix subjects", "delete anonymous",
 		"ignore except", "ignore limit", "tombstone by idle", "early expiry",
 	}
