@@ -33,74 +33,10 @@ func TestOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var acked []*keycard.Record
-	step := func(i int) error {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		r := storetest.NewRecord("alice")
-		if err := s.Create(ctx, r); err != nil {
-			return err
-		}
-		acked = append(acked, r)
-		if i%2 == 0 {
-			u := r.Clone()
-			u.Data = []byte(`{"n":1}`)
-			if err := s.Update(ctx, u); err != nil {
-				return err
-			}
-			acked[len(acked)-1] = u
-		}
-		_, err := s.Get(ctx, r.Hash)
-		return err
-	}
-	for i := range 50 {
-		if err := step(i); err != nil {
-			t.Fatalf("before the outage, step %d: %v", i, err)
-		}
-	}
-	srv.Stop()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	calls := map[string]func() error{
-		"Get":     func() error { _, err := s.Get(ctx, acked[0].Hash); return err },
-		"GetByID": func() error { _, err := s.GetByID(ctx, acked[0].ID); return err },
-		"Create":  func() error { return s.Create(ctx, storetest.NewRecord("alice")) },
-		"Update":  func() error { return s.Update(ctx, acked[1].Clone()) },
-		"Rotate": func() error {
-			n := storetest.NewRecord("alice")
-			return s.Rotate(ctx, acked[1].Clone(), n, time.Time{})
-		},
-		"Delete":        func() error { return s.Delete(ctx, acked[1].Hash) },
-		"DeleteByID":    func() error { return s.DeleteByID(ctx, acked[1].ID) },
-		"List":          func() error { _, err := s.List(ctx, "alice"); return err },
-		"DeleteSubject": func() error { _, err := s.DeleteSubject(ctx, "alice", ""); return err },
-	}
-	for name, call := range calls {
-		err := call()
-		if err == nil || isSentinel(err) {
-			t.Errorf("%s while Redis is down: got %v, want a non-sentinel error", name, err)
-		}
-	}
-	cancel()
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	for i := 50; i < 100; i++ {
-		if err := step(i); err != nil {
-			t.Fatalf("after the restart, step %d: %v", i, err)
-		}
-	}
-	for i, r := range acked {
-		got, err := s.Get(context.Background(), r.Hash)
-		if err != nil {
-			t.Fatalf("acknowledged record %d after restart: %v", i, err)
-		}
-		if d := storetest.Diff(got, r); d != "" {
-			t.Errorf("acknowledged record %d after restart differs:%s", i, d)
-		}
-	}
-	if l, err := s.List(context.Background(), "alice"); err != nil || len(l) != len(acked) {
-		t.Errorf("List after restart = %d records, %v; want %d", len(l), err, len(acked))
-	}
+	storetest.Outage(t, s, storetest.OutageOptions{
+		Stop: srv.Stop, Start: srv.Start, CallTimeout: 2 * time.Second,
+		Offline: []string{"DeleteExpired"}, // Redis expires keys itself
+	})
 }
 
 // TestContextStopsSlowCall pauses the server (CLIENT PAUSE) so that a Get

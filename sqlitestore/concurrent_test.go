@@ -109,3 +109,10 @@ func TestCloseWithReadsUnderWay(t *testing.T) {
 		t.Error("List after Close succeeded")
 	}
 }
+
+// TestTwoProcesses: two Stores on one file, as two Keycard processes on one
+// machine would have: each sees the other's writes and revocations at once.
+func TestTwoProcesses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keycard.db")
+	storetest.TwoNodes(t, open(t, path, nil), open(t, path, nil))
+}
