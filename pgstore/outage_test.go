@@ -2,21 +2,15 @@ package pgstore_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/internal/testserver"
 	"github.com/keycard-go/keycard/pgstore"
 	"github.com/keycard-go/keycard/storetest"
 )
-
-func isSentinel(err error) bool {
-	return errors.Is(err, keycard.ErrNotFound) || errors.Is(err, keycard.ErrExists) || errors.Is(err, keycard.ErrConflict)
-}
 
 // TestOutage stops PostgreSQL in the middle of a loop of operations: while
 // it is down every call fails with an error that is not a keycard sentinel
@@ -72,7 +66,7 @@ func TestContextStopsSlowCall(t *testing.T) {
 		}
 		elapsed := time.Since(start)
 		cancel()
-		if err == nil || isSentinel(err) {
+		if err == nil || storetest.IsSentinel(err) {
 			t.Errorf("%s on a locked table: %v, want a non-sentinel error", name, err)
 		}
 		if elapsed > 3*time.Second {

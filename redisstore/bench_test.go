@@ -37,22 +37,12 @@ func benchTargets(b *testing.B) []struct {
 	}{{"standalone", sc, mk(sc)}, {"cluster", cc, mk(cc)}}
 }
 
-func benchRecord(b *testing.B, s keycard.Store) *keycard.Record {
-	r := storetest.NewRecord("alice")
-	r.IP, r.UserAgent = "192.0.2.1", "Mozilla/5.0 (X11; Linux x86_64) Keycard-bench"
-	r.Data = []byte(`{"cart":[1,2,3],"theme":"dark","csrf":"0123456789abcdef0123456789abcdef"}`)
-	if err := s.Create(context.Background(), r); err != nil {
-		b.Fatal(err)
-	}
-	return r
-}
-
 // BenchmarkRawGet is the floor: one GET of a value the size of a record.
 func BenchmarkRawGet(b *testing.B) {
 	for _, tg := range benchTargets(b) {
 		b.Run(tg.name, func(b *testing.B) {
 			ctx := context.Background()
-			r := benchRecord(b, tg.store)
+			r := storetest.BenchRecord(b, tg.store)
 			s := tg.store
 			got, _ := s.Get(ctx, r.Hash)
 			val := make([]byte, 0, 256)
@@ -73,85 +63,28 @@ func BenchmarkRawGet(b *testing.B) {
 	}
 }
 
-func BenchmarkGet(b *testing.B) {
-	for _, tg := range benchTargets(b) {
-		b.Run(tg.name, func(b *testing.B) {
-			ctx := context.Background()
-			r := benchRecord(b, tg.store)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for b.Loop() {
-				if _, err := tg.store.Get(ctx, r.Hash); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-}
+func BenchmarkGet(b *testing.B)    { forTargets(b, storetest.BenchGet) }
+func BenchmarkUpdate(b *testing.B) { forTargets(b, storetest.BenchUpdate) }
+func BenchmarkRotate(b *testing.B) { forTargets(b, storetest.BenchRotate) }
 
-func BenchmarkUpdate(b *testing.B) {
+func forTargets(b *testing.B, bench func(*testing.B, keycard.Store)) {
 	for _, tg := range benchTargets(b) {
-		b.Run(tg.name, func(b *testing.B) {
-			ctx := context.Background()
-			r := benchRecord(b, tg.store)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for b.Loop() {
-				r.LastSeenAt = r.LastSeenAt.Add(time.Microsecond)
-				if err := tg.store.Update(ctx, r); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-}
-
-func BenchmarkRotate(b *testing.B) {
-	for _, tg := range benchTargets(b) {
-		b.Run(tg.name, func(b *testing.B) {
-			ctx := context.Background()
-			cur := benchRecord(b, tg.store)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for b.Loop() {
-				next := cur.Clone()
-				_, next.Hash = keycard.NewToken()
-				if err := tg.store.Rotate(ctx, cur, next, time.Now().Add(30*time.Second)); err != nil {
-					b.Fatal(err)
-				}
-				cur = next
-			}
-		})
+		b.Run(tg.name, func(b *testing.B) { bench(b, tg.store) })
 	}
 }
 
 // BenchmarkGetVsRaw alternates a raw GET of a value the size of a record and
-// a Get, so that both see the same machine load, and reports their ratio.
+// a Get.
 func BenchmarkGetVsRaw(b *testing.B) {
 	for _, tg := range benchTargets(b) {
 		b.Run(tg.name, func(b *testing.B) {
 			ctx := context.Background()
-			r := benchRecord(b, tg.store)
+			r := storetest.BenchRecord(b, tg.store)
 			key := "keycard-bench-raw:" + r.ID
 			if err := tg.c.Set(ctx, key, make([]byte, 220), time.Hour).Err(); err != nil {
 				b.Fatal(err)
 			}
-			var raw, get time.Duration
-			for b.Loop() {
-				t0 := time.Now()
-				if _, err := tg.c.Get(ctx, key).Bytes(); err != nil {
-					b.Fatal(err)
-				}
-				t1 := time.Now()
-				if _, err := tg.store.Get(ctx, r.Hash); err != nil {
-					b.Fatal(err)
-				}
-				get += time.Since(t1)
-				raw += t1.Sub(t0)
-			}
-			b.ReportMetric(float64(raw.Nanoseconds())/float64(b.N), "raw-ns/op")
-			b.ReportMetric(float64(get.Nanoseconds())/float64(b.N), "get-ns/op")
-			b.ReportMetric(float64(get)/float64(raw), "get/raw")
+			storetest.BenchGetVsRaw(b, tg.store, r, func() error { return tg.c.Get(ctx, key).Err() })
 		})
 	}
 }

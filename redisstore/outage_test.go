@@ -8,15 +8,10 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/internal/testserver"
 	"github.com/keycard-go/keycard/redisstore"
 	"github.com/keycard-go/keycard/storetest"
 )
-
-func isSentinel(err error) bool {
-	return errors.Is(err, keycard.ErrNotFound) || errors.Is(err, keycard.ErrExists) || errors.Is(err, keycard.ErrConflict)
-}
 
 // TestOutage stops redis-server (appendonly yes) in the middle of a loop of
 // operations: while it is down every call fails with an error that is not a
@@ -67,7 +62,7 @@ func TestContextStopsSlowCall(t *testing.T) {
 		}
 		elapsed := time.Since(start)
 		cancel()
-		if err == nil || isSentinel(err) {
+		if err == nil || storetest.IsSentinel(err) {
 			t.Errorf("%s on a paused server: %v, want a non-sentinel error", name, err)
 		}
 		if !errors.Is(err, context.DeadlineExceeded) {

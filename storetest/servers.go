@@ -110,7 +110,7 @@ func Outage(t *testing.T, s keycard.Store, o OutageOptions) {
 		delete(calls, name)
 	}
 	for name, call := range calls {
-		if err := call(); err == nil || isSentinel(err) {
+		if err := call(); err == nil || IsSentinel(err) {
 			t.Errorf("%s while the server is down: got %v, want a non-sentinel error", name, err)
 		}
 	}
@@ -144,6 +144,9 @@ func Outage(t *testing.T, s keycard.Store, o OutageOptions) {
 	}
 }
 
-func isSentinel(err error) bool {
+// IsSentinel reports whether err is one of the errors a Store returns for
+// the state of a record (ErrNotFound, ErrExists, ErrConflict) rather than
+// for a failure of the store.
+func IsSentinel(err error) bool {
 	return errors.Is(err, keycard.ErrNotFound) || errors.Is(err, keycard.ErrExists) || errors.Is(err, keycard.ErrConflict)
 }
