@@ -277,15 +277,12 @@ func (s *Store) Update(ctx context.Context, r *keycard.Record) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.w.ExecContext(ctx, updateSQL, int64(r.Kind), micros(r.ExpiresAt), nullBytes(r.Data), live,
+	n, err := exec(ctx, s.w, updateSQL, int64(r.Kind), micros(r.ExpiresAt), nullBytes(r.Data), live,
 		micros(r.KeepUntil()), r.Hash[:], int64(r.Version))
 	if err != nil {
-		return translate(err)
+		return err
 	}
-	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		if err != nil {
-			return translate(err)
-		}
+	if n != 1 {
 		return casFailure(ctx, s.w, r.Hash)
 	}
 	r.Version++
@@ -301,15 +298,12 @@ func (s *Store) Rotate(ctx context.Context, old, next *keycard.Record, graceUnti
 	}
 	defer tx.Rollback()
 	var succ any = next.Hash[:]
-	res, err := tx.ExecContext(ctx, `UPDATE sessions SET `+tombstoneSet+` WHERE hash = ? AND state = 0 AND version = ? AND subject = ?`,
+	n, err := exec(ctx, tx, `UPDATE sessions SET `+tombstoneSet+` WHERE hash = ? AND state = 0 AND version = ? AND subject = ?`,
 		int64(keycard.StateRotated), succ, micros(graceUntil), old.Hash[:], int64(old.Version), []byte(old.Subject))
 	if err != nil {
-		return translate(err)
+		return err
 	}
-	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		if err != nil {
-			return translate(err)
-		}
+	if n != 1 {
 		return casFailure(ctx, tx, old.Hash)
 	}
 	if err := insert(ctx, tx, next, 1); err != nil {
@@ -334,14 +328,10 @@ func (s *Store) DeleteByID(ctx context.Context, id string) error {
 }
 
 func (s *Store) destroy(ctx context.Context, where string, arg any) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE sessions SET `+tombstoneSet+` WHERE `+where+` AND state = 0`,
+	n, err := exec(ctx, s.w, `UPDATE sessions SET `+tombstoneSet+` WHERE `+where+` AND state = 0`,
 		int64(keycard.StateDestroyed), nil, nil, arg)
 	if err != nil {
-		return translate(err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return translate(err)
+		return err
 	}
 	if n == 0 {
 		return keycard.ErrNotFound
@@ -354,16 +344,9 @@ func (s *Store) DeleteSubject(ctx context.Context, subject, exceptID string) (in
 	if subject == "" {
 		return 0, nil
 	}
-	res, err := s.w.ExecContext(ctx, `UPDATE sessions SET `+tombstoneSet+` WHERE subject = ? AND state = 0 AND id <> ?`,
+	n, err := exec(ctx, s.w, `UPDATE sessions SET `+tombstoneSet+` WHERE subject = ? AND state = 0 AND id <> ?`,
 		int64(keycard.StateDestroyed), nil, nil, []byte(subject), []byte(exceptID))
-	if err != nil {
-		return 0, translate(err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, translate(err)
-	}
-	return int(n), nil
+	return int(n), err
 }
 
 // DeleteExpired drops at most limit rows whose deadline is before now, in
@@ -372,8 +355,17 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (in
 	if limit <= 0 {
 		return 0, nil
 	}
-	res, err := s.w.ExecContext(ctx, `DELETE FROM sessions WHERE hash IN
+	n, err := exec(ctx, s.w, `DELETE FROM sessions WHERE hash IN
 		(SELECT hash FROM sessions WHERE deadline < ? ORDER BY deadline LIMIT ?)`, now.UnixMicro(), limit)
+	return int(n), err
+}
+
+// exec runs a write statement on a *sql.DB or *sql.Tx and returns how many
+// rows it changed.
+func exec(ctx context.Context, e interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, q string, args ...any) (int64, error) {
+	res, err := e.ExecContext(ctx, q, args...)
 	if err != nil {
 		return 0, translate(err)
 	}
@@ -381,5 +373,5 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (in
 	if err != nil {
 		return 0, translate(err)
 	}
-	return int(n), nil
+	return n, nil
 }
