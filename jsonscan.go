@@ -159,7 +159,7 @@ func (c changes) applyTo(vals map[string]json.RawMessage) {
 // that keeps changes apart from the data must fold them in.
 func MergeData(data []byte, cs []Change) []byte {
 	var c changes = cs
-	if len(c) > 1 {
+	if hasRepeatedKey(cs) {
 		// Keep the last change of each key.
 		c = nil
 		for _, ch := range cs {
@@ -167,6 +167,20 @@ func MergeData(data []byte, cs []Change) []byte {
 		}
 	}
 	return mergeValues(data, c)
+}
+
+// hasRepeatedKey reports whether two changes of cs have one key. Change
+// lists are short (a request's writes), so the quadratic scan is cheaper
+// than a map.
+func hasRepeatedKey(cs []Change) bool {
+	for i := range cs {
+		for j := i + 1; j < len(cs); j++ {
+			if cs[i].Key == cs[j].Key {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // mergeValues is MergeData for changes with at most one change per key.
