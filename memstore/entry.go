@@ -2,15 +2,17 @@ package memstore
 
 import (
 	"encoding/base64"
-	"strings"
+	"encoding/binary"
 	"time"
 
 	"github.com/keycard-go/keycard"
 )
 
 // entry is the compact form of a keycard.Record kept in a shard's slab. Times
-// are microseconds since the Unix epoch; the subject, data and meta share one
-// string; fields that most sessions leave empty live behind ext.
+// are microseconds since the Unix epoch. The variable-length fields live in
+// one blob in the shard's arena: subject, data and meta, then, only when one
+// of them is set, the fields most sessions leave empty (see rare). An entry
+// holds no pointers, so the garbage collector never looks inside the slab.
 //
 // id is read without the shard's lock by ID-index lookups (see idShard), so
 // it is written only while the entry is not in the ID index: when the slot is
@@ -23,11 +25,10 @@ type entry struct {
 	idleTimeout                                      int64
 	version                                          uint64
 
-	str              string // subject + data + meta
-	ext              *extra
-	subjLen, dataLen uint32
-	prev, next       uint32 // the subject's chain in this shard: local index+1, 0 for none
-	filed            int32  // the expiry bucket this entry is filed under
+	blob                               uint32 // arena reference, 0 when all are empty
+	subjLen, dataLen, metaLen, rareLen uint32
+	prev, next                         uint32 // the subject's chain in this shard: local index+1, 0 for none
+	filed                              int32  // the expiry bucket this entry is filed under
 
 	kind  keycard.Kind
 	state keycard.State
@@ -37,18 +38,66 @@ type entry struct {
 const (
 	flagUsed       = 1 << iota // the slot holds a record or tombstone
 	flagPersistent             // Record.Persistent
-	flagOddID                  // the ID is not canonical: it is in ext.id
+	flagOddID                  // the ID is not canonical: it is in the rare fields
 	flagMeta                   // Meta was not nil
 	flagData                   // Data was not nil
 )
 
-// extra holds the fields that are empty for most sessions.
-type extra struct {
-	id          string // a non-canonical ID
-	ip, ua, fp  string
-	successor   keycard.Hash
-	graceUntil  int64
-	hasRotation bool
+// rare is the fields that most sessions leave empty. In a blob they follow
+// meta as the successor hash, the grace deadline, the lengths of the ID, IP
+// address and user agent (4 bytes each, little-endian) and then the four
+// strings; the fingerprint takes the rest.
+type rare[T string | []byte] struct {
+	id, ip, ua, fp T
+	successor      keycard.Hash
+	graceUntil     int64
+	rotated        bool // keep the section for the rotation fields alone
+}
+
+const rareHeader = len(keycard.Hash{}) + 8 + 3*4
+
+func (x *rare[T]) empty() bool {
+	return len(x.id) == 0 && len(x.ip) == 0 && len(x.ua) == 0 && len(x.fp) == 0 && !x.rotated
+}
+
+func (x *rare[T]) size() int {
+	if x.empty() {
+		return 0
+	}
+	return rareHeader + len(x.id) + len(x.ip) + len(x.ua) + len(x.fp)
+}
+
+func (x *rare[T]) put(b []byte) {
+	n := copy(b, x.successor[:])
+	binary.LittleEndian.PutUint64(b[n:], uint64(x.graceUntil))
+	n += 8
+	for _, s := range [...]T{x.id, x.ip, x.ua} {
+		binary.LittleEndian.PutUint32(b[n:], uint32(len(s)))
+		n += 4
+	}
+	for _, s := range [...]T{x.id, x.ip, x.ua, x.fp} {
+		n += copy(b[n:], s)
+	}
+}
+
+// readRare returns the rare fields in b, as written by put; they alias b.
+func readRare(b []byte) (x rare[[]byte]) {
+	if len(b) == 0 {
+		return x
+	}
+	n := copy(x.successor[:], b)
+	x.graceUntil = int64(binary.LittleEndian.Uint64(b[n:]))
+	n += 8
+	var lens [3]uint32
+	for i := range lens {
+		lens[i] = binary.LittleEndian.Uint32(b[n:])
+		n += 4
+	}
+	b = b[n:]
+	x.id, b = b[:lens[0]], b[lens[0]:]
+	x.ip, b = b[:lens[1]], b[lens[1]:]
+	x.ua, x.fp = b[:lens[2]], b[lens[2]:]
+	return x
 }
 
 var strictID = base64.RawURLEncoding.Strict()
@@ -81,14 +130,8 @@ func parseID(id string) (b [16]byte, ok bool) {
 	return b, string(enc[:]) == id
 }
 
-func (e *entry) subject() string { return e.str[:e.subjLen] }
-
-func (e *entry) idString() string {
-	if e.flags&flagOddID != 0 {
-		return e.ext.id
-	}
-	return base64.RawURLEncoding.EncodeToString(e.id[:])
-}
+// canonicalID returns the ID of an entry without flagOddID.
+func (e *entry) canonicalID() string { return base64.RawURLEncoding.EncodeToString(e.id[:]) }
 
 // deadline is Record.KeepUntil in microseconds.
 func (e *entry) deadline() int64 {
@@ -98,9 +141,46 @@ func (e *entry) deadline() int64 {
 	return e.exp
 }
 
-// fill writes every field of r except Hash, ID and Subject into e, keeping
-// subject as e's subject. It never touches e.id.
-func (e *entry) fill(r *keycard.Record, subject string, oddID string) {
+// blobOf returns e's blob.
+func (sh *shard) blobOf(e *entry) []byte {
+	return sh.arena.bytes(e.blob, int(e.subjLen+e.dataLen+e.metaLen+e.rareLen))
+}
+
+func (sh *shard) subject(e *entry) []byte { return sh.blobOf(e)[:e.subjLen] }
+
+func (sh *shard) rareOf(e *entry) rare[[]byte] {
+	return readRare(sh.blobOf(e)[e.subjLen+e.dataLen+e.metaLen:])
+}
+
+// oddID returns the ID of an entry with flagOddID.
+func (sh *shard) oddID(e *entry) []byte { return sh.rareOf(e).id }
+
+func (sh *shard) idString(e *entry) string {
+	if e.flags&flagOddID != 0 {
+		return string(sh.oddID(e))
+	}
+	return e.canonicalID()
+}
+
+// setBlob replaces e's blob with subject, data, meta and x, and frees the old
+// one only then: subject and x may alias it.
+func setBlob[T string | []byte](sh *shard, e *entry, subject T, data, meta []byte, x *rare[T]) {
+	rl := x.size()
+	ref, b := sh.arena.alloc(len(subject) + len(data) + len(meta) + rl)
+	n := copy(b, subject)
+	n += copy(b[n:], data)
+	n += copy(b[n:], meta)
+	if rl > 0 {
+		x.put(b[n:])
+	}
+	sh.arena.free(e.blob)
+	e.blob = ref
+	e.subjLen, e.dataLen, e.metaLen, e.rareLen = uint32(len(subject)), uint32(len(data)), uint32(len(meta)), uint32(rl)
+}
+
+// fillEntry writes every field of r except Hash, ID and Subject into e, which gets
+// subject and, when it has flagOddID, the ID oddID. It never touches e.id.
+func fillEntry[T string | []byte](sh *shard, e *entry, r *keycard.Record, subject, oddID T) {
 	e.created = toMicro(r.CreatedAt)
 	e.authed = toMicro(r.AuthenticatedAt)
 	e.renewed = toMicro(r.RenewedAt)
@@ -121,64 +201,38 @@ func (e *entry) fill(r *keycard.Record, subject string, oddID string) {
 		flags |= flagMeta
 	}
 	e.flags = flags
+	x := rare[T]{id: oddID}
+	if r.IP != "" || r.UserAgent != "" || r.Fingerprint != "" {
+		x.ip, x.ua, x.fp = T(r.IP), T(r.UserAgent), T(r.Fingerprint)
+	}
+	setBlob(sh, e, subject, r.Data, r.Meta, &x)
+}
 
-	var b strings.Builder
-	b.Grow(len(subject) + len(r.Data) + len(r.Meta))
-	b.WriteString(subject)
-	b.Write(r.Data)
-	b.Write(r.Meta)
-	e.str = b.String()
-	e.subjLen = uint32(len(subject))
-	e.dataLen = uint32(len(r.Data))
-
-	if flags&flagOddID == 0 && r.IP == "" && r.UserAgent == "" && r.Fingerprint == "" {
-		e.ext = nil
-		return
-	}
-	if x := e.ext; x != nil && x.id == oddID && x.ip == r.IP && x.ua == r.UserAgent && x.fp == r.Fingerprint {
-		return // unchanged: keep sharing it
-	}
-	e.ext = &extra{
-		id: oddID,
-		ip: strings.Clone(r.IP),
-		ua: strings.Clone(r.UserAgent),
-		fp: strings.Clone(r.Fingerprint),
-	}
+// refill is fillEntry for an entry that keeps its subject and ID.
+func (sh *shard) refill(e *entry, r *keycard.Record) {
+	fillEntry(sh, e, r, sh.subject(e), sh.oddID(e))
 }
 
 // bury turns a live e into a tombstone in the given state, dropping the
 // fields a tombstone does not carry.
-func (e *entry) bury(state keycard.State, successor keycard.Hash, graceUntil time.Time) {
+func (sh *shard) bury(e *entry, state keycard.State, successor keycard.Hash, graceUntil time.Time) {
 	e.state = state
 	e.created, e.authed, e.renewed, e.lastSeen, e.idleExp = zeroMicro, zeroMicro, zeroMicro, zeroMicro, zeroMicro
 	e.idleTimeout = 0
 	e.flags &= flagUsed | flagOddID
-	if len(e.str) != int(e.subjLen) {
-		e.str = strings.Clone(e.subject())
+	x := rare[[]byte]{id: sh.oddID(e)}
+	if state == keycard.StateRotated {
+		x.successor, x.graceUntil, x.rotated = successor, toMicro(graceUntil), true
 	}
-	e.dataLen = 0
-	odd := e.flags&flagOddID != 0
-	var oddID string
-	if odd {
-		oddID = e.ext.id
-	}
-	e.ext = nil
-	if odd || state == keycard.StateRotated {
-		e.ext = &extra{id: oddID}
-		if state == keycard.StateRotated {
-			e.ext.successor = successor
-			e.ext.graceUntil = toMicro(graceUntil)
-			e.ext.hasRotation = true
-		}
-	}
+	setBlob(sh, e, sh.subject(e), nil, nil, &x)
 }
 
-// record returns a fresh keycard.Record holding what e holds.
-func (e *entry) record() *keycard.Record {
+// record returns a fresh keycard.Record holding what e holds. It reads the
+// arena, so the shard lock must be held.
+func (sh *shard) record(e *entry) *keycard.Record {
 	r := &keycard.Record{
 		Hash:            e.hash,
-		ID:              e.idString(),
-		Subject:         e.subject(),
+		ID:              sh.idString(e),
 		Kind:            e.kind,
 		State:           e.state,
 		CreatedAt:       fromMicro(e.created),
@@ -191,16 +245,33 @@ func (e *entry) record() *keycard.Record {
 		Persistent:      e.flags&flagPersistent != 0,
 		Version:         e.version,
 	}
-	rest := e.str[e.subjLen:]
+	b := sh.blobOf(e)
+	if e.subjLen > 0 {
+		r.Subject = string(b[:e.subjLen])
+	}
+	b = b[e.subjLen:]
+	// Data and Meta share one copy; Data's capacity ends where Meta starts.
+	var dm []byte
+	if n := e.dataLen + e.metaLen; n > 0 {
+		dm = make([]byte, n)
+		copy(dm, b)
+	}
 	if e.flags&flagData != 0 || e.dataLen > 0 {
-		r.Data = []byte(rest[:e.dataLen])
+		r.Data = dm[:e.dataLen:e.dataLen]
+		if r.Data == nil {
+			r.Data = []byte{}
+		}
 	}
-	if meta := rest[e.dataLen:]; e.flags&flagMeta != 0 || meta != "" {
-		r.Meta = []byte(meta)
+	if e.flags&flagMeta != 0 || e.metaLen > 0 {
+		r.Meta = dm[e.dataLen:]
+		if r.Meta == nil {
+			r.Meta = []byte{}
+		}
 	}
-	if x := e.ext; x != nil {
-		r.IP, r.UserAgent, r.Fingerprint = x.ip, x.ua, x.fp
-		if x.hasRotation {
+	if e.rareLen > 0 {
+		x := sh.rareOf(e)
+		r.IP, r.UserAgent, r.Fingerprint = string(x.ip), string(x.ua), string(x.fp)
+		if e.state == keycard.StateRotated {
 			r.Successor = x.successor
 			r.GraceUntil = fromMicro(x.graceUntil)
 		}

@@ -22,8 +22,8 @@ func FuzzParseID(f *testing.F) {
 			t.Fatalf("parseID(%q) ok = %v, want %v", s, ok, want)
 		}
 		if ok {
-			if e := (entry{id: b}); e.idString() != s {
-				t.Fatalf("parseID(%q) round-trips to %q", s, e.idString())
+			if e := (entry{id: b}); e.canonicalID() != s {
+				t.Fatalf("parseID(%q) round-trips to %q", s, e.canonicalID())
 			}
 		}
 	})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"reflect"
 	"strconv"
 	"sync"
 	"testing"
@@ -30,13 +31,16 @@ func (st *Store) check(t *testing.T) {
 	live := 0
 	for i := range st.shards {
 		sh := &st.shards[i]
-		used := 0
+		used, blobs := 0, 0
 		for local := range sh.top {
 			e := sh.at(local)
 			if e.flags&flagUsed == 0 {
 				continue
 			}
 			used++
+			if e.blob != 0 {
+				blobs++
+			}
 			if v := sh.lookup(&e.hash); v != local+1 {
 				t.Errorf("shard %d entry %d: hash index gives %d", i, local, v)
 			}
@@ -47,17 +51,17 @@ func (st *Store) check(t *testing.T) {
 				continue
 			}
 			live++
-			k := st.entryIDKey(e)
+			k := st.entryIDKey(sh, e)
 			if v := st.idShardOf(&k).get(st, &k); v != sh.ref(local)+1 {
-				t.Errorf("shard %d entry %d (ID %q): ID index gives %#x, want %#x", i, local, e.idString(), v, sh.ref(local)+1)
+				t.Errorf("shard %d entry %d (ID %q): ID index gives %#x, want %#x", i, local, sh.idString(e), v, sh.ref(local)+1)
 			}
 			if e.subjLen > 0 {
 				found := false
-				for _, l := range sh.chain(maphash.String(st.seed, e.subject()), e.subject(), nil) {
+				for _, l := range sh.chain(maphash.Bytes(st.seed, sh.subject(e)), string(sh.subject(e)), nil) {
 					found = found || l == local
 				}
 				if !found {
-					t.Errorf("shard %d entry %d: not in the chain of %q", i, local, e.subject())
+					t.Errorf("shard %d entry %d: not in the chain of %q", i, local, sh.subject(e))
 				}
 			}
 		}
@@ -66,6 +70,9 @@ func (st *Store) check(t *testing.T) {
 		}
 		if int(sh.top)-len(sh.free) != used {
 			t.Errorf("shard %d: top %d - %d free != %d in use", i, sh.top, len(sh.free), used)
+		}
+		if n := sh.arena.inUse(); n != blobs {
+			t.Errorf("shard %d: arena holds %d blobs, entries have %d", i, n, blobs)
 		}
 	}
 	indexed := 0
@@ -100,16 +107,39 @@ func TestConformance(t *testing.T) {
 	}
 }
 
-// TestEntrySize keeps an entry at 160 bytes on 64-bit platforms, so that a
-// chunk of 256 fills exactly 5 pages of 8 KiB and the benchmark's heap bytes
-// per session hold.
+// TestEntrySize keeps an entry at 152 bytes on 64-bit platforms, so that a
+// chunk of 256 fits in 5 pages of 8 KiB and the benchmark's heap bytes per
+// session hold.
 func TestEntrySize(t *testing.T) {
 	if unsafe.Sizeof(uintptr(0)) != 8 {
 		t.Skip("sizes differ on 32-bit platforms")
 	}
-	if got := unsafe.Sizeof(entry{}); got != 160 {
-		t.Errorf("entry is %d bytes, want 160", got)
+	if got := unsafe.Sizeof(entry{}); got != 152 {
+		t.Errorf("entry is %d bytes, want 152", got)
 	}
+}
+
+// TestEntryHoldsNoPointers keeps the slab invisible to the garbage
+// collector: a pointer in entry would make every collection visit every
+// session again (see arena).
+func TestEntryHoldsNoPointers(t *testing.T) {
+	var walk func(reflect.Type, string)
+	walk = func(typ reflect.Type, path string) {
+		switch typ.Kind() {
+		case reflect.Struct:
+			for i := range typ.NumField() {
+				f := typ.Field(i)
+				walk(f.Type, path+"."+f.Name)
+			}
+		case reflect.Array:
+			walk(typ.Elem(), path+"[]")
+		case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		default:
+			t.Errorf("entry%s is a %s, which holds a pointer", path, typ.Kind())
+		}
+	}
+	walk(reflect.TypeFor[entry](), "")
 }
 
 func TestOptions(t *testing.T) {
@@ -162,7 +192,7 @@ func TestParseID(t *testing.T) {
 		}
 		if ok {
 			e := entry{id: b}
-			if got := e.idString(); got != tt.id {
+			if got := e.canonicalID(); got != tt.id {
 				t.Errorf("parseID(%q) does not round-trip: %q", tt.id, got)
 			}
 		}

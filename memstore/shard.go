@@ -35,6 +35,7 @@ type shard struct {
 	dir    atomic.Pointer[[]*chunk]
 	top    uint32   // slots handed out so far
 	free   []uint32 // freed local indexes, reused first
+	arena  arena    // the entries' blobs
 	byHash table    // tagged local index+1 (see tagged), keyed by token hash
 	bySubj table    // tagged local index+1 of the first entry of each subject's chain
 
@@ -53,7 +54,7 @@ func (sh *shard) init(st *Store, num uint32) {
 	sh.dir.Store(new([]*chunk))
 	sh.buckets = make(map[int32][]uint32)
 	sh.hashFn = func(v uint32) uint64 { return hashKey(&sh.at(untag(v)).hash) }
-	sh.subjFn = func(v uint32) uint64 { return maphash.String(st.seed, sh.at(untag(v)).subject()) }
+	sh.subjFn = func(v uint32) uint64 { return maphash.Bytes(st.seed, sh.subject(sh.at(untag(v)))) }
 }
 
 // hashKey spreads a token hash over table slots; shardOf uses other bits.
@@ -116,28 +117,28 @@ func (sh *shard) subjectHead(subject string) (uint64, uint32) {
 // h is the subject's hash.
 func (sh *shard) head(h uint64, subject string) uint32 {
 	tag := tagged(h, 0) &^ localMask
-	v := sh.bySubj.find(h, func(v uint32) bool { return v&^localMask == tag && sh.at(untag(v)).subject() == subject })
+	v := sh.bySubj.find(h, func(v uint32) bool { return v&^localMask == tag && string(sh.subject(sh.at(untag(v)))) == subject })
 	return v & localMask
 }
 
-// link adds a new entry to the hash index, its subject's chain and the
-// expiry buckets.
-func (sh *shard) link(local uint32) {
+// link adds a new entry, whose subject is subject, to the hash index, its
+// subject's chain and the expiry buckets.
+func (sh *shard) link(local uint32, subject string) {
 	e := sh.at(local)
 	k := hashKey(&e.hash)
 	sh.byHash.insert(k, tagged(k, local), sh.hashFn)
-	sh.linkSubject(local)
+	sh.linkSubject(local, subject)
 	e.filed = bucketOf(e.deadline())
 	sh.addToBucket(e.filed, local+1)
 }
 
-func (sh *shard) linkSubject(local uint32) {
+func (sh *shard) linkSubject(local uint32, subject string) {
 	e := sh.at(local)
 	e.prev, e.next = 0, 0
 	if e.subjLen == 0 {
 		return
 	}
-	h, head := sh.subjectHead(e.subject())
+	h, head := sh.subjectHead(subject)
 	if head == 0 {
 		sh.bySubj.insert(h, tagged(h, local), sh.subjFn)
 		return
@@ -162,11 +163,11 @@ func (sh *shard) unlinkSubject(local uint32) {
 			sh.at(e.next - 1).prev = e.prev
 		}
 	case e.next != 0:
-		h := maphash.String(sh.st.seed, e.subject())
+		h := maphash.Bytes(sh.st.seed, sh.subject(e))
 		sh.bySubj.replace(h, tagged(h, local), tagged(h, e.next-1))
 		sh.at(e.next - 1).prev = 0
 	default:
-		h := maphash.String(sh.st.seed, e.subject())
+		h := maphash.Bytes(sh.st.seed, sh.subject(e))
 		sh.bySubj.remove(h, tagged(h, local), sh.subjFn)
 	}
 	e.prev, e.next = 0, 0
@@ -209,13 +210,13 @@ func (sh *shard) addToBucket(b int32, v uint32) {
 func (sh *shard) destroy(local uint32) {
 	sh.unindexID(local)
 	sh.unlinkSubject(local)
-	sh.at(local).bury(keycard.StateDestroyed, keycard.Hash{}, time.Time{})
+	sh.bury(sh.at(local), keycard.StateDestroyed, keycard.Hash{}, time.Time{})
 	sh.refile(local)
 }
 
 // unindexID removes a live entry from the ID index.
 func (sh *shard) unindexID(local uint32) {
-	k := sh.st.entryIDKey(sh.at(local))
+	k := sh.st.entryIDKey(sh, sh.at(local))
 	is := sh.st.idShardOf(&k)
 	is.mu.Lock()
 	is.remove(sh.st, &k, sh.ref(local)+1)
@@ -231,6 +232,7 @@ func (sh *shard) drop(local uint32) {
 	}
 	k := hashKey(&e.hash)
 	sh.byHash.remove(k, tagged(k, local), sh.hashFn)
+	sh.arena.free(e.blob)
 	*e = entry{}
 	sh.free = append(sh.free, local)
 }
@@ -346,17 +348,18 @@ func (st *Store) idKeyOf(id string) idKey {
 	return idKey{odd: true, s: id, h: maphash.String(st.seed, id)}
 }
 
-func (st *Store) entryIDKey(e *entry) idKey {
+func (st *Store) entryIDKey(sh *shard, e *entry) idKey {
 	if e.flags&flagOddID != 0 {
-		return idKey{odd: true, s: e.ext.id, h: maphash.String(st.seed, e.ext.id)}
+		id := sh.oddID(e)
+		return idKey{odd: true, s: string(id), h: maphash.Bytes(st.seed, id)}
 	}
 	return idKey{b: e.id, h: maphash.Bytes(st.seed, e.id[:])}
 }
 
-// matches reports whether e carries the ID k.
-func (k *idKey) matches(e *entry) bool {
+// matches reports whether e, an entry of sh, carries the ID k.
+func (k *idKey) matches(sh *shard, e *entry) bool {
 	if k.odd {
-		return e.flags&flagOddID != 0 && e.ext.id == k.s
+		return e.flags&flagOddID != 0 && string(sh.oddID(e)) == k.s
 	}
 	return e.flags&flagOddID == 0 && e.id == k.b
 }

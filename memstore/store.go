@@ -183,9 +183,9 @@ func (st *Store) Get(ctx context.Context, h keycard.Hash) (*keycard.Record, erro
 		sh.mu.Unlock()
 		return nil, keycard.ErrNotFound
 	}
-	c := *sh.at(v - 1)
+	r := sh.record(sh.at(v - 1))
 	sh.mu.Unlock()
-	return c.record(), nil
+	return r, nil
 }
 
 // find returns the shard and local index of the live entry whose ID is k,
@@ -206,7 +206,7 @@ func (st *Store) find(ctx context.Context, k *idKey) (*shard, uint32, error) {
 		sh := &st.shards[ref>>localBits]
 		local := ref & (1<<localBits - 1)
 		sh.mu.Lock()
-		if e := sh.at(local); e.flags&flagUsed != 0 && e.state == keycard.StateLive && k.matches(e) {
+		if e := sh.at(local); e.flags&flagUsed != 0 && e.state == keycard.StateLive && k.matches(sh, e) {
 			return sh, local, nil
 		}
 		// Rotated or destroyed since the index was read: look again.
@@ -221,9 +221,9 @@ func (st *Store) GetByID(ctx context.Context, id string) (*keycard.Record, error
 	if err != nil {
 		return nil, err
 	}
-	c := *sh.at(local)
+	r := sh.record(sh.at(local))
 	sh.mu.Unlock()
-	return c.record(), nil
+	return r, nil
 }
 
 // Create implements keycard.Store.
@@ -251,11 +251,11 @@ func (st *Store) Create(ctx context.Context, r *keycard.Record) error {
 	}
 	sh.newEntry(local, r, &k)
 	if k.odd {
-		k.s = sh.at(local).ext.id // the store's copy, not the caller's string
+		k.s = strings.Clone(k.s) // the index's copy, not the caller's string
 	}
 	is.add(st, &k, sh.ref(local)+1)
 	is.mu.Unlock()
-	sh.link(local)
+	sh.link(local, r.Subject)
 	r.Version = 1
 	return nil
 }
@@ -267,11 +267,11 @@ func (sh *shard) newEntry(local uint32, r *keycard.Record, k *idKey) {
 	var odd string
 	if k.odd {
 		e.flags = flagOddID
-		odd = strings.Clone(k.s)
+		odd = k.s
 	} else {
 		e.id = k.b
 	}
-	e.fill(r, r.Subject, odd)
+	fillEntry(sh, e, r, r.Subject, odd)
 }
 
 // live returns the local index of the live entry r.Hash when its version is
@@ -300,11 +300,7 @@ func (st *Store) Update(ctx context.Context, r *keycard.Record) error {
 		return err
 	}
 	e := sh.at(local)
-	var odd string
-	if e.flags&flagOddID != 0 {
-		odd = e.ext.id
-	}
-	e.fill(r, e.subject(), odd)
+	sh.refill(e, r)
 	e.version++
 	sh.refile(local)
 	r.Version++
@@ -329,15 +325,11 @@ func (st *Store) Merge(ctx context.Context, h keycard.Hash, m *keycard.Merge) (*
 	if e.state != keycard.StateLive || e.kind != m.Kind {
 		return nil, keycard.ErrNotFound
 	}
-	r := e.record()
+	r := sh.record(e)
 	if !m.Apply(r) {
 		return nil, keycard.ErrNotFound
 	}
-	var odd string
-	if e.flags&flagOddID != 0 {
-		odd = e.ext.id
-	}
-	e.fill(r, e.subject(), odd)
+	sh.refill(e, r)
 	e.version++
 	sh.refile(v - 1)
 	r.Version = e.version
@@ -379,7 +371,7 @@ func (st *Store) Rotate(ctx context.Context, old, next *keycard.Record, graceUnt
 	}
 	ea := a.at(la)
 	k := st.idKeyOf(old.ID)
-	if ea.subject() != old.Subject || !k.matches(ea) {
+	if string(a.subject(ea)) != old.Subject || !k.matches(a, ea) {
 		return keycard.ErrConflict
 	}
 	if b.lookup(&next.Hash) != 0 {
@@ -391,7 +383,7 @@ func (st *Store) Rotate(ctx context.Context, old, next *keycard.Record, graceUnt
 	}
 	var oddKey idKey
 	if k.odd {
-		oddKey = idKey{odd: true, s: ea.ext.id}
+		oddKey = idKey{odd: true, s: string(a.oddID(ea))}
 	} else {
 		oddKey = k
 	}
@@ -402,10 +394,10 @@ func (st *Store) Rotate(ctx context.Context, old, next *keycard.Record, graceUnt
 	is.swap(&k, a.ref(la)+1, b.ref(lb)+1)
 	is.mu.Unlock()
 
-	b.link(lb)
+	b.link(lb, next.Subject)
 	a.unlinkSubject(la)
 	ea = a.at(la) // b.alloc may have grown the directory; chunks never move
-	ea.bury(keycard.StateRotated, next.Hash, graceUntil)
+	a.bury(ea, keycard.StateRotated, next.Hash, graceUntil)
 	ea.version++
 	a.refile(la)
 	old.Version++
@@ -452,22 +444,18 @@ func (st *Store) List(ctx context.Context, subject string) ([]*keycard.Record, e
 	}
 	si, sj := st.lockStripes(subject, "")
 	h := maphash.String(st.seed, subject)
-	var copies []entry
+	var out []*keycard.Record
 	var locals []uint32
 	for i := range st.shards {
 		sh := &st.shards[i]
 		sh.mu.Lock()
 		locals = sh.chain(h, subject, locals[:0])
 		for _, l := range locals {
-			copies = append(copies, *sh.at(l))
+			out = append(out, sh.record(sh.at(l)))
 		}
 		sh.mu.Unlock()
 	}
 	st.unlockStripes(si, sj)
-	out := make([]*keycard.Record, len(copies))
-	for i := range copies {
-		out[i] = copies[i].record()
-	}
 	return out, nil
 }
 
@@ -497,7 +485,7 @@ func (st *Store) DeleteSubject(ctx context.Context, subject, exceptID string) (i
 			locals = sh.chainN(h, subject, locals[:0], sweepBatch+1) // +1: the excepted one
 			done := 0
 			for _, l := range locals {
-				if exceptID != "" && except.matches(sh.at(l)) {
+				if exceptID != "" && except.matches(sh, sh.at(l)) {
 					continue
 				}
 				if done == sweepBatch {
