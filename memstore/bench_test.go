@@ -88,6 +88,29 @@ func readDuring(st *Store, n int, f func()) []time.Duration {
 	return lat
 }
 
+// gapsDuring runs a loop that only reads the clock, on another goroutine,
+// for d and returns the gaps between successive readings over 50µs: the
+// stalls of a thread that touches no store, allocates nothing and takes no
+// lock, which only the machine and the Go runtime can cause.
+func gapsDuring(d time.Duration) []time.Duration {
+	var gaps []time.Duration
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		start := time.Now()
+		prev := start
+		for prev.Sub(start) < d {
+			now := time.Now()
+			if g := now.Sub(prev); g > 50*time.Microsecond {
+				gaps = append(gaps, g)
+			}
+			prev = now
+		}
+	}()
+	<-done
+	return gaps
+}
+
 // latencyStats returns the longest, the 99.9th percentile and the number
 // over one millisecond.
 func latencyStats(lat []time.Duration) (longest, p999 time.Duration, over1ms int) {
@@ -116,7 +139,10 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 //     concurrent reader while the sweep drops the half of the sessions that
 //     expired (sweep-ms);
 //   - idle-max-stall-ms, idle-p999-stall-ms, idle-gets-over-1ms: the same
-//     reader for as long with no sweep running: the noise of the machine;
+//     reader for as long with no sweep running;
+//   - noise-max-gap-ms, noise-gaps-over-1ms: for as long again, a loop that
+//     only reads the clock (see gapsDuring): the noise of the machine, which
+//     no store can go below;
 //   - max-batch-ms and max-batch-cpu-ms: the longest single batch (one shard
 //     lock hold) while the other half expires, in wall time and in CPU time
 //     of its thread (Linux), which a busy machine does not inflate.
@@ -159,6 +185,7 @@ func benchmarkMillion(b *testing.B, pause time.Duration) {
 			b.Fatalf("sweep dropped %d, %v; want %d", dropped, err, n/2)
 		}
 		idle := readDuring(st, n, func() { time.Sleep(sweepTime) })
+		gaps := gapsDuring(sweepTime)
 
 		// The other half, one batch at a time, timing each lock hold.
 		runtime.LockOSThread()
@@ -192,6 +219,9 @@ func benchmarkMillion(b *testing.B, pause time.Duration) {
 		b.ReportMetric(ms(longest), "idle-max-stall-ms")
 		b.ReportMetric(ms(p999), "idle-p999-stall-ms")
 		b.ReportMetric(float64(over), "idle-gets-over-1ms")
+		longest, _, over = latencyStats(gaps)
+		b.ReportMetric(ms(longest), "noise-max-gap-ms")
+		b.ReportMetric(float64(over), "noise-gaps-over-1ms")
 		b.ReportMetric(ms(maxBatch), "max-batch-ms")
 		b.ReportMetric(ms(maxBatchCPU), "max-batch-cpu-ms")
 		b.ReportMetric(float64(sweepTime.Milliseconds()), "sweep-ms")

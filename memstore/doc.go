@@ -34,7 +34,7 @@
 // the old bucket and files the entry again; only a deadline that moves
 // earlier costs a second filing. The sweep takes buckets whose minute has
 // ended, in order, at most 256 entries per lock hold, visits the shards round
-// robin and yields between rounds: a request waits for at most one batch of
+// robin and yields after each batch: a request waits for at most one batch of
 // one shard, never for the whole store. A record is therefore dropped between
 // its deadline and the end of the following sweep interval plus one minute;
 // the Manager checks every deadline itself, so a late drop is untidy, never
@@ -46,7 +46,7 @@
 // eventually preempted by the kernel, and if it held a shard lock at that
 // moment, requests on that shard would wait for it to be scheduled again.
 // DeleteExpired runs the same sweep on demand, with a caller's clock and
-// limit, yielding between rounds instead of sleeping.
+// limit, yielding after each batch instead of sleeping.
 //
 // # Memory
 //
@@ -68,7 +68,8 @@
 // object, no client metadata) the store holds about 217 heap bytes per
 // session, and a sweep that expires half of them holds a shard lock for at
 // most about 0.3 ms of CPU per batch (BenchmarkMillionSessions reports both,
-// and how long concurrent Gets wait).
+// how long concurrent Gets wait, and how long a loop that touches no store
+// waits on the same machine).
 //
 // Freed slots are reused, but neither the slabs, the arena pages nor the
 // indexes shrink: after a peak, the memory stays with the store for the next

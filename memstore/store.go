@@ -521,8 +521,11 @@ const sweepPause = 50 * time.Microsecond
 
 // sweep drops up to limit expired entries, visiting the shards round-robin
 // one batch at a time so that no shard lock is held for more than one batch.
-// With pause > 0 it sleeps that long after every batch that found work (the
-// background sweep); otherwise it yields between rounds (DeleteExpired).
+// After every batch that found work it sleeps for pause (the background
+// sweep) or, with pause 0, yields (DeleteExpired). Either way a request that
+// waited for the batch runs at once: the unlock queues it on this thread's
+// processor, where it would otherwise wait behind the sweep for the
+// scheduler to preempt it (4 ms stalls on a 2-core machine).
 func (st *Store) sweep(ctx context.Context, now int64, limit int, pause time.Duration) (int, error) {
 	st.sweepMu.Lock()
 	start := st.cursor
@@ -544,19 +547,16 @@ func (st *Store) sweep(ctx context.Context, now int64, limit int, pause time.Dur
 			dropped += n
 			pending[j] = again
 			more = more || again
-			if pause > 0 && (n > 0 || again) {
-				time.Sleep(pause)
-				if err := ctx.Err(); err != nil {
-					return dropped, err
-				}
+			if n == 0 && !again {
+				continue
 			}
-		}
-		if more {
+			if pause > 0 {
+				time.Sleep(pause)
+			} else {
+				runtime.Gosched()
+			}
 			if err := ctx.Err(); err != nil {
 				return dropped, err
-			}
-			if pause == 0 {
-				runtime.Gosched()
 			}
 		}
 	}
