@@ -154,6 +154,11 @@ func (s *Store) Close() error {
 // Keys. The part in braces is the hash tag that picks the Cluster slot: a
 // record by its token hash, an ID key by its ID, an index by its subject.
 
+// RecordKey returns the name of the key that holds the record or tombstone
+// of token hash h, for operators (redis-cli GET, TTL) and tests. Its value is
+// Keycard's binary record format, not meant to be parsed elsewhere.
+func (s *Store) RecordKey(h keycard.Hash) string { return s.recKey(h) }
+
 func (s *Store) recKey(h keycard.Hash) string {
 	var b [64]byte
 	hex.Encode(b[:], h[:])

@@ -108,6 +108,9 @@ func TestMergeMovesExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 	key := p + "r:{" + hex.EncodeToString(r.Hash[:]) + "}"
+	if got := s.RecordKey(r.Hash); got != key {
+		t.Fatalf("RecordKey = %q, want %q", got, key)
+	}
 	if ttl := c.PTTL(t.Context(), key).Val(); ttl <= 0 || ttl > 5*time.Second {
 		t.Fatalf("TTL after Create = %v, want up to 5s", ttl)
 	}

@@ -3,10 +3,11 @@
 // floor (a bare handler) and to scs, the reference library; and for each
 // store scenario the ratio to the store's raw driver read, to the same
 // scenario on memstore, and the store round trips per request. For the
-// read-vs-raw scenario, which alternates the read request and a raw read
-// through the same client in one loop, ×raw is the median of their paired
-// ratio (the fair one: both saw the same machine and connection) and ns/op
-// is the two together.
+// read-vs-raw scenario, which alternates the read request, a raw read
+// through the same client and that raw read in a bare handler in one loop,
+// ×raw and ×raw-http are the medians of the read's paired ratios to each
+// (the fair ones: all saw the same machine and connection), and ns/op is the
+// three together.
 //
 //	go run ./ratio results/new.txt
 package main
@@ -36,7 +37,8 @@ func main() {
 	ns := map[key][]float64{}
 	allocs := map[key][]float64{}
 	rts := map[key][]float64{}
-	paired := map[key][]float64{} // read/raw of the read-vs-raw benchmarks
+	paired := map[key][]float64{}     // read/raw of the read-vs-raw benchmarks
+	pairedHTTP := map[key][]float64{} // read/raw-http of the same
 	var order, storeOrder []key
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
@@ -76,6 +78,8 @@ func main() {
 				rts[k] = append(rts[k], v)
 			case "read/raw":
 				paired[k] = append(paired[k], v)
+			case "read/raw-http":
+				pairedHTTP[k] = append(pairedHTTP[k], v)
 			}
 		}
 	}
@@ -88,7 +92,7 @@ func main() {
 		printHTTP(order, ns, allocs, floor)
 	}
 	if len(storeOrder) > 0 {
-		printStores(storeOrder, ns, allocs, rts, paired)
+		printStores(storeOrder, ns, allocs, rts, paired, pairedHTTP)
 	}
 }
 
@@ -104,18 +108,21 @@ func printHTTP(order []key, ns, allocs map[key][]float64, floor float64) {
 	}
 }
 
-func printStores(storeOrder []key, ns, allocs, rts, paired map[key][]float64) {
-	fmt.Printf("\n%-8s %-16s %12s %8s %10s %12s %10s\n", "scenario", "store", "ns/op", "×raw", "×memstore", "roundtrips", "allocs/op")
+func printStores(storeOrder []key, ns, allocs, rts, paired, pairedHTTP map[key][]float64) {
+	fmt.Printf("\n%-8s %-16s %12s %8s %10s %10s %12s %10s\n", "scenario", "store", "ns/op", "×raw", "×raw-http", "×memstore", "roundtrips", "allocs/op")
 	for _, k := range storeOrder {
 		sc := strings.TrimPrefix(k.scenario, "store:")
 		n := median(ns[k])
-		vsRaw, vsMem, rt := "-", "-", "-"
+		vsRaw, vsRawHTTP, vsMem, rt := "-", "-", "-", "-"
 		if raw := median(ns[key{"store:raw", k.lib}]); raw > 0 && sc != "raw" {
 			vsRaw = fmt.Sprintf("%.2f", n/raw)
 		}
 		if p := paired[k]; len(p) > 0 {
 			// Both sides timed in the same loop: the fair ratio.
 			vsRaw = fmt.Sprintf("%.2f", median(p))
+		}
+		if p := pairedHTTP[k]; len(p) > 0 {
+			vsRawHTTP = fmt.Sprintf("%.2f", median(p))
 		}
 		if mem := median(ns[key{k.scenario, "memstore"}]); mem > 0 && sc != "raw" {
 			vsMem = fmt.Sprintf("%.2f", n/mem)
@@ -128,7 +135,7 @@ func printStores(storeOrder []key, ns, allocs, rts, paired map[key][]float64) {
 		if v := rts[k]; len(v) > 0 {
 			rt = fmt.Sprintf("%.2f", median(v))
 		}
-		fmt.Printf("%-8s %-16s %12.0f %8s %10s %12s %10.0f\n", sc, k.lib, n, vsRaw, vsMem, rt, median(allocs[k]))
+		fmt.Printf("%-8s %-16s %12.0f %8s %10s %10s %12s %10.0f\n", sc, k.lib, n, vsRaw, vsRawHTTP, vsMem, rt, median(allocs[k]))
 	}
 }
 
