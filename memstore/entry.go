@@ -3,6 +3,7 @@ package memstore
 import (
 	"encoding/base64"
 	"encoding/binary"
+	"strings"
 	"time"
 
 	"github.com/keycard-go/keycard"
@@ -155,13 +156,6 @@ func (sh *shard) rareOf(e *entry) rare[[]byte] {
 // oddID returns the ID of an entry with flagOddID.
 func (sh *shard) oddID(e *entry) []byte { return sh.rareOf(e).id }
 
-func (sh *shard) idString(e *entry) string {
-	if e.flags&flagOddID != 0 {
-		return string(sh.oddID(e))
-	}
-	return e.canonicalID()
-}
-
 // setBlob replaces e's blob with subject, data, meta and x, and frees the old
 // one only then: subject and x may alias it.
 func setBlob[T string | []byte](sh *shard, e *entry, subject T, data, meta []byte, x *rare[T]) {
@@ -232,7 +226,6 @@ func (sh *shard) bury(e *entry, state keycard.State, successor keycard.Hash, gra
 func (sh *shard) record(e *entry) *keycard.Record {
 	r := &keycard.Record{
 		Hash:            e.hash,
-		ID:              sh.idString(e),
 		Kind:            e.kind,
 		State:           e.state,
 		CreatedAt:       fromMicro(e.created),
@@ -246,9 +239,26 @@ func (sh *shard) record(e *entry) *keycard.Record {
 		Version:         e.version,
 	}
 	b := sh.blobOf(e)
-	if e.subjLen > 0 {
-		r.Subject = string(b[:e.subjLen])
+	x := readRare(b[e.subjLen+e.dataLen+e.metaLen:])
+	// The ID, the subject and the rare strings share one string.
+	var id []byte
+	var canonical [22]byte
+	if e.flags&flagOddID != 0 {
+		id = x.id
+	} else {
+		base64.RawURLEncoding.Encode(canonical[:], e.id[:])
+		id = canonical[:]
 	}
+	var sb strings.Builder
+	sb.Grow(len(id) + int(e.subjLen) + len(x.ip) + len(x.ua) + len(x.fp))
+	ends := [5]int{}
+	for i, part := range [...][]byte{id, b[:e.subjLen], x.ip, x.ua, x.fp} {
+		sb.Write(part)
+		ends[i] = sb.Len()
+	}
+	all := sb.String()
+	r.ID, r.Subject = all[:ends[0]], all[ends[0]:ends[1]]
+	r.IP, r.UserAgent, r.Fingerprint = all[ends[1]:ends[2]], all[ends[2]:ends[3]], all[ends[3]:ends[4]]
 	b = b[e.subjLen:]
 	// Data and Meta share one copy; Data's capacity ends where Meta starts.
 	var dm []byte
@@ -268,13 +278,9 @@ func (sh *shard) record(e *entry) *keycard.Record {
 			r.Meta = []byte{}
 		}
 	}
-	if e.rareLen > 0 {
-		x := sh.rareOf(e)
-		r.IP, r.UserAgent, r.Fingerprint = string(x.ip), string(x.ua), string(x.fp)
-		if e.state == keycard.StateRotated {
-			r.Successor = x.successor
-			r.GraceUntil = fromMicro(x.graceUntil)
-		}
+	if e.state == keycard.StateRotated && e.rareLen > 0 {
+		r.Successor = x.successor
+		r.GraceUntil = fromMicro(x.graceUntil)
 	}
 	return r
 }

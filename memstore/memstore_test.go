@@ -53,7 +53,7 @@ func (st *Store) check(t *testing.T) {
 			live++
 			k := st.entryIDKey(sh, e)
 			if v := st.idShardOf(&k).get(st, &k); v != sh.ref(local)+1 {
-				t.Errorf("shard %d entry %d (ID %q): ID index gives %#x, want %#x", i, local, sh.idString(e), v, sh.ref(local)+1)
+				t.Errorf("shard %d entry %d (ID %q): ID index gives %#x, want %#x", i, local, sh.record(e).ID, v, sh.ref(local)+1)
 			}
 			if e.subjLen > 0 {
 				found := false
