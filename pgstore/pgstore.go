@@ -218,7 +218,7 @@ func str(s string) []byte { return append([]byte{}, s...) }
 func scanRecord(row pgx.Row) (*keycard.Record, error) {
 	var (
 		r                                                   keycard.Record
-		hash, id, subject, ip, ua, fp, data, meta, succ     []byte
+		hash, id, subject, ip, ua, fp, data, meta, succ     pgtype.DriverBytes
 		created, authed, renewed, seen, idle, expires, grac pgtype.Timestamptz
 		kind, state                                         int16
 		idleTimeout, version                                int64
@@ -228,18 +228,60 @@ func scanRecord(row pgx.Row) (*keycard.Record, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The driver's bytes are only valid until the next row: copy them, the
+	// strings into one string and Data and Meta into one slice.
 	copy(r.Hash[:], hash)
-	r.ID, r.Subject = string(id), string(subject)
+	var sb strings.Builder
+	sb.Grow(len(id) + len(subject) + len(ip) + len(ua) + len(fp))
+	var ends [5]int
+	for i, part := range [...][]byte{id, subject, ip, ua, fp} {
+		sb.Write(part)
+		ends[i] = sb.Len()
+	}
+	all := sb.String()
+	r.ID, r.Subject = all[:ends[0]], all[ends[0]:ends[1]]
+	r.IP, r.UserAgent, r.Fingerprint = all[ends[1]:ends[2]], all[ends[2]:ends[3]], all[ends[3]:ends[4]]
+	if data != nil || meta != nil {
+		dm := make([]byte, len(data)+len(meta))
+		n := copy(dm, data)
+		copy(dm[n:], meta)
+		if data != nil {
+			r.Data = dm[:n:n]
+		}
+		if meta != nil {
+			r.Meta = dm[n:]
+		}
+	}
 	r.Kind, r.State = keycard.Kind(kind), keycard.State(state)
 	r.CreatedAt, r.AuthenticatedAt, r.RenewedAt = fromTS(created), fromTS(authed), fromTS(renewed)
 	r.LastSeenAt, r.IdleExpiresAt, r.ExpiresAt = fromTS(seen), fromTS(idle), fromTS(expires)
 	r.IdleTimeout = time.Duration(idleTimeout)
-	r.IP, r.UserAgent, r.Fingerprint = string(ip), string(ua), string(fp)
-	r.Data, r.Meta = data, meta
 	r.Version = uint64(version)
 	copy(r.Successor[:], succ)
 	r.GraceUntil = fromTS(grac)
 	return &r, nil
+}
+
+// getOne runs a query for at most one record: Query and Next rather than
+// QueryRow, whose Scan closes the rows before scanRecord could copy the
+// driver's bytes.
+func (s *Store) getOne(ctx context.Context, sql string, arg []byte) (*keycard.Record, error) {
+	rows, err := s.pool.Query(ctx, sql, arg)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, translate(err)
+		}
+		return nil, keycard.ErrNotFound
+	}
+	r, err := scanRecord(rows)
+	if err != nil {
+		return nil, translate(err)
+	}
+	return r, nil
 }
 
 // translate maps PostgreSQL errors to keycard sentinels where one applies and
@@ -264,26 +306,12 @@ func nullBytes(b []byte) []byte {
 
 // Get returns the record or tombstone under h: one primary-key SELECT (one round trip).
 func (s *Store) Get(ctx context.Context, h keycard.Hash) (*keycard.Record, error) {
-	r, err := scanRecord(s.pool.QueryRow(ctx, s.sqlGet, h[:]))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, keycard.ErrNotFound
-	}
-	if err != nil {
-		return nil, translate(err)
-	}
-	return r, nil
+	return s.getOne(ctx, s.sqlGet, h[:])
 }
 
 // GetByID returns the live record with public ID id: one SELECT on the live-ID index.
 func (s *Store) GetByID(ctx context.Context, id string) (*keycard.Record, error) {
-	r, err := scanRecord(s.pool.QueryRow(ctx, s.sqlGetByID, []byte(id)))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, keycard.ErrNotFound
-	}
-	if err != nil {
-		return nil, translate(err)
-	}
-	return r, nil
+	return s.getOne(ctx, s.sqlGetByID, []byte(id))
 }
 
 // Create inserts r with Version 1: one INSERT; the primary key and the unique
