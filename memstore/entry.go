@@ -3,10 +3,10 @@ package memstore
 import (
 	"encoding/base64"
 	"encoding/binary"
-	"strings"
 	"time"
 
 	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/internal/binrec"
 )
 
 // entry is the compact form of a keycard.Record kept in a shard's slab. Times
@@ -239,45 +239,26 @@ func (sh *shard) record(e *entry) *keycard.Record {
 		Version:         e.version,
 	}
 	b := sh.blobOf(e)
+	if b == nil {
+		b = []byte{} // so that a Data or Meta set but empty slices to empty, not nil
+	}
 	x := readRare(b[e.subjLen+e.dataLen+e.metaLen:])
-	// The ID, the subject and the rare strings share one string.
-	var id []byte
-	var canonical [22]byte
-	if e.flags&flagOddID != 0 {
-		id = x.id
-	} else {
+	id := x.id
+	if e.flags&flagOddID == 0 {
+		var canonical [22]byte
 		base64.RawURLEncoding.Encode(canonical[:], e.id[:])
 		id = canonical[:]
 	}
-	var sb strings.Builder
-	sb.Grow(len(id) + int(e.subjLen) + len(x.ip) + len(x.ua) + len(x.fp))
-	ends := [5]int{}
-	for i, part := range [...][]byte{id, b[:e.subjLen], x.ip, x.ua, x.fp} {
-		sb.Write(part)
-		ends[i] = sb.Len()
-	}
-	all := sb.String()
-	r.ID, r.Subject = all[:ends[0]], all[ends[0]:ends[1]]
-	r.IP, r.UserAgent, r.Fingerprint = all[ends[1]:ends[2]], all[ends[2]:ends[3]], all[ends[3]:ends[4]]
-	b = b[e.subjLen:]
-	// Data and Meta share one copy; Data's capacity ends where Meta starts.
-	var dm []byte
-	if n := e.dataLen + e.metaLen; n > 0 {
-		dm = make([]byte, n)
-		copy(dm, b)
-	}
+	binrec.SetStrings(r, id, b[:e.subjLen], x.ip, x.ua, x.fp)
+	rest := b[e.subjLen:]
+	var data, meta []byte
 	if e.flags&flagData != 0 || e.dataLen > 0 {
-		r.Data = dm[:e.dataLen:e.dataLen]
-		if r.Data == nil {
-			r.Data = []byte{}
-		}
+		data = rest[:e.dataLen]
 	}
 	if e.flags&flagMeta != 0 || e.metaLen > 0 {
-		r.Meta = dm[e.dataLen:]
-		if r.Meta == nil {
-			r.Meta = []byte{}
-		}
+		meta = rest[e.dataLen : e.dataLen+e.metaLen]
 	}
+	binrec.SetDataMeta(r, data, meta)
 	if e.state == keycard.StateRotated && e.rareLen > 0 {
 		r.Successor = x.successor
 		r.GraceUntil = fromMicro(x.graceUntil)

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/internal/binrec"
 )
 
 //go:embed migrations/*.sql
@@ -228,30 +229,10 @@ func scanRecord(row pgx.Row) (*keycard.Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The driver's bytes are only valid until the next row: copy them, the
-	// strings into one string and Data and Meta into one slice.
+	// The driver's bytes are only valid until the next row: copy them.
 	copy(r.Hash[:], hash)
-	var sb strings.Builder
-	sb.Grow(len(id) + len(subject) + len(ip) + len(ua) + len(fp))
-	var ends [5]int
-	for i, part := range [...][]byte{id, subject, ip, ua, fp} {
-		sb.Write(part)
-		ends[i] = sb.Len()
-	}
-	all := sb.String()
-	r.ID, r.Subject = all[:ends[0]], all[ends[0]:ends[1]]
-	r.IP, r.UserAgent, r.Fingerprint = all[ends[1]:ends[2]], all[ends[2]:ends[3]], all[ends[3]:ends[4]]
-	if data != nil || meta != nil {
-		dm := make([]byte, len(data)+len(meta))
-		n := copy(dm, data)
-		copy(dm[n:], meta)
-		if data != nil {
-			r.Data = dm[:n:n]
-		}
-		if meta != nil {
-			r.Meta = dm[n:]
-		}
-	}
+	binrec.SetStrings(&r, id, subject, ip, ua, fp)
+	binrec.SetDataMeta(&r, data, meta)
 	r.Kind, r.State = keycard.Kind(kind), keycard.State(state)
 	r.CreatedAt, r.AuthenticatedAt, r.RenewedAt = fromTS(created), fromTS(authed), fromTS(renewed)
 	r.LastSeenAt, r.IdleExpiresAt, r.ExpiresAt = fromTS(seen), fromTS(idle), fromTS(expires)

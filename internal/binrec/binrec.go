@@ -1,12 +1,14 @@
 // Package binrec holds what the binary record encodings of redisstore and
 // sqlitestore share: big-endian integers, times as Unix microseconds with a
 // sentinel for the zero time, length-prefixed strings and byte slices, and a
-// strict Reader.
+// strict Reader; and the copying of a record's strings and data out of bytes
+// a driver or an arena owns, which memstore and pgstore share.
 package binrec
 
 import (
 	"encoding/binary"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/keycard-go/keycard"
@@ -193,4 +195,40 @@ func (d *Reader) Live(r *keycard.Record) {
 	r.IP = d.Str()
 	r.UserAgent = d.Str()
 	r.Fingerprint = d.Str()
+}
+
+// SetStrings sets r's ID, Subject, IP, UserAgent and Fingerprint to copies of
+// the given bytes, made in one allocation that the five strings share. Stores
+// whose driver or arena owns the bytes use it to copy a record out in one go.
+func SetStrings(r *keycard.Record, id, subject, ip, ua, fp []byte) {
+	var sb strings.Builder
+	sb.Grow(len(id) + len(subject) + len(ip) + len(ua) + len(fp))
+	var ends [5]int
+	for i, part := range [...][]byte{id, subject, ip, ua, fp} {
+		sb.Write(part)
+		ends[i] = sb.Len()
+	}
+	all := sb.String()
+	r.ID, r.Subject = all[:ends[0]], all[ends[0]:ends[1]]
+	r.IP, r.UserAgent, r.Fingerprint = all[ends[1]:ends[2]], all[ends[2]:ends[3]], all[ends[3]:ends[4]]
+}
+
+// SetDataMeta sets r.Data and r.Meta to copies of data and meta in one
+// allocation; Data's capacity ends where Meta starts, so appending to one
+// never writes into the other. A nil argument leaves its field nil, an empty
+// one makes it empty: nil and empty stay distinct.
+func SetDataMeta(r *keycard.Record, data, meta []byte) {
+	r.Data, r.Meta = nil, nil
+	if data == nil && meta == nil {
+		return
+	}
+	dm := make([]byte, len(data)+len(meta))
+	n := copy(dm, data)
+	copy(dm[n:], meta)
+	if data != nil {
+		r.Data = dm[:n:n]
+	}
+	if meta != nil {
+		r.Meta = dm[n:]
+	}
 }

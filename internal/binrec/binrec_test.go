@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"testing"
 	"time"
+
+	"github.com/keycard-go/keycard"
 )
 
 func TestRoundTrip(t *testing.T) {
@@ -65,5 +67,52 @@ func TestStrict(t *testing.T) {
 		if d.U64() != 0 || d.Str() != "" || d.Bytes() != nil {
 			t.Errorf("%s: reads after an error returned values", name)
 		}
+	}
+}
+
+func TestSetStrings(t *testing.T) {
+	var r keycard.Record
+	src := [][]byte{[]byte("id-1"), []byte("alice\x00"), nil, []byte("Mozilla/5.0"), []byte("fp")}
+	SetStrings(&r, src[0], src[1], src[2], src[3], src[4])
+	got := []string{r.ID, r.Subject, r.IP, r.UserAgent, r.Fingerprint}
+	for i, want := range []string{"id-1", "alice\x00", "", "Mozilla/5.0", "fp"} {
+		if got[i] != want {
+			t.Errorf("field %d = %q, want %q", i, got[i], want)
+		}
+	}
+	src[1][0] = 'X' // the strings are copies
+	if r.Subject != "alice\x00" {
+		t.Errorf("Subject changed with its source: %q", r.Subject)
+	}
+}
+
+func TestSetDataMeta(t *testing.T) {
+	tests := []struct {
+		name       string
+		data, meta []byte
+	}{
+		{"both", []byte(`{"a":1}`), []byte(`{"m":2}`)},
+		{"nil data", nil, []byte("m")},
+		{"empty data", []byte{}, nil},
+		{"both nil", nil, nil},
+		{"both empty", []byte{}, []byte{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := keycard.Record{Data: []byte("old"), Meta: []byte("old")}
+			SetDataMeta(&r, tt.data, tt.meta)
+			if (r.Data == nil) != (tt.data == nil) || !bytes.Equal(r.Data, tt.data) {
+				t.Errorf("Data = %#v, want %#v", r.Data, tt.data)
+			}
+			if (r.Meta == nil) != (tt.meta == nil) || !bytes.Equal(r.Meta, tt.meta) {
+				t.Errorf("Meta = %#v, want %#v", r.Meta, tt.meta)
+			}
+			if r.Data != nil && r.Meta != nil {
+				r.Data = append(r.Data, 'Z') // must not write into Meta
+				if !bytes.Equal(r.Meta, tt.meta) {
+					t.Errorf("appending to Data changed Meta to %q", r.Meta)
+				}
+			}
+		})
 	}
 }
