@@ -164,12 +164,7 @@ func keycardOn(b *testing.B, st keycard.Store, sealer keycard.Sealer) map[string
 // runScenario runs one scenario on handlers hs, like BenchmarkHTTP does,
 // and reports store round trips per request when rt counts them.
 func runScenario(b *testing.B, hs map[string]http.Handler, sc scenario, rt *roundTrips) {
-	seed := httptest.NewRecorder()
-	hs["seed"].ServeHTTP(seed, httptest.NewRequest("GET", "/", nil))
-	cookie := cookieOf(seed)
-	if cookie == "" {
-		b.Fatal("seed request set no cookie")
-	}
+	cookie := seedCookie(b, hs)
 	h := hs[sc.name]
 	r := httptest.NewRequest("GET", "/", nil)
 	if rt != nil {
@@ -198,12 +193,21 @@ func runScenario(b *testing.B, hs map[string]http.Handler, sc scenario, rt *roun
 	}
 }
 
-// seedSession starts a session through the seed handler of hs and returns
-// its Cookie header and its token hash.
-func seedSession(b *testing.B, hs map[string]http.Handler) (string, keycard.Hash) {
+// seedCookie starts a session through the seed handler of hs and returns its
+// Cookie header.
+func seedCookie(b *testing.B, hs map[string]http.Handler) string {
 	w := httptest.NewRecorder()
 	hs["seed"].ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
 	cookie := cookieOf(w)
+	if cookie == "" {
+		b.Fatal("seed request set no cookie")
+	}
+	return cookie
+}
+
+// seedSession is seedCookie for a server-side session, with its token hash.
+func seedSession(b *testing.B, hs map[string]http.Handler) (string, keycard.Hash) {
+	cookie := seedCookie(b, hs)
 	_, value, _ := strings.Cut(cookie, "=")
 	t, err := keycard.ParseToken(value)
 	if err != nil {
