@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/internal/binrec"
 )
 
 //go:embed migrations/*.sql
@@ -138,7 +139,7 @@ func migrateLive(ctx context.Context, tx *sql.Tx, schema string) error {
 		if hasMeta {
 			r.Meta = append([]byte{}, meta...) // the driver reads an empty BLOB as nil
 		}
-		live, err := encodeLive(&r)
+		live, err := binrec.EncodeLive(&r)
 		if err != nil {
 			return err
 		}

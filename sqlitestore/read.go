@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/internal/binrec"
 )
 
 // Reads go through the driver. Each reader is a read connection held for
@@ -56,6 +57,9 @@ type reader struct {
 }
 
 var errClosed = errors.New("sqlitestore: store closed")
+
+// errCorrupt is wrapped by every error for a row that does not decode.
+var errCorrupt = errors.New("sqlitestore: corrupt session record")
 
 // newReader takes a connection of db for good and prepares the reads on it.
 func newReader(db *sql.DB) (*reader, error) {
@@ -220,26 +224,27 @@ func recordOf(row []driver.Value) (*keycard.Record, error) {
 	)
 	hash, succ := d.bytes(row[0]), d.bytes(row[7])
 	copy(r.Hash[:], hash)
-	r.ID, r.Subject = string(d.bytes(row[1])), string(d.bytes(row[2]))
+	id, subject := d.bytes(row[1]), d.bytes(row[2])
 	r.Kind, r.State = keycard.Kind(d.int(row[3])), keycard.State(d.int(row[4]))
 	r.ExpiresAt = d.time(row[5])
 	r.Version = uint64(d.int(row[6]))
 	copy(r.Successor[:], succ)
 	r.GraceUntil = d.time(row[8])
-	if data := d.bytes(row[9]); data != nil {
-		r.Data = append([]byte{}, data...)
-	}
-	live := d.bytes(row[10])
+	data, live := d.bytes(row[9]), d.bytes(row[10])
 	if d.bad || len(hash) != len(r.Hash) || (succ != nil && len(succ) != len(r.Successor)) {
 		return nil, fmt.Errorf("%w (column types)", errCorrupt)
 	}
+	var lb binrec.LiveBytes
 	switch {
 	case live != nil:
-		if err := decodeLive(&r, live); err != nil {
-			return nil, err
+		var err error
+		if lb, err = binrec.DecodeLive(&r, live); err != nil {
+			return nil, fmt.Errorf("%w (%v)", errCorrupt, err)
 		}
 	case r.State == keycard.StateLive:
 		return nil, fmt.Errorf("%w (live record without its live column)", errCorrupt)
 	}
+	binrec.SetStrings(&r, id, subject, lb.IP, lb.UserAgent, lb.Fingerprint)
+	binrec.SetDataMeta(&r, data, lb.Meta)
 	return &r, nil
 }

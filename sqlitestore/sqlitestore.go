@@ -15,6 +15,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/internal/binrec"
 )
 
 // Options configures a Store. A nil *Options means all defaults.
@@ -209,9 +210,9 @@ const insertSQL = `INSERT INTO sessions (hash, id, subject, kind, state, expires
 func insert(ctx context.Context, db interface {
 	ExecContext(context.Context, string, ...any) (sql.Result, error)
 }, r *keycard.Record, version uint64) error {
-	live, err := encodeLive(r)
+	live, err := binrec.EncodeLive(r)
 	if err != nil {
-		return err
+		return fmt.Errorf("sqlitestore: %w", err)
 	}
 	_, err = db.ExecContext(ctx, insertSQL, r.Hash[:], blob(r.ID), blob(r.Subject), int64(r.Kind),
 		micros(r.ExpiresAt), int64(version), micros(r.KeepUntil()), nullBytes(r.Data), live)
@@ -273,9 +274,9 @@ const updateSQL = `UPDATE sessions SET kind = ?, expires_at = ?, data = ?, live 
 // Update is one UPDATE ... WHERE hash = ? AND state = 0 AND version = ?; only
 // when it changes no row does a SELECT tell ErrNotFound from ErrConflict.
 func (s *Store) Update(ctx context.Context, r *keycard.Record) error {
-	live, err := encodeLive(r)
+	live, err := binrec.EncodeLive(r)
 	if err != nil {
-		return err
+		return fmt.Errorf("sqlitestore: %w", err)
 	}
 	n, err := exec(ctx, s.w, updateSQL, int64(r.Kind), micros(r.ExpiresAt), nullBytes(r.Data), live,
 		micros(r.KeepUntil()), r.Hash[:], int64(r.Version))

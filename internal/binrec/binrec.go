@@ -185,6 +185,15 @@ func AppendLive(b []byte, r *keycard.Record) []byte {
 
 // Live reads what AppendLive wrote into r.
 func (d *Reader) Live(r *keycard.Record) {
+	d.liveHead(r)
+	r.IP = d.Str()
+	r.UserAgent = d.Str()
+	r.Fingerprint = d.Str()
+}
+
+// liveHead reads the fixed-width part of what AppendLive wrote into r: the
+// times, IdleTimeout and Persistent.
+func (d *Reader) liveHead(r *keycard.Record) {
 	r.CreatedAt = d.Time()
 	r.AuthenticatedAt = d.Time()
 	r.RenewedAt = d.Time()
@@ -192,9 +201,6 @@ func (d *Reader) Live(r *keycard.Record) {
 	r.IdleExpiresAt = d.Time()
 	r.IdleTimeout = time.Duration(d.U64()) //nolint:gosec // bit pattern
 	r.Persistent = d.Flag()
-	r.IP = d.Str()
-	r.UserAgent = d.Str()
-	r.Fingerprint = d.Str()
 }
 
 // SetStrings sets r's ID, Subject, IP, UserAgent and Fingerprint to copies of

@@ -1,7 +1,7 @@
 -- Version 2 of the sessions table. What indexes, the tombstoning UPDATEs
 -- and people read stays a column; the fields that only a live record
 -- carries (its other times, idle timeout, persistence, client, Meta) are
--- one BLOB, live, whose layout live.go describes, so that a read fetches
+-- one BLOB, live, whose layout internal/binrec/live.go describes, so that a read fetches
 -- 11 columns instead of 21. Strings are BLOBs so that every byte comes back
 -- as it went in; times are Unix microseconds in UTC, NULL for the zero time.
 -- Open runs this file inside the Go step of migration 2 (migrate.go), once
@@ -18,7 +18,7 @@ CREATE TABLE sessions (
 	grace_until INTEGER,                      -- state 2: until when this token resolves to successor
 	deadline    INTEGER,                      -- KeepUntil: when the row may be dropped
 	data        BLOB,                         -- the application's values (a JSON object); NULL in a tombstone
-	live        BLOB                          -- live.go; NULL in a tombstone
+	live        BLOB                          -- binrec/live.go; NULL in a tombstone
 ) WITHOUT ROWID;
 
 -- One live record per public ID; tombstones keep theirs.
