@@ -1,18 +1,192 @@
 package pgstore_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/internal/binrec"
 	"github.com/keycard-go/keycard/internal/testserver"
 	"github.com/keycard-go/keycard/pgstore"
 	"github.com/keycard-go/keycard/storetest"
 )
+
+// v1 writes a schema the way the version 1 migration and code did, so that
+// the migration to version 2 can be checked against what was written.
+type v1 struct {
+	t      *testing.T
+	pool   *pgxpool.Pool
+	schema string
+}
+
+func newV1(t *testing.T, pool *pgxpool.Pool, schema string) *v1 {
+	t.Helper()
+	body, err := os.ReadFile("migrations/0001_sessions.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`CREATE SCHEMA ` + schema,
+		`CREATE TABLE ` + schema + `.keycard_schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
+		strings.ReplaceAll(string(body), "{{schema}}", schema),
+		`INSERT INTO ` + schema + `.keycard_schema_version VALUES (1, '2026-01-01T00:00:00Z')`,
+	} {
+		if _, err := pool.Exec(context.Background(), q); err != nil {
+			t.Fatalf("%.60s: %v", q, err)
+		}
+	}
+	return &v1{t, pool, schema}
+}
+
+func v1Time(t time.Time) pgtype.Timestamptz { return pgtype.Timestamptz{Time: t, Valid: !t.IsZero()} }
+
+func v1Bytes(s string) []byte { return append([]byte{}, s...) }
+
+// Create inserts the live record r as version 1 did, with r.Version.
+func (w *v1) Create(r *keycard.Record) {
+	w.t.Helper()
+	_, err := w.pool.Exec(context.Background(), `INSERT INTO `+w.schema+`.keycard_sessions (hash, id, subject,
+		kind, state, created_at, authenticated_at, renewed_at, last_seen_at, idle_expires_at, expires_at,
+		idle_timeout, persistent, ip, user_agent, fingerprint, data, meta, version, successor, grace_until, deadline)
+		VALUES ($1,$2,$3,$4,0,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,NULL,NULL,$19)`,
+		r.Hash[:], v1Bytes(r.ID), v1Bytes(r.Subject), int16(r.Kind), v1Time(r.CreatedAt),
+		v1Time(r.AuthenticatedAt), v1Time(r.RenewedAt), v1Time(r.LastSeenAt), v1Time(r.IdleExpiresAt),
+		v1Time(r.ExpiresAt), int64(r.IdleTimeout), r.Persistent, v1Bytes(r.IP), v1Bytes(r.UserAgent),
+		v1Bytes(r.Fingerprint), r.Data, r.Meta, int64(r.Version), v1Time(r.KeepUntil()))
+	if err != nil {
+		w.t.Fatalf("version 1 insert: %v", err)
+	}
+}
+
+// Tombstone turns the record under h into a tombstone with version 1's UPDATE.
+func (w *v1) Tombstone(h keycard.Hash, state keycard.State, succ []byte, grace time.Time) {
+	w.t.Helper()
+	tag, err := w.pool.Exec(context.Background(), `UPDATE `+w.schema+`.keycard_sessions SET state = $1,
+		version = version + 1, successor = $2, grace_until = $3,
+		created_at = NULL, authenticated_at = NULL, renewed_at = NULL, last_seen_at = NULL,
+		idle_expires_at = NULL, idle_timeout = 0, persistent = false, ip = '', user_agent = '',
+		fingerprint = '', data = NULL, meta = NULL, deadline = expires_at WHERE hash = $4 AND state = 0`,
+		int16(state), succ, v1Time(grace), h[:])
+	if err != nil || tag.RowsAffected() != 1 {
+		w.t.Fatalf("version 1 tombstone: %d rows, %v", tag.RowsAffected(), err)
+	}
+}
+
+// tableState is what a migration may change: the versions recorded, the
+// table's columns and its indexes.
+func tableState(t *testing.T, pool *pgxpool.Pool, schema string) (versions, columns, indexes []string) {
+	t.Helper()
+	ctx := context.Background()
+	for q, dst := range map[string]*[]string{
+		`SELECT version::text FROM ` + schema + `.keycard_schema_version ORDER BY version`: &versions,
+		`SELECT column_name || ' ' || data_type FROM information_schema.columns
+			WHERE table_schema = $1 AND table_name = 'keycard_sessions' ORDER BY ordinal_position`: &columns,
+		`SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND tablename = 'keycard_sessions' ORDER BY indexname`: &indexes,
+	} {
+		var args []any
+		if strings.Contains(q, "$1") {
+			args = append(args, schema)
+		}
+		rows, err := pool.Query(ctx, q, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		*dst, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return versions, columns, indexes
+}
+
+// TestMigrateFromVersion1 opens a schema written by version 1: migration 2
+// builds, in SQL, the live column of every live record byte for byte as
+// binrec.EncodeLive does; every record and tombstone reads back as written;
+// the table keeps its indexes and has exactly the version 2 columns; and a
+// second New changes nothing.
+func TestMigrateFromVersion1(t *testing.T) {
+	ctx := context.Background()
+	pool := newPool(t, testserver.SharedPostgres(t))
+	schema := fmt.Sprintf("keycard_v1_%d", schemaSeq.Add(1))
+	w := newV1(t, pool, schema)
+	want := storetest.MigrationFixture(w)
+	_, _, indexesBefore := tableState(t, pool, schema)
+
+	s, err := pgstore.New(ctx, pool, &pgstore.Options{Schema: schema})
+	if err != nil {
+		t.Fatalf("New on a version 1 schema: %v", err)
+	}
+	storetest.CheckMigrated(t, s, want)
+
+	for _, r := range want {
+		var data, live []byte
+		if err := pool.QueryRow(ctx, `SELECT data, live FROM `+s.TableName()+` WHERE hash = $1`, r.Hash[:]).Scan(&data, &live); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(data, r.Data) {
+			t.Errorf("data column of %q = %.40q, want %.40q", r.ID, data, r.Data)
+		}
+		if r.State != keycard.StateLive {
+			if live != nil {
+				t.Errorf("tombstone %q has a live column", r.ID)
+			}
+			continue
+		}
+		enc, err := binrec.EncodeLive(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(live, enc) {
+			t.Errorf("live column of %q built by SQL differs from EncodeLive:\n%.200x\n%.200x", r.ID, live, enc)
+		}
+	}
+
+	versions, columns, indexes := tableState(t, pool, schema)
+	if got := strings.Join(versions, ","); got != "1,2" {
+		t.Errorf("schema versions = %s, want 1,2", got)
+	}
+	const wantColumns = "hash bytea,id bytea,subject bytea,kind smallint,state smallint," +
+		"expires_at timestamp with time zone,data bytea,version bigint,successor bytea," +
+		"grace_until timestamp with time zone,deadline timestamp with time zone,live bytea"
+	if got := strings.Join(columns, ","); got != wantColumns {
+		t.Errorf("columns after migration:\n%s\nwant\n%s", got, wantColumns)
+	}
+	if strings.Join(indexes, "\n") != strings.Join(indexesBefore, "\n") || len(indexes) != 4 {
+		t.Errorf("indexes after migration:\n%s\nbefore:\n%s", strings.Join(indexes, "\n"), strings.Join(indexesBefore, "\n"))
+	}
+
+	// A second New is a no-op; the migrated rows work like new ones.
+	s, err = pgstore.New(ctx, pool, &pgstore.Options{Schema: schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.CheckMigrated(t, s, want)
+	if v, c, i := tableState(t, pool, schema); strings.Join(v, ",") != strings.Join(versions, ",") ||
+		strings.Join(c, ",") != strings.Join(columns, ",") || strings.Join(i, ",") != strings.Join(indexes, ",") {
+		t.Errorf("second New changed the schema: %q %q %q", v, c, i)
+	}
+	if n, err := s.DeleteExpired(ctx, time.Now(), 100); err != nil || n != 1 {
+		t.Errorf("DeleteExpired after migration = %d, %v; want the one expired record", n, err)
+	}
+	r := want[0].Clone()
+	r.Data, r.IP = []byte(`{"after":"migration"}`), "198.51.100.7"
+	if err := s.Update(ctx, r); err != nil {
+		t.Fatalf("Update of a migrated record: %v", err)
+	}
+	if got, err := s.Get(ctx, r.Hash); err != nil || storetest.Diff(got, r) != "" {
+		t.Errorf("Get after Update of a migrated record = %v; %s", err, storetest.Diff(got, r))
+	}
+}
 
 // TestMigrateConcurrently starts several stores on one fresh schema at once:
 // the advisory lock lets exactly one migrate, and all of them work.
@@ -36,8 +210,8 @@ func TestMigrateConcurrently(t *testing.T) {
 	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM `+schema+`.keycard_schema_version`).Scan(&versions); err != nil {
 		t.Fatal(err)
 	}
-	if versions != 1 {
-		t.Errorf("schema_version has %d rows, want 1", versions)
+	if versions != 2 {
+		t.Errorf("schema_version has %d rows, want 2 (versions 1 and 2, once each)", versions)
 	}
 	r := storetest.NewRecord("alice")
 	if err := stores[0].Create(context.Background(), r); err != nil {

@@ -153,40 +153,38 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, schemaName, schema string)
 	return translate(tx.Commit(ctx))
 }
 
-const columns = `hash, id, subject, kind, state, created_at, authenticated_at, renewed_at, last_seen_at, idle_expires_at, expires_at, idle_timeout, persistent, ip, user_agent, fingerprint, data, meta, version, successor, grace_until`
+// columns are the columns a read selects, in the order scanRecord reads them.
+// The fields only a live record carries are one column, live, in the
+// format of internal/binrec/live.go (migration 2).
+const columns = `hash, id, subject, kind, state, expires_at, version, successor, grace_until, data, live`
 
 // tombstoneSet turns a row into a tombstone: it keeps hash, id, subject, kind
-// and expires_at, bumps the version and clears everything else. $1 is the
+// and expires_at, bumps the version and clears data and live. $1 is the
 // state, $2 the successor, $3 the grace deadline.
 const tombstoneSet = `state = $1, version = version + 1, successor = $2, grace_until = $3,
-	created_at = NULL, authenticated_at = NULL, renewed_at = NULL, last_seen_at = NULL,
-	idle_expires_at = NULL, idle_timeout = 0, persistent = false, ip = '', user_agent = '',
-	fingerprint = '', data = NULL, meta = NULL, deadline = expires_at`
+	data = NULL, live = NULL, deadline = expires_at`
 
 func (s *Store) prepareSQL() {
 	t := s.table
 	s.sqlGet = `SELECT ` + columns + ` FROM ` + t + ` WHERE hash = $1`
 	s.sqlGetByID = `SELECT ` + columns + ` FROM ` + t + ` WHERE id = $1 AND state = 0`
-	s.sqlInsert = `INSERT INTO ` + t + ` (` + columns + `, deadline) VALUES ($1,$2,$3,$4,0,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,1,NULL,NULL,$18)`
+	s.sqlInsert = `INSERT INTO ` + t + ` (` + columns + `, deadline) VALUES ($1,$2,$3,$4,0,$5,1,NULL,NULL,$6,$7,$8)`
 	// Update: the compare-and-swap is one UPDATE ... WHERE version = $n; the
 	// CTE reads the row's state in the same statement so that a failure is
 	// classified (ErrNotFound or ErrConflict) without a second round trip.
 	s.sqlUpdate = `WITH cur AS (SELECT state FROM ` + t + ` WHERE hash = $1),
-	upd AS (UPDATE ` + t + ` SET kind = $3, created_at = $4, authenticated_at = $5, renewed_at = $6,
-		last_seen_at = $7, idle_expires_at = $8, expires_at = $9, idle_timeout = $10, persistent = $11,
-		ip = $12, user_agent = $13, fingerprint = $14, data = $15, meta = $16, version = version + 1,
-		deadline = $17
+	upd AS (UPDATE ` + t + ` SET kind = $3, expires_at = $4, data = $5, live = $6, version = version + 1,
+		deadline = $7
 		WHERE hash = $1 AND state = 0 AND version = $2 RETURNING 1)
 	SELECT (SELECT count(*) FROM upd), (SELECT state FROM cur)`
 	// Rotate: tombstone the old row (compare-and-swap) and insert the next
 	// one in one statement, so one round trip and one implicit transaction;
 	// the INSERT runs only when the UPDATE changed the old row.
 	s.sqlRotate = `WITH cur AS (SELECT state FROM ` + t + ` WHERE hash = $4),
-	tomb AS (UPDATE ` + t + ` SET ` + tombstoneSet + ` WHERE hash = $4 AND state = 0 AND version = $5 AND subject = $23 RETURNING 1),
+	tomb AS (UPDATE ` + t + ` SET ` + tombstoneSet + ` WHERE hash = $4 AND state = 0 AND version = $5 AND subject = $13 RETURNING 1),
 	ins AS (INSERT INTO ` + t + ` (` + columns + `, deadline)
-		SELECT $2::bytea,$6::bytea,$7::bytea,$8::smallint,0,$9::timestamptz,$10::timestamptz,$11::timestamptz,
-			$12::timestamptz,$13::timestamptz,$14::timestamptz,$15::bigint,$16::boolean,$17::bytea,$18::bytea,
-			$19::bytea,$20::bytea,$21::bytea,1,NULL,NULL,$22::timestamptz
+		SELECT $2::bytea,$6::bytea,$7::bytea,$8::smallint,0,$9::timestamptz,1,NULL,NULL,$10::bytea,$11::bytea,
+			$12::timestamptz
 		WHERE EXISTS (SELECT 1 FROM tomb) RETURNING 1)
 	SELECT (SELECT count(*) FROM tomb), (SELECT count(*) FROM ins), (SELECT state FROM cur)`
 	s.sqlDelete = `UPDATE ` + t + ` SET ` + tombstoneSet + ` WHERE hash = $4 AND state = 0`
@@ -218,28 +216,37 @@ func str(s string) []byte { return append([]byte{}, s...) }
 
 func scanRecord(row pgx.Row) (*keycard.Record, error) {
 	var (
-		r                                                   keycard.Record
-		hash, id, subject, ip, ua, fp, data, meta, succ     pgtype.DriverBytes
-		created, authed, renewed, seen, idle, expires, grac pgtype.Timestamptz
-		kind, state                                         int16
-		idleTimeout, version                                int64
+		r                                   keycard.Record
+		hash, id, subject, succ, data, live pgtype.DriverBytes
+		expires, grace                      pgtype.Timestamptz
+		kind, state                         int16
+		version                             int64
 	)
-	err := row.Scan(&hash, &id, &subject, &kind, &state, &created, &authed, &renewed, &seen, &idle, &expires,
-		&idleTimeout, &r.Persistent, &ip, &ua, &fp, &data, &meta, &version, &succ, &grac)
-	if err != nil {
+	if err := row.Scan(&hash, &id, &subject, &kind, &state, &expires, &version, &succ, &grace, &data, &live); err != nil {
 		return nil, err
 	}
-	// The driver's bytes are only valid until the next row: copy them.
+	if len(hash) != len(r.Hash) || (succ != nil && len(succ) != len(r.Successor)) {
+		return nil, fmt.Errorf("%w (hash or successor of the wrong length)", errCorrupt)
+	}
 	copy(r.Hash[:], hash)
-	binrec.SetStrings(&r, id, subject, ip, ua, fp)
-	binrec.SetDataMeta(&r, data, meta)
 	r.Kind, r.State = keycard.Kind(kind), keycard.State(state)
-	r.CreatedAt, r.AuthenticatedAt, r.RenewedAt = fromTS(created), fromTS(authed), fromTS(renewed)
-	r.LastSeenAt, r.IdleExpiresAt, r.ExpiresAt = fromTS(seen), fromTS(idle), fromTS(expires)
-	r.IdleTimeout = time.Duration(idleTimeout)
+	r.ExpiresAt = fromTS(expires)
 	r.Version = uint64(version)
 	copy(r.Successor[:], succ)
-	r.GraceUntil = fromTS(grac)
+	r.GraceUntil = fromTS(grace)
+	var lb binrec.LiveBytes
+	switch {
+	case live != nil:
+		var err error
+		if lb, err = binrec.DecodeLive(&r, live); err != nil {
+			return nil, fmt.Errorf("%w (%v)", errCorrupt, err)
+		}
+	case r.State == keycard.StateLive:
+		return nil, fmt.Errorf("%w (live record without its live column)", errCorrupt)
+	}
+	// The driver's bytes are only valid until the next row: copy them.
+	binrec.SetStrings(&r, id, subject, lb.IP, lb.UserAgent, lb.Fingerprint)
+	binrec.SetDataMeta(&r, data, lb.Meta)
 	return &r, nil
 }
 
@@ -268,14 +275,26 @@ func (s *Store) getOne(ctx context.Context, sql string, arg []byte) (*keycard.Re
 // translate maps PostgreSQL errors to keycard sentinels where one applies and
 // wraps everything else (an unavailable database: the Manager answers 503).
 func translate(err error) error {
-	if err == nil {
-		return nil
+	if err == nil || errors.Is(err, errCorrupt) {
+		return err
 	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "23505" { // unique_violation
 		return keycard.ErrExists
 	}
 	return fmt.Errorf("pgstore: %w", err)
+}
+
+// errCorrupt is wrapped by every error for a row that does not decode.
+var errCorrupt = errors.New("pgstore: corrupt session record")
+
+// encodeLive returns the live column of r.
+func encodeLive(r *keycard.Record) ([]byte, error) {
+	b, err := binrec.EncodeLive(r)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: %w", err)
+	}
+	return b, nil
 }
 
 func nullBytes(b []byte) []byte {
@@ -298,10 +317,12 @@ func (s *Store) GetByID(ctx context.Context, id string) (*keycard.Record, error)
 // Create inserts r with Version 1: one INSERT; the primary key and the unique
 // index on live IDs turn a duplicate into ErrExists.
 func (s *Store) Create(ctx context.Context, r *keycard.Record) error {
-	_, err := s.pool.Exec(ctx, s.sqlInsert, r.Hash[:], str(r.ID), str(r.Subject), int16(r.Kind),
-		ts(r.CreatedAt), ts(r.AuthenticatedAt), ts(r.RenewedAt), ts(r.LastSeenAt), ts(r.IdleExpiresAt),
-		ts(r.ExpiresAt), int64(r.IdleTimeout), r.Persistent, str(r.IP), str(r.UserAgent), str(r.Fingerprint),
-		nullBytes(r.Data), nullBytes(r.Meta), ts(r.KeepUntil()))
+	live, err := encodeLive(r)
+	if err != nil {
+		return err
+	}
+	_, err = s.pool.Exec(ctx, s.sqlInsert, r.Hash[:], str(r.ID), str(r.Subject), int16(r.Kind),
+		ts(r.ExpiresAt), nullBytes(r.Data), live, ts(r.KeepUntil()))
 	if err != nil {
 		return translate(err)
 	}
@@ -322,12 +343,14 @@ func casResult(n int64, state *int16) error {
 // Update is one statement (one round trip): UPDATE ... WHERE hash = $1 AND
 // state = 0 AND version = $2.
 func (s *Store) Update(ctx context.Context, r *keycard.Record) error {
+	live, err := encodeLive(r)
+	if err != nil {
+		return err
+	}
 	var n int64
 	var state *int16
-	err := s.pool.QueryRow(ctx, s.sqlUpdate, r.Hash[:], int64(r.Version), int16(r.Kind),
-		ts(r.CreatedAt), ts(r.AuthenticatedAt), ts(r.RenewedAt), ts(r.LastSeenAt), ts(r.IdleExpiresAt),
-		ts(r.ExpiresAt), int64(r.IdleTimeout), r.Persistent, str(r.IP), str(r.UserAgent), str(r.Fingerprint),
-		nullBytes(r.Data), nullBytes(r.Meta), ts(r.KeepUntil())).Scan(&n, &state)
+	err = s.pool.QueryRow(ctx, s.sqlUpdate, r.Hash[:], int64(r.Version), int16(r.Kind),
+		ts(r.ExpiresAt), nullBytes(r.Data), live, ts(r.KeepUntil())).Scan(&n, &state)
 	if err != nil {
 		return translate(err)
 	}
@@ -341,14 +364,16 @@ func (s *Store) Update(ctx context.Context, r *keycard.Record) error {
 // Rotate is one statement (one round trip, atomic): the old row becomes a
 // rotated tombstone by compare-and-swap and next is inserted with Version 1.
 func (s *Store) Rotate(ctx context.Context, old, next *keycard.Record, graceUntil time.Time) error {
+	live, err := encodeLive(next)
+	if err != nil {
+		return err
+	}
 	var tomb, ins int64
 	var state *int16
-	err := s.pool.QueryRow(ctx, s.sqlRotate, int16(keycard.StateRotated), next.Hash[:], ts(graceUntil),
+	err = s.pool.QueryRow(ctx, s.sqlRotate, int16(keycard.StateRotated), next.Hash[:], ts(graceUntil),
 		old.Hash[:], int64(old.Version),
-		str(next.ID), str(next.Subject), int16(next.Kind), ts(next.CreatedAt), ts(next.AuthenticatedAt),
-		ts(next.RenewedAt), ts(next.LastSeenAt), ts(next.IdleExpiresAt), ts(next.ExpiresAt),
-		int64(next.IdleTimeout), next.Persistent, str(next.IP), str(next.UserAgent), str(next.Fingerprint),
-		nullBytes(next.Data), nullBytes(next.Meta), ts(next.KeepUntil()), str(old.Subject)).Scan(&tomb, &ins, &state)
+		str(next.ID), str(next.Subject), int16(next.Kind), ts(next.ExpiresAt), nullBytes(next.Data), live,
+		ts(next.KeepUntil()), str(old.Subject)).Scan(&tomb, &ins, &state)
 	if err != nil {
 		return translate(err)
 	}

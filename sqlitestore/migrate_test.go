@@ -62,8 +62,8 @@ func v1Bytes(b []byte) any {
 	return b
 }
 
-// create inserts the live record r as version 1 did, with r.Version.
-func (w *v1) create(r *keycard.Record) {
+// Create inserts the live record r as version 1 did, with r.Version.
+func (w *v1) Create(r *keycard.Record) {
 	w.t.Helper()
 	blob := func(s string) []byte { return append([]byte{}, s...) }
 	_, err := w.db.Exec(`INSERT INTO sessions (hash, id, subject, kind, state, created_at, authenticated_at,
@@ -80,123 +80,25 @@ func (w *v1) create(r *keycard.Record) {
 	}
 }
 
-// tombstone turns the record under h into a tombstone with version 1's UPDATE.
-func (w *v1) tombstone(h keycard.Hash, state keycard.State, succ any, grace time.Time) {
+// Tombstone turns the record under h into a tombstone with version 1's UPDATE.
+func (w *v1) Tombstone(h keycard.Hash, state keycard.State, succ []byte, grace time.Time) {
 	w.t.Helper()
 	res, err := w.db.Exec(`UPDATE sessions SET state = ?, version = version + 1, successor = ?, grace_until = ?,
 		created_at = NULL, authenticated_at = NULL, renewed_at = NULL, last_seen_at = NULL,
 		idle_expires_at = NULL, idle_timeout = 0, persistent = 0, ip = x'', user_agent = x'',
 		fingerprint = x'', data = NULL, meta = NULL, deadline = expires_at WHERE hash = ? AND state = 0`,
-		int64(state), succ, v1Micros(grace), h[:])
+		int64(state), v1Bytes(succ), v1Micros(grace), h[:])
 	if n, _ := res.RowsAffected(); err != nil || n != 1 {
 		w.t.Fatalf("version 1 tombstone: %d rows, %v", n, err)
 	}
 }
 
-// migrationFixture writes a version 1 database with live records (hostile
-// strings, 1 MiB of data, nil and empty Meta, zero times), rotated and
-// destroyed tombstones, and returns what each record must read back as.
+// migrationFixture writes a version 1 database with storetest's migration
+// fixture and returns what each record must read back as.
 func migrationFixture(t *testing.T, path string) []*keycard.Record {
 	w := newV1(t, path)
 	defer w.db.Close()
-	now := storetest.Now()
-	full := func(s string) *keycard.Record {
-		r := storetest.NewRecord(s)
-		r.Kind = keycard.KindAPI
-		r.CreatedAt = now.Add(-3*time.Hour + time.Microsecond)
-		r.AuthenticatedAt = now.Add(-2*time.Hour + 2*time.Microsecond)
-		r.RenewedAt = now.Add(-time.Hour + 3*time.Microsecond)
-		r.IdleTimeout = 45*time.Minute + 7*time.Microsecond
-		r.Persistent = true
-		r.ID, r.IP, r.UserAgent, r.Fingerprint = s, s, s, s
-		r.Data, r.Meta = []byte(`{"v":"`+s+`"}`), []byte(s+s)
-		r.Version = 3
-		return r
-	}
-	var want []*keycard.Record
-	live := func(r *keycard.Record) *keycard.Record {
-		w.create(r)
-		want = append(want, r)
-		return r
-	}
-	hostile := []string{
-		"o'brien", `say "hi"`, "'; DROP TABLE sessions; --", "a\x00b", "\x00", "alice\x00",
-		"Zoë 用户 🔑", "e\u0301", "\u202eevil", "\xff\xfe invalid utf-8", "line1\nline2\r\n", "%_*?[",
-		strings.Repeat("ü", 1000),
-	}
-	for _, s := range hostile {
-		live(full(s))
-	}
-	big := full("big")
-	big.Data = bytes.Repeat([]byte("d"), 1<<20)
-	big.Meta = bytes.Repeat([]byte("m"), 64<<10)
-	live(big)
-	anon := storetest.NewRecord("") // no subject, AuthenticatedAt zero, Meta nil
-	anon.Data = nil
-	live(anon)
-	emptyMeta := full("empty meta")
-	emptyMeta.Meta, emptyMeta.Data = []byte{}, []byte{}
-	live(emptyMeta)
-	expired := storetest.NewRecord("expired")
-	expired.IdleExpiresAt = now.Add(-time.Minute)
-	live(expired)
-
-	// Rotated (with and without grace) and destroyed tombstones.
-	for i, s := range []string{"rotated\x00'", "rotated no grace", "destroyed \"x\"", "destroyed 🔑"} {
-		old := full(s)
-		w.create(old)
-		old.Version++
-		switch i {
-		case 0, 1:
-			next := full(s)
-			next.Hash = storetest.NewHash()
-			next.Version = 1
-			grace := now.Add(30 * time.Second)
-			if i == 1 {
-				grace = time.Time{}
-			}
-			w.tombstone(old.Hash, keycard.StateRotated, next.Hash[:], grace)
-			live(next)
-			want = append(want, old.Tombstone(keycard.StateRotated, next.Hash, grace))
-		default:
-			w.tombstone(old.Hash, keycard.StateDestroyed, nil, time.Time{})
-			want = append(want, old.Tombstone(keycard.StateDestroyed, keycard.Hash{}, time.Time{}))
-		}
-	}
-	return want
-}
-
-// checkRecords reads every record of want from s, by hash and for live
-// records by ID and subject, and compares it field by field.
-func checkRecords(t *testing.T, s *sqlitestore.Store, want []*keycard.Record) {
-	t.Helper()
-	ctx := context.Background()
-	for _, w := range want {
-		got, err := s.Get(ctx, w.Hash)
-		if err != nil {
-			t.Errorf("Get(%q): %v", w.ID, err)
-			continue
-		}
-		if d := storetest.Diff(got, w); d != "" {
-			t.Errorf("record %q (state %d) after migration:%s", w.ID, w.State, d)
-		}
-		if (got.Meta == nil) != (w.Meta == nil) {
-			t.Errorf("record %q: Meta nil = %v, want %v", w.ID, got.Meta == nil, w.Meta == nil)
-		}
-		if w.State != keycard.StateLive {
-			continue
-		}
-		if got, err := s.GetByID(ctx, w.ID); err != nil || got.Hash != w.Hash {
-			t.Errorf("GetByID(%q) = %v, %v; want the live record", w.ID, got, err)
-		}
-		if w.Subject == "" {
-			continue
-		}
-		l, err := s.List(ctx, w.Subject)
-		if err != nil || len(l) != 1 || l[0].Hash != w.Hash {
-			t.Errorf("List(%q) = %d records, %v; want the live record", w.Subject, len(l), err)
-		}
-	}
+	return storetest.MigrationFixture(w)
 }
 
 type schemaState struct {
@@ -250,7 +152,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Open of a version 1 database: %v", err)
 	}
-	checkRecords(t, s, want)
+	storetest.CheckMigrated(t, s, want)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +194,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 
 	// A second Open is a no-op: the same schema, versions and records.
 	s = open(t, path, nil)
-	checkRecords(t, s, want)
+	storetest.CheckMigrated(t, s, want)
 	if n, err := s.DeleteExpired(context.Background(), time.Now(), 100); err != nil || n != 1 {
 		t.Errorf("DeleteExpired after migration = %d, %v; want the one expired record", n, err)
 	}
@@ -320,7 +222,7 @@ func TestMigrateConcurrentOpens(t *testing.T) {
 		if errs[i] != nil {
 			t.Fatalf("Open %d: %v", i, errs[i])
 		}
-		checkRecords(t, s, want)
+		storetest.CheckMigrated(t, s, want)
 		s.Close()
 	}
 	if v := readSchema(t, path).versions; len(v) != 2 {
