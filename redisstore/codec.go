@@ -76,7 +76,10 @@ func tombstoneTail(successor keycard.Hash, grace time.Time) []byte {
 	return appendTail(nil, &keycard.Record{Successor: successor, GraceUntil: grace})
 }
 
-// decode parses a stored record; h is the hash it is stored under.
+// decode parses a stored record; h is the hash it is stored under. It takes
+// b over: the record's Data and Meta are slices of it (each capped, so an
+// append to one reallocates instead of writing over the other), and its
+// strings share one copy.
 func decode(h keycard.Hash, b []byte) (*keycard.Record, error) {
 	d := binrec.NewReader(b)
 	f := d.U8()
@@ -88,11 +91,9 @@ func decode(h keycard.Hash, b []byte) (*keycard.Record, error) {
 	r.Version = d.U64()
 	r.ExpiresAt = d.Time()
 	r.Kind = keycard.Kind(d.U8())
-	r.ID = d.Str()
-	r.Subject = d.Str()
-	d.Live(r)
-	r.Data = d.Bytes()
-	r.Meta = d.Bytes()
+	id, subject := d.Raw(), d.Raw()
+	ip, ua, fp := d.Live(r)
+	r.Data, r.Meta = d.RawBytes(), d.RawBytes()
 	copy(r.Successor[:], d.Take(32))
 	r.GraceUntil = d.Time()
 	if f == formatChanges {
@@ -101,6 +102,7 @@ func decode(h keycard.Hash, b []byte) (*keycard.Record, error) {
 	if d.Err() != "" || d.Len() != 0 {
 		return nil, errCorrupt
 	}
+	binrec.SetStrings(r, id, subject, ip, ua, fp)
 	return r, nil
 }
 

@@ -42,6 +42,17 @@ func TestCodecRoundTrip(t *testing.T) {
 			if (got.Data == nil) != (tt.r.Data == nil) {
 				t.Errorf("Data nil = %v, want %v", got.Data == nil, tt.r.Data == nil)
 			}
+			// Data and Meta are slices of b (decode takes it over): an
+			// append to Data must not write into Meta or the rest.
+			stored := bytes.Clone(b)
+			got.Data = append(got.Data, 'X')
+			if !bytes.Equal(b, stored) {
+				t.Error("an append to Data wrote into the bytes it was decoded from")
+			}
+			want.Data = got.Data
+			if d := storetest.Diff(got, want); d != "" {
+				t.Errorf("an append to Data changed the record:%s", d)
+			}
 		})
 	}
 }

@@ -153,17 +153,13 @@ func (d *Reader) Raw() []byte {
 // Str reads what AppendString wrote.
 func (d *Reader) Str() string { return string(d.Raw()) }
 
-// Bytes reads what AppendBytes wrote, as a copy: nil for nil, non-nil (if
-// perhaps empty) otherwise.
-func (d *Reader) Bytes() []byte {
+// RawBytes reads what AppendBytes wrote, aliasing the input: nil for nil,
+// non-nil (if perhaps empty) otherwise.
+func (d *Reader) RawBytes() []byte {
 	if !d.Flag() {
 		return nil
 	}
-	v := d.Raw()
-	if d.err != "" {
-		return nil
-	}
-	return append([]byte{}, v...)
+	return d.Raw()
 }
 
 // AppendLive appends the fields that only a live record carries, in the
@@ -183,17 +179,10 @@ func AppendLive(b []byte, r *keycard.Record) []byte {
 	return AppendString(b, r.Fingerprint)
 }
 
-// Live reads what AppendLive wrote into r.
-func (d *Reader) Live(r *keycard.Record) {
-	d.liveHead(r)
-	r.IP = d.Str()
-	r.UserAgent = d.Str()
-	r.Fingerprint = d.Str()
-}
-
-// liveHead reads the fixed-width part of what AppendLive wrote into r: the
-// times, IdleTimeout and Persistent.
-func (d *Reader) liveHead(r *keycard.Record) {
+// Live reads what AppendLive wrote: it sets r's times, IdleTimeout and
+// Persistent, and returns IP, UserAgent and Fingerprint aliasing the input
+// (copy them out with SetStrings).
+func (d *Reader) Live(r *keycard.Record) (ip, ua, fp []byte) {
 	r.CreatedAt = d.Time()
 	r.AuthenticatedAt = d.Time()
 	r.RenewedAt = d.Time()
@@ -201,6 +190,7 @@ func (d *Reader) liveHead(r *keycard.Record) {
 	r.IdleExpiresAt = d.Time()
 	r.IdleTimeout = time.Duration(d.U64()) //nolint:gosec // bit pattern
 	r.Persistent = d.Flag()
+	return d.Raw(), d.Raw(), d.Raw()
 }
 
 // SetStrings sets r's ID, Subject, IP, UserAgent and Fingerprint to copies of

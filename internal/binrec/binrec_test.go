@@ -28,13 +28,13 @@ func TestRoundTrip(t *testing.T) {
 	if got := d.Str(); got != "a\x00é" {
 		t.Errorf("Str = %q", got)
 	}
-	if got := d.Bytes(); got != nil {
+	if got := d.RawBytes(); got != nil {
 		t.Errorf("nil Bytes = %q", got)
 	}
-	if got := d.Bytes(); got == nil || len(got) != 0 {
+	if got := d.RawBytes(); got == nil || len(got) != 0 {
 		t.Errorf("empty Bytes = %#v, want non-nil empty", got)
 	}
-	if got := d.Bytes(); !bytes.Equal(got, []byte("xy")) {
+	if got := d.RawBytes(); !bytes.Equal(got, []byte("xy")) {
 		t.Errorf("Bytes = %q", got)
 	}
 	if !d.Flag() || d.Err() != "" || d.Len() != 0 {
@@ -64,7 +64,7 @@ func TestStrict(t *testing.T) {
 		if d.Err() == "" {
 			t.Errorf("%s: no error", name)
 		}
-		if d.U64() != 0 || d.Str() != "" || d.Bytes() != nil {
+		if d.U64() != 0 || d.Str() != "" || d.RawBytes() != nil {
 			t.Errorf("%s: reads after an error returned values", name)
 		}
 	}

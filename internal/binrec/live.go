@@ -66,12 +66,9 @@ func DecodeLive(r *keycard.Record, b []byte) (LiveBytes, error) {
 	if d.U8() != LiveFormat {
 		d.Fail("unknown format")
 	}
-	d.liveHead(r)
 	var v LiveBytes
-	v.IP, v.UserAgent, v.Fingerprint = d.Raw(), d.Raw(), d.Raw()
-	if d.Flag() {
-		v.Meta = d.Raw()
-	}
+	v.IP, v.UserAgent, v.Fingerprint = d.Live(r)
+	v.Meta = d.RawBytes()
 	if d.Err() == "" && d.Len() != 0 {
 		d.Fail("trailing bytes")
 	}
