@@ -7,7 +7,9 @@
 // through the same client and that raw read in a bare handler in one loop,
 // ×raw and ×raw-http are the medians of the read's paired ratios to each
 // (the fair ones: all saw the same machine and connection), and ns/op is the
-// three together.
+// five timings of that loop together. A last table splits the read's time
+// over the raw read into its parts, as medians over the rounds of the
+// differences between neighbouring timings of one round.
 //
 //	go run ./ratio results/new.txt
 package main
@@ -37,8 +39,9 @@ func main() {
 	ns := map[key][]float64{}
 	allocs := map[key][]float64{}
 	rts := map[key][]float64{}
-	paired := map[key][]float64{}     // read/raw of the read-vs-raw benchmarks
-	pairedHTTP := map[key][]float64{} // read/raw-http of the same
+	paired := map[key][]float64{}            // read/raw of the read-vs-raw benchmarks
+	pairedHTTP := map[key][]float64{}        // read/raw-http of the same
+	rounds := map[key][]map[string]float64{} // the timings of each read-vs-raw round
 	var order, storeOrder []key
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
@@ -64,10 +67,14 @@ func main() {
 				order = append(order, k)
 			}
 		}
+		timings := map[string]float64{}
 		for i := 2; i+1 < len(fields); i += 2 {
 			v, err := strconv.ParseFloat(fields[i], 64)
 			if err != nil {
 				continue
+			}
+			if name, ok := strings.CutSuffix(fields[i+1], "-ns/op"); ok {
+				timings[name] = v
 			}
 			switch fields[i+1] {
 			case "ns/op":
@@ -82,6 +89,9 @@ func main() {
 				pairedHTTP[k] = append(pairedHTTP[k], v)
 			}
 		}
+		if len(timings) > 0 {
+			rounds[k] = append(rounds[k], timings)
+		}
 	}
 	floor := median(ns[key{"floor", "none"}])
 	if floor == 0 && len(order) > 0 {
@@ -93,6 +103,45 @@ func main() {
 	}
 	if len(storeOrder) > 0 {
 		printStores(storeOrder, ns, allocs, rts, paired, pairedHTTP)
+		printBreakdown(storeOrder, rounds)
+	}
+}
+
+// parts of a read over the raw read: each is one timing of the read-vs-raw
+// loop minus another.
+var parts = []struct{ name, of, minus string }{
+	{"store Get", "get", "raw"},
+	{"request handling", "raw-http", "raw"},
+	{"Get in a handler", "get-http", "raw-http"},
+	{"middleware", "read", "get-http"},
+	{"whole read", "read", "raw"},
+}
+
+func printBreakdown(storeOrder []key, rounds map[key][]map[string]float64) {
+	first := true
+	for _, k := range storeOrder {
+		rs := rounds[k]
+		if len(rs) == 0 {
+			continue
+		}
+		if first {
+			fmt.Printf("\n%-16s %-18s %12s %18s\n", "store", "part of the read", "µs, median", "range")
+			first = false
+		}
+		for _, p := range parts {
+			var d []float64
+			for _, r := range rs {
+				a, okA := r[p.of]
+				b, okB := r[p.minus]
+				if okA && okB {
+					d = append(d, (a-b)/1000)
+				}
+			}
+			if len(d) == 0 {
+				continue
+			}
+			fmt.Printf("%-16s %-18s %12.1f %8.1f … %6.1f\n", k.lib, p.name, median(d), slices.Min(d), slices.Max(d))
+		}
 	}
 }
 
