@@ -234,19 +234,10 @@ func scanRecord(row pgx.Row) (*keycard.Record, error) {
 	r.Version = uint64(version)
 	copy(r.Successor[:], succ)
 	r.GraceUntil = fromTS(grace)
-	var lb binrec.LiveBytes
-	switch {
-	case live != nil:
-		var err error
-		if lb, err = binrec.DecodeLive(&r, live); err != nil {
-			return nil, fmt.Errorf("%w (%v)", errCorrupt, err)
-		}
-	case r.State == keycard.StateLive:
-		return nil, fmt.Errorf("%w (live record without its live column)", errCorrupt)
+	// The driver's bytes are only valid until the next row: SetColumns copies them.
+	if err := binrec.SetColumns(&r, id, subject, data, live); err != nil {
+		return nil, fmt.Errorf("%w (%v)", errCorrupt, err)
 	}
-	// The driver's bytes are only valid until the next row: copy them.
-	binrec.SetStrings(&r, id, subject, lb.IP, lb.UserAgent, lb.Fingerprint)
-	binrec.SetDataMeta(&r, data, lb.Meta)
 	return &r, nil
 }
 

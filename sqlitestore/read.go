@@ -234,17 +234,9 @@ func recordOf(row []driver.Value) (*keycard.Record, error) {
 	if d.bad || len(hash) != len(r.Hash) || (succ != nil && len(succ) != len(r.Successor)) {
 		return nil, fmt.Errorf("%w (column types)", errCorrupt)
 	}
-	var lb binrec.LiveBytes
-	switch {
-	case live != nil:
-		var err error
-		if lb, err = binrec.DecodeLive(&r, live); err != nil {
-			return nil, fmt.Errorf("%w (%v)", errCorrupt, err)
-		}
-	case r.State == keycard.StateLive:
-		return nil, fmt.Errorf("%w (live record without its live column)", errCorrupt)
+	// The driver's bytes are only valid until the next row: SetColumns copies them.
+	if err := binrec.SetColumns(&r, id, subject, data, live); err != nil {
+		return nil, fmt.Errorf("%w (%v)", errCorrupt, err)
 	}
-	binrec.SetStrings(&r, id, subject, lb.IP, lb.UserAgent, lb.Fingerprint)
-	binrec.SetDataMeta(&r, data, lb.Meta)
 	return &r, nil
 }

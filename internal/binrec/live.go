@@ -50,30 +50,49 @@ func EncodeLive(r *keycard.Record) ([]byte, error) {
 	return AppendBytes(b, r.Meta), nil
 }
 
-// LiveBytes are the variable-length fields of a live column, aliasing its
-// bytes: Meta is nil when the record's Meta was nil, non-nil (perhaps empty)
+// liveBytes are the variable-length fields of a live column, aliasing its
+// bytes: meta is nil when the record's Meta was nil, non-nil (perhaps empty)
 // otherwise.
-type LiveBytes struct {
-	IP, UserAgent, Fingerprint, Meta []byte
+type liveBytes struct {
+	ip, userAgent, fingerprint, meta []byte
 }
 
-// DecodeLive sets r's times, IdleTimeout and Persistent from the live column
-// b and returns its variable-length fields, which alias b: a store copies
-// them out with SetStrings and SetDataMeta, in two allocations for the whole
-// record. The error says why b is corrupt.
-func DecodeLive(r *keycard.Record, b []byte) (LiveBytes, error) {
+// SetColumns finishes a record read from a row of the sessions table of
+// sqlitestore or pgstore, whose other columns the store has set: it decodes
+// the live column (NULL, so nil, in a tombstone) into r, and copies r's
+// strings and data out of the driver's bytes, in two allocations for the
+// whole record. The error says why the row is corrupt.
+func SetColumns(r *keycard.Record, id, subject, data, live []byte) error {
+	var lb liveBytes
+	switch {
+	case live != nil:
+		var err error
+		if lb, err = decodeLive(r, live); err != nil {
+			return err
+		}
+	case r.State == keycard.StateLive:
+		return errors.New("live record without its live column")
+	}
+	SetStrings(r, id, subject, lb.ip, lb.userAgent, lb.fingerprint)
+	SetDataMeta(r, data, lb.meta)
+	return nil
+}
+
+// decodeLive sets r's times, IdleTimeout and Persistent from the live column
+// b and returns its variable-length fields, which alias b.
+func decodeLive(r *keycard.Record, b []byte) (liveBytes, error) {
 	d := NewReader(b)
 	if d.U8() != LiveFormat {
 		d.Fail("unknown format")
 	}
-	var v LiveBytes
-	v.IP, v.UserAgent, v.Fingerprint = d.Live(r)
-	v.Meta = d.RawBytes()
+	var v liveBytes
+	v.ip, v.userAgent, v.fingerprint = d.Live(r)
+	v.meta = d.RawBytes()
 	if d.Err() == "" && d.Len() != 0 {
 		d.Fail("trailing bytes")
 	}
 	if d.Err() != "" {
-		return LiveBytes{}, errors.New("live column: " + d.Err())
+		return liveBytes{}, errors.New("live column: " + d.Err())
 	}
 	return v, nil
 }

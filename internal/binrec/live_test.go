@@ -13,17 +13,8 @@ import (
 	"github.com/keycard-go/keycard/storetest"
 )
 
-// decodeLive decodes the live column b into r as the stores do, copying its
-// byte fields out.
-func decodeLive(r *keycard.Record, b []byte) error {
-	v, err := DecodeLive(r, b)
-	if err != nil {
-		return err
-	}
-	SetStrings(r, nil, nil, v.IP, v.UserAgent, v.Fingerprint)
-	SetDataMeta(r, nil, v.Meta)
-	return nil
-}
+// setLive decodes the live column b into r as the stores do.
+func setLive(r *keycard.Record, b []byte) error { return SetColumns(r, nil, nil, nil, b) }
 
 // liveFields returns a record with only the fields the live column holds.
 func liveFields(r *keycard.Record) *keycard.Record {
@@ -74,8 +65,8 @@ func TestLiveRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			var got keycard.Record
-			if err := decodeLive(&got, b); err != nil {
-				t.Fatalf("decodeLive: %v", err)
+			if err := setLive(&got, b); err != nil {
+				t.Fatalf("SetColumns: %v", err)
 			}
 			if d := storetest.Diff(&got, liveFields(tt.r)); d != "" {
 				t.Errorf("round trip differs:%s", d)
@@ -148,8 +139,8 @@ func TestLiveCorrupt(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got keycard.Record
-			if err := decodeLive(&got, tt.b); err == nil {
-				t.Error("decodeLive succeeded")
+			if err := setLive(&got, tt.b); err == nil {
+				t.Error("SetColumns succeeded")
 			}
 		})
 	}
@@ -168,7 +159,7 @@ func FuzzDecodeLive(f *testing.F) {
 	f.Add([]byte{LiveFormat})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var got keycard.Record
-		if err := decodeLive(&got, b); err != nil {
+		if err := setLive(&got, b); err != nil {
 			return
 		}
 		// Whatever decodes is canonical: it encodes back to the same bytes.
@@ -180,4 +171,23 @@ func FuzzDecodeLive(f *testing.F) {
 			t.Errorf("decode then encode changed the bytes:\n%x\n%x", b, again)
 		}
 	})
+}
+
+// TestSetColumnsTombstone: a tombstone has no live column; its strings and
+// data are copied out of the row's bytes all the same.
+func TestSetColumnsTombstone(t *testing.T) {
+	id, subject := []byte("id-1"), []byte("alice\x00")
+	r := keycard.Record{State: keycard.StateDestroyed}
+	if err := SetColumns(&r, id, subject, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	copy(id, "XXXX")
+	copy(subject, "XXXXXX")
+	if r.ID != "id-1" || r.Subject != "alice\x00" || r.Data != nil || r.Meta != nil || r.IP != "" {
+		t.Errorf("tombstone read as %+v", r)
+	}
+	live := keycard.Record{}
+	if err := SetColumns(&live, id, subject, nil, nil); err == nil {
+		t.Error("a live record without its live column was accepted")
+	}
 }
