@@ -93,6 +93,8 @@
 // becomes keycard.ErrNotFound, a version mismatch keycard.ErrConflict. Every
 // other error (the server is down, the pool is closed, the context ended) is
 // returned wrapped, and the Manager treats it as the store being unavailable.
+// So is a row whose live column does not decode (an edit by hand): its
+// session is answered 503, never read as some other state.
 //
 // # Choosing a store
 //
