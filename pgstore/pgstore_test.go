@@ -2,6 +2,7 @@ package pgstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -44,4 +45,34 @@ func newStore(t testing.TB) *pgstore.Store {
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) keycard.Store { return newStore(t) })
+}
+
+// TestCorruptRow: a live row whose live column an edit broke, or removed, is
+// an error for Get, GetByID and List, never a record with fields missing
+// and never ErrNotFound (the Manager answers 503 and logs nobody out).
+func TestCorruptRow(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	pool := newPool(t, testserver.SharedPostgres(t))
+	for _, live := range []any{[]byte{1, 2, 3}, []byte{}, nil} {
+		r := storetest.NewRecord("alice")
+		if err := s.Create(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pool.Exec(ctx, `UPDATE `+s.TableName()+` SET live = $1 WHERE hash = $2`, live, r.Hash[:]); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Get(ctx, r.Hash); err == nil || errors.Is(err, keycard.ErrNotFound) {
+			t.Errorf("live = %v: Get = %v, %v; want a store error", live, got, err)
+		}
+		if _, err := s.GetByID(ctx, r.ID); err == nil || errors.Is(err, keycard.ErrNotFound) {
+			t.Errorf("live = %v: GetByID = %v; want a store error", live, err)
+		}
+		if _, err := s.List(ctx, "alice"); err == nil {
+			t.Errorf("live = %v: List succeeded", live)
+		}
+		if err := s.DeleteByID(ctx, r.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
