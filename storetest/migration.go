@@ -62,12 +62,12 @@ func MigrationFixture(w LegacyWriter) []*keycard.Record {
 	emptyMeta := full("empty meta")
 	emptyMeta.Meta, emptyMeta.Data = []byte{}, []byte{}
 	live(emptyMeta)
-	old := full("before 1970")
-	old.CreatedAt = time.Date(1969, 7, 20, 20, 17, 40, 999999000, time.UTC)
-	old.AuthenticatedAt = time.UnixMicro(-1).UTC()
-	old.IdleTimeout = 0
-	old.Persistent = false
-	live(old)
+	early := full("before 1970")
+	early.CreatedAt = time.Date(1969, 7, 20, 20, 17, 40, 999999000, time.UTC)
+	early.AuthenticatedAt = time.UnixMicro(-1).UTC()
+	early.IdleTimeout = 0
+	early.Persistent = false
+	live(early)
 	expired := NewRecord("expired")
 	expired.IdleExpiresAt = now.Add(-time.Minute)
 	live(expired)

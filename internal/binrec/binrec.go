@@ -1,8 +1,9 @@
-// Package binrec holds what the binary record encodings of redisstore and
-// sqlitestore share: big-endian integers, times as Unix microseconds with a
-// sentinel for the zero time, length-prefixed strings and byte slices, and a
-// strict Reader; and the copying of a record's strings and data out of bytes
-// a driver or an arena owns, which memstore and pgstore share.
+// Package binrec holds what the stores' binary encodings share: big-endian
+// integers, times as Unix microseconds with a sentinel for the zero time,
+// length-prefixed strings and byte slices, and a strict Reader (redisstore's
+// record, the live column of sqlitestore and pgstore); and the copying of a
+// read record's strings and data, in one allocation each, out of bytes a
+// driver or memstore's arena owns, which every store does.
 package binrec
 
 import (

@@ -29,11 +29,11 @@ import (
 // time, and any byte after Meta make the column corrupt. So whatever decodes
 // encodes back to the same bytes. pgstore's migration 2 builds the same
 // bytes in SQL from its version 1 columns.
-const LiveFormat = 1
+const liveFormat = 1
 
-// LiveFixed is the length of the live column's fixed-width head, up to
+// liveFixed is the length of the live column's fixed-width head, up to
 // Persistent.
-const LiveFixed = 50
+const liveFixed = 50
 
 // EncodeLive returns the live column of r. It fails only for a string or
 // Meta longer than a uint32 can count, which no database here would store
@@ -44,8 +44,8 @@ func EncodeLive(r *keycard.Record) ([]byte, error) {
 			return nil, errors.New("record field too long")
 		}
 	}
-	b := make([]byte, 0, LiveFixed+3*4+len(r.IP)+len(r.UserAgent)+len(r.Fingerprint)+1+4+len(r.Meta))
-	b = append(b, LiveFormat)
+	b := make([]byte, 0, liveFixed+3*4+len(r.IP)+len(r.UserAgent)+len(r.Fingerprint)+1+4+len(r.Meta))
+	b = append(b, liveFormat)
 	b = AppendLive(b, r)
 	return AppendBytes(b, r.Meta), nil
 }
@@ -82,7 +82,7 @@ func SetColumns(r *keycard.Record, id, subject, data, live []byte) error {
 // b and returns its variable-length fields, which alias b.
 func decodeLive(r *keycard.Record, b []byte) (liveBytes, error) {
 	d := NewReader(b)
-	if d.U8() != LiveFormat {
+	if d.U8() != liveFormat {
 		d.Fail("unknown format")
 	}
 	var v liveBytes

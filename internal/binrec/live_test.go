@@ -99,7 +99,7 @@ func TestLiveCorrupt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ipAt := LiveFixed       // the uint32 length of IP
+	ipAt := liveFixed       // the uint32 length of IP
 	metaAt := len(good) - 7 // the Meta presence byte, then length 2 and "{}"
 	if good[metaAt] != 1 {
 		t.Fatalf("layout changed: Meta flag at %d is %d", metaAt, good[metaAt])
@@ -116,11 +116,11 @@ func TestLiveCorrupt(t *testing.T) {
 	}{
 		{"nil", nil},
 		{"empty", []byte{}},
-		{"format only", []byte{LiveFormat}},
+		{"format only", []byte{liveFormat}},
 		{"format 0", set(0, 0)},
 		{"format 2", set(0, 2)},
 		{"format 255", set(0, 255)},
-		{"persistent 2", set(LiveFixed-1, 2)},
+		{"persistent 2", set(liveFixed-1, 2)},
 		{"meta flag 2", set(metaAt, 2)},
 		{"ip length beyond end", set(ipAt, 0, 0, 1, 0)},
 		{"ip length max", set(ipAt, 0xff, 0xff, 0xff, 0xff)},
@@ -156,7 +156,7 @@ func FuzzDecodeLive(f *testing.F) {
 		}
 		f.Add(b)
 	}
-	f.Add([]byte{LiveFormat})
+	f.Add([]byte{liveFormat})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var got keycard.Record
 		if err := setLive(&got, b); err != nil {
