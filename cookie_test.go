@@ -113,6 +113,11 @@ func TestOptionsValidation(t *testing.T) {
 		{"host prefix over http", &keycard.Options{CookieName: "__Host-x", InsecureAllowHTTP: true}, false},
 		{"secure prefix over http", &keycard.Options{CookieName: "__Secure-x", InsecureAllowHTTP: true}, false},
 		{"host prefix with path", &keycard.Options{CookiePath: "/app"}, false},
+		// Browsers match the prefixes case-insensitively (RFC 6265bis 4.1.3).
+		{"lowercase host prefix with domain", &keycard.Options{CookieName: "__host-x", CookieDomain: "example.com"}, false},
+		{"mixed-case host prefix over http", &keycard.Options{CookieName: "__HOST-x", InsecureAllowHTTP: true}, false},
+		{"lowercase host prefix with path", &keycard.Options{CookieName: "__host-x", CookiePath: "/app"}, false},
+		{"lowercase secure prefix over http", &keycard.Options{CookieName: "__secure-x", InsecureAllowHTTP: true}, false},
 		{"plain http default name", &keycard.Options{InsecureAllowHTTP: true}, true},
 		{"domain with plain name", &keycard.Options{CookieName: "sid", CookieDomain: "example.com"}, true},
 		{"bad name", &keycard.Options{CookieName: "a;b"}, false},

@@ -210,8 +210,10 @@ func newConfig(o *Options) (*config, error) {
 	// The cookie prefixes are defined in RFC 6265bis section 4.1.3: a browser
 	// drops a __Host- cookie unless it is Secure, Path=/ and without Domain,
 	// and a __Secure- cookie unless it is Secure. Refuse a configuration that
-	// browsers would silently ignore.
-	if strings.HasPrefix(name, "__Host-") {
+	// browsers would silently ignore. Browsers match the prefixes without
+	// regard to case (RFC 6265bis section 5.7, the storage model), so "__host-" binds
+	// them to the same rules.
+	if hasPrefixFold(name, "__Host-") {
 		switch {
 		case opts.InsecureAllowHTTP:
 			return nil, fmt.Errorf("keycard: cookie name %q needs Secure, which InsecureAllowHTTP removes; choose another name", name)
@@ -221,7 +223,7 @@ func newConfig(o *Options) (*config, error) {
 			return nil, fmt.Errorf("keycard: cookie name %q requires CookiePath \"/\"", name)
 		}
 	}
-	if strings.HasPrefix(name, "__Secure-") && opts.InsecureAllowHTTP {
+	if hasPrefixFold(name, "__Secure-") && opts.InsecureAllowHTTP {
 		return nil, fmt.Errorf("keycard: cookie name %q needs Secure, which InsecureAllowHTTP removes", name)
 	}
 	var sameSite string
@@ -260,6 +262,11 @@ func orDefault(d, def time.Duration) time.Duration {
 		return def
 	}
 	return d
+}
+
+// hasPrefixFold reports whether s begins with prefix, ignoring ASCII case.
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
 // validCookieName reports whether name is an RFC 7230 token, as RFC 6265
