@@ -71,11 +71,19 @@ func (s *Session) clock() time.Time {
 
 type ctxKey struct{}
 
-// FromContext returns the request's Session, or nil when the request did not
-// pass through Manager.Handler.
+// ErrNoMiddleware: the context carries no Session because the request did
+// not pass through Manager.Handler. Every method of the Session that
+// FromContext returns then fails with it (reads see an anonymous request).
+var ErrNoMiddleware = errors.New("keycard: no session in this context: the request did not pass through Manager.Handler; wrap the handler with it")
+
+// FromContext returns the request's Session. Outside Manager.Handler it
+// returns a detached Session that reads as anonymous and whose writes return
+// ErrNoMiddleware, so a forgotten middleware is a clear error, not a panic.
 func FromContext(ctx context.Context) *Session {
-	s, _ := ctx.Value(ctxKey{}).(*Session)
-	return s
+	if s, ok := ctx.Value(ctxKey{}).(*Session); ok {
+		return s
+	}
+	return &Session{loaded: true, err: ErrNoMiddleware}
 }
 
 // Login binds subject to the request's session (creating one if needed) and
@@ -83,7 +91,7 @@ func FromContext(ctx context.Context) *Session {
 // is committed, so a token planted before login (session fixation) is worth
 // nothing. Call it again to record a re-authentication. It returns
 // ErrWrongKind for requests authenticated by a bearer token (use Manager.Issue
-// for API logins) and ErrNoSession outside the middleware.
+// for API logins) and ErrNoMiddleware outside the middleware.
 func Login(ctx context.Context, subject string) error {
 	return withSession(ctx, func(s *Session) error { return s.Login(subject) })
 }
@@ -98,11 +106,7 @@ func Logout(ctx context.Context) error { return withSession(ctx, (*Session).Logo
 func Renew(ctx context.Context) error { return withSession(ctx, (*Session).Renew) }
 
 func withSession(ctx context.Context, f func(*Session) error) error {
-	s := FromContext(ctx)
-	if s == nil {
-		return ErrNoSession
-	}
-	return f(s)
+	return f(FromContext(ctx))
 }
 
 // sealed reports whether this request's session is a sealed cookie.
@@ -159,7 +163,7 @@ func (s *Session) renewalDue() bool {
 // loaded yet, and no guard needs to see the record on this request.
 // s.mu is held.
 func (s *Session) mergeable() bool {
-	return !s.loaded && !s.committed && s.m.merger != nil && s.transport == KindBrowser &&
+	return s.m != nil && !s.loaded && !s.committed && s.m.merger != nil && s.transport == KindBrowser &&
 		s.token != "" && s.reason == "" && s.m.cfg.guard == nil && !s.sealed()
 }
 
@@ -189,7 +193,8 @@ func decodeData(rec *Record) map[string]json.RawMessage {
 
 // Err returns the error that prevented loading the session (it wraps
 // ErrStoreUnavailable), or nil. While it is non-nil the session looks
-// anonymous and the middleware answers the request with 503.
+// anonymous and the middleware answers the request with 503. Outside the
+// middleware it is ErrNoMiddleware.
 func (s *Session) Err() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -417,13 +422,13 @@ func (s *Session) SetRememberMe(on bool) error {
 // SetIdleTimeout overrides the idle timeout of this session; it may not
 // exceed the Manager's absolute timeout. Zero restores the Manager's.
 func (s *Session) SetIdleTimeout(d time.Duration) error {
-	if d < 0 || d > s.m.cfg.absolute {
-		return fmt.Errorf("keycard: idle timeout %v outside (0, %v]", d, s.m.cfg.absolute)
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.writable(); err != nil {
 		return err
+	}
+	if d < 0 || d > s.m.cfg.absolute {
+		return fmt.Errorf("keycard: idle timeout %v outside (0, %v]", d, s.m.cfg.absolute)
 	}
 	s.idleTimeout = d
 	if d == 0 {
