@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+	"unicode/utf8"
 )
 
 // EventType names what happened to a session.
@@ -70,12 +71,62 @@ func (t EventType) Security() bool {
 type Event struct {
 	Type      EventType
 	Time      time.Time
-	SessionID string        // empty when no session could be identified
-	Subject   string        // the session's subject, if known; never logged by Keycard
-	Kind      Kind          // the session's kind, if known
-	Reason    string        // a short machine-readable reason, such as "unknown" or "wrong-kind"; for EventAnomaly, the changed signals ("browser,network")
-	Action    GuardAction   // for EventAnomaly: what the Guard's verdict called for
-	Request   *http.Request // the request that caused it; nil for Manager calls without one
+	SessionID string       // empty when no session could be identified
+	Subject   string       // the session's subject, if known; never logged by Keycard
+	Kind      Kind         // the session's kind, if known
+	Reason    string       // a short machine-readable reason, such as "unknown" or "wrong-kind"; for EventAnomaly, the changed signals ("browser,network")
+	Action    GuardAction  // for EventAnomaly: what the Guard's verdict called for
+	Request   EventRequest // the request that caused it; zero for Manager calls without one
+}
+
+// EventRequest describes the request behind an event without its
+// credentials: it has no headers (so no Cookie or Authorization) and no URL
+// query (where a token may have been put). An event hook can log all of it.
+type EventRequest struct {
+	Method     string
+	Path       string // the URL path, without the query
+	RemoteAddr string // http.Request.RemoteAddr: the peer, not a forwarded address
+	UserAgent  string // at most maxUserAgent bytes, as a session record keeps it
+}
+
+// requestOf describes r for an event; r may be nil.
+func requestOf(r *http.Request) EventRequest {
+	if r == nil {
+		return EventRequest{}
+	}
+	e := EventRequest{Method: r.Method, RemoteAddr: capString(r.RemoteAddr, maxIP), UserAgent: capString(r.UserAgent(), maxUserAgent)}
+	if r.URL != nil {
+		e.Path = capString(r.URL.Path, maxEventPath)
+	}
+	return e
+}
+
+// What a session record and an event keep of what the client sent is
+// bounded, so that a client cannot park megabytes of headers in the store
+// (Go's server accepts 1 MiB of headers by default). Real user agents are
+// 100 to 300 bytes; the longest client address is an IPv6 address with a
+// zone and a port.
+const (
+	maxUserAgent = 512
+	maxIP        = 64
+	maxEventPath = 1024
+)
+
+// clientOf returns what a session record keeps of r's client: the host of
+// RemoteAddr and the User-Agent, each bounded.
+func clientOf(r *http.Request) (ip, userAgent string) {
+	return capString(clientIP(r), maxIP), capString(r.UserAgent(), maxUserAgent)
+}
+
+// capString returns s cut to at most n bytes, never inside a UTF-8 sequence.
+func capString(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 func (m *Manager) emit(ctx context.Context, e Event) {
@@ -107,7 +158,7 @@ func (m *Manager) emit(ctx context.Context, e Event) {
 	if e.Action != GuardNone {
 		attrs = append(attrs, slog.String("action", e.Action.String()))
 	}
-	if e.Request != nil {
+	if e.Request.RemoteAddr != "" {
 		attrs = append(attrs, slog.String("remote_addr", e.Request.RemoteAddr))
 	}
 	m.cfg.logger.LogAttrs(ctx, level, "keycard session event", attrs...)

@@ -66,7 +66,7 @@ func (m *Manager) limited(w http.ResponseWriter, r *http.Request) bool {
 	if ok {
 		return false
 	}
-	m.emit(r.Context(), Event{Type: EventRateLimited, Reason: "invalid-tokens", Request: r})
+	m.emit(r.Context(), Event{Type: EventRateLimited, Reason: "invalid-tokens", Request: requestOf(r)})
 	secs := int64((retry + time.Second - 1) / time.Second)
 	w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
 	m.cfg.errHandler(w, r, http.StatusTooManyRequests, ErrRateLimited)
@@ -84,7 +84,7 @@ func (s *Session) checkClient(ctx context.Context) {
 		return
 	}
 	rec := s.rec
-	s.m.emit(ctx, Event{Type: EventAnomaly, SessionID: rec.ID, Subject: rec.Subject, Kind: rec.Kind, Reason: changed, Action: action, Request: s.r})
+	s.m.emit(ctx, Event{Type: EventAnomaly, SessionID: rec.ID, Subject: rec.Subject, Kind: rec.Kind, Reason: changed, Action: action, Request: requestOf(s.r)})
 	switch action {
 	case GuardReauth:
 		if !readMeta(rec).Reauth {
@@ -101,7 +101,7 @@ func (s *Session) checkClient(ctx context.Context) {
 			s.err = storeErr(err)
 			return
 		}
-		s.m.emit(ctx, Event{Type: EventRevoked, SessionID: rec.ID, Subject: rec.Subject, Kind: rec.Kind, Reason: "anomaly", Request: s.r})
+		s.m.emit(ctx, Event{Type: EventRevoked, SessionID: rec.ID, Subject: rec.Subject, Kind: rec.Kind, Reason: "anomaly", Request: requestOf(s.r)})
 		s.rec = nil
 		s.clearCookie = s.transport == KindBrowser
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -249,3 +250,54 @@ func newMemstore(t *testing.T, c *clock) *memstore.Store {
 }
 
 var discard = slog.New(slog.DiscardHandler)
+
+// deepStrings returns every string reachable from v (through pointers,
+// interfaces, maps, slices and struct fields, exported or not), joined, so
+// that a test can check a secret is nowhere in it.
+func deepStrings(v any) string {
+	var b strings.Builder
+	seen := map[uintptr]bool{}
+	var walk func(reflect.Value, int)
+	walk = func(v reflect.Value, depth int) {
+		if !v.IsValid() || depth > 32 {
+			return
+		}
+		switch v.Kind() {
+		case reflect.String:
+			b.WriteString(v.String())
+			b.WriteByte('\n')
+		case reflect.Pointer, reflect.Interface:
+			if v.IsNil() {
+				return
+			}
+			if v.Kind() == reflect.Pointer {
+				if seen[v.Pointer()] {
+					return
+				}
+				seen[v.Pointer()] = true
+			}
+			walk(v.Elem(), depth+1)
+		case reflect.Struct:
+			for i := range v.NumField() {
+				walk(v.Field(i), depth+1)
+			}
+		case reflect.Slice, reflect.Array:
+			if v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Uint8 {
+				b.Write(v.Bytes())
+				b.WriteByte('\n')
+				return
+			}
+			for i := range v.Len() {
+				walk(v.Index(i), depth+1)
+			}
+		case reflect.Map:
+			it := v.MapRange()
+			for it.Next() {
+				walk(it.Key(), depth+1)
+				walk(it.Value(), depth+1)
+			}
+		}
+	}
+	walk(reflect.ValueOf(v), 0)
+	return b.String()
+}

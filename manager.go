@@ -137,7 +137,7 @@ type resolved struct {
 func (m *Manager) resolve(ctx context.Context, r *http.Request, h Hash, kind Kind, now time.Time) (resolved, error) {
 	rec, err := m.store.Get(ctx, h)
 	if errors.Is(err, ErrNotFound) {
-		m.emit(ctx, Event{Type: EventInvalidToken, Time: now, Kind: kind, Reason: "unknown", Request: r})
+		m.emit(ctx, Event{Type: EventInvalidToken, Time: now, Kind: kind, Reason: "unknown", Request: requestOf(r)})
 		return resolved{reason: "unknown", clearable: true}, nil
 	}
 	if err != nil {
@@ -146,7 +146,7 @@ func (m *Manager) resolve(ctx context.Context, r *http.Request, h Hash, kind Kin
 	if rec.Kind != kind {
 		// A browser token sent as a bearer token, or the reverse: refuse it
 		// without touching the session, whose owner may be the victim.
-		m.emit(ctx, Event{Type: EventInvalidToken, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: kind, Reason: "wrong-kind", Request: r})
+		m.emit(ctx, Event{Type: EventInvalidToken, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: kind, Reason: "wrong-kind", Request: requestOf(r)})
 		return resolved{reason: "wrong-kind"}, nil
 	}
 	viaGrace := false
@@ -155,7 +155,7 @@ func (m *Manager) resolve(ctx context.Context, r *http.Request, h Hash, kind Kin
 			// Replaced at a privilege change (login, step-up): the old token
 			// belonged to the lesser privilege, and whoever holds it (maybe a
 			// fixation attacker) must not be able to end the new session.
-			m.emit(ctx, Event{Type: EventInvalidToken, Time: now, SessionID: rec.ID, Kind: kind, Reason: "replaced", Request: r})
+			m.emit(ctx, Event{Type: EventInvalidToken, Time: now, SessionID: rec.ID, Kind: kind, Reason: "replaced", Request: requestOf(r)})
 			return resolved{reason: "replaced", clearable: true}, nil
 		}
 		if hops == maxGraceHops || !now.Before(rec.GraceUntil) {
@@ -164,13 +164,13 @@ func (m *Manager) resolve(ctx context.Context, r *http.Request, h Hash, kind Kin
 			// attacker. OWASP's Session Management Cheat Sheet ("Renewal of the
 			// Session ID") and RFC 9700 section 4.14.2 (refresh token reuse)
 			// both resolve this by ending the session for everyone.
-			m.emit(ctx, Event{Type: EventReplay, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: kind, Reason: "rotated-token-after-grace", Request: r})
+			m.emit(ctx, Event{Type: EventReplay, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: kind, Reason: "rotated-token-after-grace", Request: requestOf(r)})
 			err := m.store.DeleteByID(ctx, rec.ID)
 			if err != nil && !errors.Is(err, ErrNotFound) {
 				return resolved{}, storeErr(err)
 			}
 			if err == nil {
-				m.emit(ctx, Event{Type: EventRevoked, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: kind, Reason: "replay", Request: r})
+				m.emit(ctx, Event{Type: EventRevoked, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: kind, Reason: "replay", Request: requestOf(r)})
 			}
 			return resolved{reason: "replay", clearable: true}, nil
 		}
@@ -181,17 +181,17 @@ func (m *Manager) resolve(ctx context.Context, r *http.Request, h Hash, kind Kin
 		if err != nil || next.ID != rec.ID || next.Kind != rec.Kind {
 			// A successor must be the same session under a new token; anything
 			// else (a store fault) must never hand over another session.
-			m.emit(ctx, Event{Type: EventInvalidToken, Time: now, SessionID: rec.ID, Kind: kind, Reason: "unknown", Request: r})
+			m.emit(ctx, Event{Type: EventInvalidToken, Time: now, SessionID: rec.ID, Kind: kind, Reason: "unknown", Request: requestOf(r)})
 			return resolved{reason: "unknown", clearable: true}, nil
 		}
 		rec, viaGrace = next, true
 	}
 	if rec.State == StateDestroyed {
-		m.emit(ctx, Event{Type: EventInvalidToken, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: kind, Reason: "destroyed", Request: r})
+		m.emit(ctx, Event{Type: EventInvalidToken, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: kind, Reason: "destroyed", Request: requestOf(r)})
 		return resolved{reason: "destroyed", clearable: true}, nil
 	}
 	if !now.Before(rec.ExpiresAt) || !now.Before(rec.IdleExpiresAt) {
-		m.emit(ctx, Event{Type: EventExpired, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: kind, Request: r})
+		m.emit(ctx, Event{Type: EventExpired, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: kind, Request: requestOf(r)})
 		return resolved{reason: "expired", clearable: true}, nil
 	}
 	return resolved{rec: rec, viaGrace: viaGrace}, nil
@@ -222,8 +222,8 @@ func (m *Manager) Lookup(ctx context.Context, token string, kind Kind) (Info, er
 type IssueOptions struct {
 	Subject   string         // the authenticated user; empty for an anonymous session
 	Kind      Kind           // KindAPI (the default when zero) or KindBrowser
-	IP        string         // client address to record
-	UserAgent string         // client user agent to record
+	IP        string         // client address to record (at most 64 bytes are kept)
+	UserAgent string         // client user agent to record (at most 512 bytes are kept)
 	Data      map[string]any // initial application values, marshalled to JSON
 	Raw       []byte         // initial application values as a JSON object; overrides Data
 	Request   *http.Request  // the request, passed to the event hook; may be nil
@@ -254,7 +254,7 @@ func (m *Manager) Issue(ctx context.Context, o IssueOptions) (Credentials, error
 	}
 	now := m.now()
 	rec := m.newRecord(now, kind, o.Subject)
-	rec.IP, rec.UserAgent, rec.Data = o.IP, o.UserAgent, data
+	rec.IP, rec.UserAgent, rec.Data = capString(o.IP, maxIP), capString(o.UserAgent, maxUserAgent), data
 	var c Credentials
 	if kind == KindAPI {
 		var md meta
@@ -265,9 +265,9 @@ func (m *Manager) Issue(ctx context.Context, o IssueOptions) (Credentials, error
 	if err := m.store.Create(ctx, rec); err != nil {
 		return Credentials{}, storeErr(err)
 	}
-	m.emit(ctx, Event{Type: EventCreated, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: kind, Request: o.Request})
+	m.emit(ctx, Event{Type: EventCreated, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: kind, Request: requestOf(o.Request)})
 	if rec.Subject != "" {
-		m.emit(ctx, Event{Type: EventAuthenticated, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: kind, Request: o.Request})
+		m.emit(ctx, Event{Type: EventAuthenticated, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: kind, Request: requestOf(o.Request)})
 	}
 	c.Session = infoOf(rec)
 	return c, nil

@@ -258,7 +258,7 @@ func (s *Session) loadSealed() {
 	case rec == nil:
 		reason = "unsealable"
 	case !now.Before(rec.ExpiresAt) || !now.Before(rec.IdleExpiresAt):
-		s.m.emit(ctx, Event{Type: EventExpired, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: KindBrowser, Request: s.r})
+		s.m.emit(ctx, Event{Type: EventExpired, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: KindBrowser, Request: requestOf(s.r)})
 		s.clearCookie = true
 		return
 	default:
@@ -272,7 +272,7 @@ func (s *Session) loadSealed() {
 		}
 	}
 	if reason != "" {
-		ev := Event{Type: EventInvalidToken, Time: now, Kind: KindBrowser, Reason: reason, Request: s.r}
+		ev := Event{Type: EventInvalidToken, Time: now, Kind: KindBrowser, Reason: reason, Request: requestOf(s.r)}
 		if rec != nil {
 			ev.SessionID, ev.Subject = rec.ID, rec.Subject
 		}
@@ -290,14 +290,14 @@ func (s *Session) commitSealed(ctx context.Context, now time.Time) error {
 		if err := s.m.deny(ctx, s.destroyed.ID, s.destroyed.ExpiresAt); err != nil {
 			return s.fail(err)
 		}
-		s.m.emit(ctx, Event{Type: EventDestroyed, Time: now, SessionID: s.destroyed.ID, Subject: s.destroyed.Subject, Kind: KindBrowser, Request: s.r})
+		s.m.emit(ctx, Event{Type: EventDestroyed, Time: now, SessionID: s.destroyed.ID, Subject: s.destroyed.Subject, Kind: KindBrowser, Request: requestOf(s.r)})
 	}
 	rec := s.rec
 	created := false
 	switch {
 	case rec == nil && (s.changes != nil || s.login):
 		rec = s.m.newRecord(now, KindBrowser, "")
-		rec.IP, rec.UserAgent = clientIP(s.r), s.r.UserAgent()
+		rec.IP, rec.UserAgent = clientOf(s.r)
 		created = true
 	case rec == nil:
 		return nil
@@ -326,14 +326,14 @@ func (s *Session) commitSealed(ctx context.Context, now time.Time) error {
 	s.rec, s.newToken = rec, Token(value)
 	switch {
 	case created:
-		s.m.emit(ctx, Event{Type: EventCreated, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: KindBrowser, Request: s.r})
+		s.m.emit(ctx, Event{Type: EventCreated, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: KindBrowser, Request: requestOf(s.r)})
 		if s.login {
-			s.m.emit(ctx, Event{Type: EventAuthenticated, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: KindBrowser, Request: s.r})
+			s.m.emit(ctx, Event{Type: EventAuthenticated, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: KindBrowser, Request: requestOf(s.r)})
 		}
 	case s.login:
-		s.m.emit(ctx, Event{Type: EventAuthenticated, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: KindBrowser, Request: s.r})
+		s.m.emit(ctx, Event{Type: EventAuthenticated, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: KindBrowser, Request: requestOf(s.r)})
 	case s.renew:
-		s.m.emit(ctx, Event{Type: EventRenewed, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: KindBrowser, Request: s.r})
+		s.m.emit(ctx, Event{Type: EventRenewed, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: KindBrowser, Request: requestOf(s.r)})
 	}
 	return nil
 }

@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -119,7 +121,7 @@ func (s *Session) load() {
 	}
 	s.loaded = true
 	if s.reason != "" {
-		s.m.emit(s.r.Context(), Event{Type: EventInvalidToken, Kind: s.transport, Reason: s.reason, Request: s.r})
+		s.m.emit(s.r.Context(), Event{Type: EventInvalidToken, Kind: s.transport, Reason: s.reason, Request: requestOf(s.r)})
 		s.clearCookie = s.transport == KindBrowser
 		s.invalid()
 		return
@@ -469,6 +471,50 @@ func (s *Session) Info() (info Info, ok bool) {
 	return info, true
 }
 
+// String describes the session for logs and debugging without its token,
+// its values or its subject: "keycard.Session{id: …, kind: browser, token:
+// REDACTED}". It never loads the session from the store.
+func (s *Session) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var b strings.Builder
+	b.WriteString("keycard.Session{")
+	switch {
+	case s.rec != nil:
+		b.WriteString("id: ")
+		b.WriteString(s.rec.ID)
+		b.WriteString(", kind: ")
+		b.WriteString(s.rec.Kind.String())
+		if s.rec.Subject != "" || s.login {
+			b.WriteString(", authenticated")
+		}
+	case !s.loaded:
+		b.WriteString("not loaded")
+	default:
+		b.WriteString("none")
+	}
+	if s.token != "" || s.newToken != "" {
+		b.WriteString(", token: REDACTED")
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+// GoString is String, for the %#v verb.
+func (s *Session) GoString() string { return s.String() }
+
+// LogValue describes the session to log/slog with the fields of String:
+// the session ID and kind, never the token, the values or the subject.
+func (s *Session) LogValue() slog.Value {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rec == nil {
+		return slog.GroupValue(slog.Bool("loaded", s.loaded), slog.String("token", "REDACTED"))
+	}
+	return slog.GroupValue(slog.String("id", s.rec.ID), slog.String("kind", s.rec.Kind.String()),
+		slog.Bool("authenticated", s.rec.Subject != "" || s.login), slog.String("token", "REDACTED"))
+}
+
 // ID returns the public ID of the session, or "" while there is none.
 func (s *Session) ID() string { i, _ := s.Info(); return i.ID }
 
@@ -505,7 +551,7 @@ func (s *Session) commit() error {
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return s.fail(err)
 		}
-		s.m.emit(ctx, Event{Type: EventDestroyed, Time: now, SessionID: s.destroyed.ID, Subject: s.destroyed.Subject, Kind: s.destroyed.Kind, Request: s.r})
+		s.m.emit(ctx, Event{Type: EventDestroyed, Time: now, SessionID: s.destroyed.ID, Subject: s.destroyed.Subject, Kind: s.destroyed.Kind, Request: requestOf(s.r)})
 	}
 	if s.sealed() {
 		return s.commitSealed(ctx, now)
@@ -555,7 +601,7 @@ func (s *Session) commitMerge(ctx context.Context, now time.Time) (bool, error) 
 // commitNew creates a session with a fresh token. s.mu is held.
 func (s *Session) commitNew(ctx context.Context, now time.Time) error {
 	rec := s.m.newRecord(now, KindBrowser, "")
-	rec.IP, rec.UserAgent = clientIP(s.r), s.r.UserAgent()
+	rec.IP, rec.UserAgent = clientOf(s.r)
 	s.apply(rec, now, true)
 	for {
 		tok, h := NewToken()
@@ -568,9 +614,9 @@ func (s *Session) commitNew(ctx context.Context, now time.Time) error {
 			return s.fail(err)
 		}
 		s.rec, s.newToken = rec, tok
-		s.m.emit(ctx, Event{Type: EventCreated, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: rec.Kind, Request: s.r})
+		s.m.emit(ctx, Event{Type: EventCreated, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: rec.Kind, Request: requestOf(s.r)})
 		if s.login {
-			s.m.emit(ctx, Event{Type: EventAuthenticated, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: rec.Kind, Request: s.r})
+			s.m.emit(ctx, Event{Type: EventAuthenticated, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: rec.Kind, Request: requestOf(s.r)})
 		}
 		return nil
 	}
@@ -618,7 +664,7 @@ func (s *Session) commitExisting(ctx context.Context, now time.Time) error {
 				if s.login {
 					typ = EventAuthenticated
 				}
-				s.m.emit(ctx, Event{Type: typ, Time: now, SessionID: next.ID, Subject: next.Subject, Kind: next.Kind, Request: s.r})
+				s.m.emit(ctx, Event{Type: typ, Time: now, SessionID: next.ID, Subject: next.Subject, Kind: next.Kind, Request: requestOf(s.r)})
 			}
 			return nil
 		}
@@ -685,7 +731,7 @@ func (s *Session) apply(next *Record, now time.Time, force bool) bool {
 	}
 	if s.login {
 		next.Subject, next.AuthenticatedAt = s.subject, now
-		next.IP, next.UserAgent = clientIP(s.r), s.r.UserAgent()
+		next.IP, next.UserAgent = clientOf(s.r)
 		if g := s.m.cfg.guard; g != nil {
 			next.Fingerprint = g.Fingerprint(s.r)
 		}

@@ -127,12 +127,41 @@ func TestNoTokenInLogsOrEvents(t *testing.T) {
 	tokens = append(tokens, creds.RefreshToken.Reveal())
 	tokens = append(tokens, apiTok.Reveal())
 	e.do(req{method: "GET", path: "/whoami", bearer: apiTok.Reveal()})
+	// A handler that prints its Session, the way an application logs
+	// what it is working on, and a session with a pending new token.
+	printer := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := keycard.FromContext(r.Context())
+		s.GetString("x") // loaded
+		logger.Info("handling", "session", s, slog.Any("s", s))
+		fmt.Fprintf(&logs, "%v %+v %#v\n", s, s, s)
+		keycard.Renew(r.Context())
+		logger.Info("renewed", "session", s)
+		fmt.Fprintf(&logs, "%v %+v %#v\n", s, s, s)
+	}))
+	res = e.do(req{method: "POST", path: "/login?user=alice"})
+	grab(res)
+	pr := httptest.NewRequest("GET", "/", nil)
+	pr.Header.Set("Cookie", e.m.CookieName()+"="+tokens[len(tokens)-1])
+	pw := httptest.NewRecorder()
+	printer.ServeHTTP(pw, pr)
+	if v, ok := sessionCookie(pw.Result(), e.m.CookieName()); ok && v != "" {
+		tokens = append(tokens, v)
+	} else {
+		t.Fatal("the printing handler's renewal set no cookie")
+	}
+	if !strings.Contains(logs.String(), "REDACTED") {
+		t.Fatal("printing a Session did not go through its redacting String and LogValue")
+	}
 	e.do(req{method: "POST", path: "/logout", cookie: cookie})
 
 	if logs.Len() == 0 {
 		t.Fatal("no log output at all; the test would prove nothing")
 	}
-	events := fmt.Sprintf("%+v %#v", e.events.events, e.events.events)
+	// Everything an event hook can reach, pointers and headers followed.
+	events := deepStrings(e.events.events)
+	if !strings.Contains(events, "alice") {
+		t.Fatal("the events' walk found no subject; it would prove nothing")
+	}
 	for _, tok := range tokens {
 		if strings.Contains(logs.String(), tok) {
 			t.Fatalf("a token appears in the logs")
