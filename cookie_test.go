@@ -148,3 +148,36 @@ func TestInsecureAllowHTTPCookie(t *testing.T) {
 		t.Fatalf("Set-Cookie %q: want keycard=…; HttpOnly without Secure", line)
 	}
 }
+
+// TestClearSiteDataOption: the directives a logout sends are an option, with
+// the OWASP default, and "none" really sends nothing.
+func TestClearSiteDataOption(t *testing.T) {
+	tests := []struct {
+		name string
+		opt  keycard.ClearSiteData
+		want string // "" means no header
+	}{
+		{"default", 0, `"cache", "cookies", "storage"`},
+		{"origin only", keycard.ClearCache | keycard.ClearStorage, `"cache", "storage"`},
+		{"cookies only", keycard.ClearCookies, `"cookies"`},
+		{"nothing", keycard.ClearNothing, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, &keycard.Options{ClearSiteData: tt.opt})
+			res := e.do(req{method: "POST", path: "/logout", cookie: e.login("alice")})
+			got, sent := res.Header.Get("Clear-Site-Data"), len(res.Header.Values("Clear-Site-Data")) > 0
+			if got != tt.want || sent != (tt.want != "") {
+				t.Fatalf("Clear-Site-Data %q (sent %v), want %q", got, sent, tt.want)
+			}
+			if !strings.Contains(res.Header.Get("Set-Cookie"), "Max-Age=0") {
+				t.Fatal("logout did not expire the session cookie")
+			}
+		})
+	}
+	for _, bad := range []keycard.ClearSiteData{keycard.ClearNothing | keycard.ClearCache, 1 << 5} {
+		if _, err := keycard.New(newMemstore(t, newClock()), &keycard.Options{ClearSiteData: bad}); err == nil {
+			t.Errorf("New accepted ClearSiteData %#x", uint8(bad))
+		}
+	}
+}

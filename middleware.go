@@ -233,10 +233,11 @@ func (s *Session) writeHeaders(h http.Header) {
 			}
 			cookie = true
 		}
-		if s.destroyed != nil {
+		if s.destroyed != nil && s.m.cfg.clearSite != "" {
 			// Clear-Site-Data (W3C) asks the browser to drop what the
-			// application cached or stored for the logged-out user.
-			h.Set("Clear-Site-Data", `"cache", "cookies", "storage"`)
+			// application cached or stored for the logged-out user; its
+			// scope is explained at Options.ClearSiteData.
+			h.Set("Clear-Site-Data", s.m.cfg.clearSite)
 		}
 	}
 	if s.loaded || cookie {

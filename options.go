@@ -97,6 +97,19 @@ type Options struct {
 	// ErrStoreUnavailable. Default: a JSON body {"error":{"code","message"}}.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, status int, err error)
 
+	// ClearSiteData chooses the directives of the Clear-Site-Data header a
+	// logout sends, which asks the browser to drop what it kept for the
+	// logged-out user. The zero value means ClearCache|ClearCookies|ClearStorage,
+	// as OWASP's Session Management Cheat Sheet advises; ClearNothing sends no
+	// header. Scope (W3C Clear Site Data): "cache" and "storage" cover the
+	// response's origin only, but "cookies" removes every cookie of the
+	// registrable domain, sibling subdomains included: an application that
+	// shares its site with others (app.example.com beside shop.example.com)
+	// logs users out of them too, and drops their preference cookies. Such
+	// applications should leave ClearCookies out; Keycard expires its own
+	// cookie in any case.
+	ClearSiteData ClearSiteData
+
 	// Sealer, when set, turns on sealed-cookie mode for browser sessions:
 	// the session's state is sealed (authenticated encryption) into the cookie
 	// itself, so reading a session needs no store round trip. Logout, Revoke
@@ -120,6 +133,35 @@ type Options struct {
 	Now func() time.Time
 }
 
+// ClearSiteData is a set of Clear-Site-Data directives (see
+// Options.ClearSiteData).
+type ClearSiteData uint8
+
+// The Clear-Site-Data directives a logout can send.
+const (
+	ClearCache   ClearSiteData = 1 << iota // "cache": the origin's HTTP cache
+	ClearCookies                           // "cookies": every cookie of the registrable domain
+	ClearStorage                           // "storage": the origin's DOM storage, service workers
+	// ClearNothing sends no Clear-Site-Data header at all.
+	ClearNothing ClearSiteData = 1 << 7
+
+	defaultClearSiteData = ClearCache | ClearCookies | ClearStorage
+)
+
+// header returns the Clear-Site-Data value of c, "" for none.
+func (c ClearSiteData) header() string {
+	var parts []string
+	for _, d := range [...]struct {
+		bit  ClearSiteData
+		name string
+	}{{ClearCache, `"cache"`}, {ClearCookies, `"cookies"`}, {ClearStorage, `"storage"`}} {
+		if c&d.bit != 0 {
+			parts = append(parts, d.name)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
 // config is the validated, defaulted copy of Options a Manager runs on.
 type config struct {
 	cookieName  string
@@ -137,6 +179,7 @@ type config struct {
 	guard       Guard
 	subjectSalt []byte
 	limit       SessionLimit
+	clearSite   string // the Clear-Site-Data value of a logout, "" for none
 }
 
 func newConfig(o *Options) (*config, error) {
@@ -166,6 +209,15 @@ func newConfig(o *Options) (*config, error) {
 	}
 	if c.now == nil {
 		c.now = time.Now
+	}
+	switch cs := opts.ClearSiteData; {
+	case cs == 0:
+		c.clearSite = defaultClearSiteData.header()
+	case cs == ClearNothing:
+	case cs&^defaultClearSiteData != 0:
+		return nil, fmt.Errorf("keycard: ClearSiteData %#x: ClearNothing cannot be combined, and only ClearCache, ClearCookies and ClearStorage exist", uint8(cs))
+	default:
+		c.clearSite = cs.header()
 	}
 	if c.limit.Max < 0 {
 		return nil, errors.New("keycard: SessionLimit.Max must not be negative")
