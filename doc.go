@@ -79,8 +79,9 @@
 //
 // # Store failures
 //
-// When the store fails, the middleware answers 503 with a generic JSON body,
-// whatever the handler wrote, and logs the cause. It never treats an outage
+// When the store fails, the middleware answers 503 with a generic JSON body
+// (a plain HTML page for a browser's navigation), whatever the handler
+// wrote, and logs the cause. It never treats an outage
 // as "no session": users are neither logged out nor let in.
 //
 // # Choosing a store

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"html/template"
 	"io"
 	"net"
 	"net/http"
@@ -334,7 +335,8 @@ func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return http.NewResponseController(w.ResponseWriter).Hijack()
 }
 
-// writeError is the default ErrorHandler: a JSON error body.
+// writeError is the default ErrorHandler: a JSON error body, or a plain
+// HTML page for a browser that asks for one (see wantsHTML).
 func writeError(w http.ResponseWriter, r *http.Request, status int, err error) {
 	code := "bad_request"
 	msg := err.Error()
@@ -352,8 +354,101 @@ func writeError(w http.ResponseWriter, r *http.Request, status int, err error) {
 		code, msg = "store_unavailable", "the session store is unavailable; retry later"
 	}
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
 	h.Set("X-Content-Type-Options", "nosniff")
+	if wantsHTML(r) {
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(status)
+		_ = errorPage.Execute(w, struct {
+			Status  int
+			Title   string
+			Message string
+		}{status, http.StatusText(status), strings.TrimPrefix(msg, "keycard: ")})
+		return
+	}
+	h.Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": msg}})
+}
+
+// errorPage is the page a browser gets for the middleware's own errors.
+var errorPage = template.Must(template.New("error").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Status}} {{.Title}}</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:36em;margin:4em auto;padding:0 1em;color:#222}h1{font-size:1.4em}</style>
+</head><body><h1>{{.Title}}</h1><p>{{.Message}}.</p></body></html>
+`))
+
+// wantsHTML reports whether the error response to r should be a page: the
+// request is not an API call (no Authorization header) and its Accept header
+// rates text/html above application/json, as a browser's navigation does.
+// fetch() and most HTTP clients send "*/*" or nothing and get JSON.
+func wantsHTML(r *http.Request) bool {
+	if r == nil || r.Header.Get("Authorization") != "" {
+		return false
+	}
+	accept := r.Header.Values("Accept")
+	if len(accept) == 0 {
+		return false
+	}
+	html, json := acceptQ(accept, "text", "html"), acceptQ(accept, "application", "json")
+	return html > 0 && html > json
+}
+
+// acceptQ returns the quality (0 to 1000) that the Accept header lines give
+// to the media type typ/sub: that of the most specific matching range
+// (RFC 9110 section 12.5.1), 0 when none matches.
+func acceptQ(lines []string, typ, sub string) int {
+	best, q := -1, 0
+	for _, line := range lines {
+		for part := range strings.SplitSeq(line, ",") {
+			mt, params, _ := strings.Cut(part, ";")
+			t, st, ok := strings.Cut(strings.TrimSpace(mt), "/")
+			if !ok {
+				continue
+			}
+			spec := -1
+			switch {
+			case strings.EqualFold(t, typ) && strings.EqualFold(st, sub):
+				spec = 2
+			case strings.EqualFold(t, typ) && st == "*":
+				spec = 1
+			case t == "*" && st == "*":
+				spec = 0
+			}
+			if spec <= best {
+				continue
+			}
+			best, q = spec, 1000
+			for p := range strings.SplitSeq(params, ";") {
+				k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+				if strings.EqualFold(k, "q") {
+					q = parseQ(v)
+				}
+			}
+		}
+	}
+	return q
+}
+
+// parseQ parses a qvalue ("0", "0.5", "1.000") into thousandths; a malformed
+// one counts as 0.
+func parseQ(v string) int {
+	if v == "" || len(v) > 5 || (v[0] != '0' && v[0] != '1') {
+		return 0
+	}
+	n := int(v[0]-'0') * 1000
+	if len(v) > 1 {
+		if v[1] != '.' {
+			return 0
+		}
+		scale := 100
+		for _, c := range v[2:] {
+			if c < '0' || c > '9' {
+				return 0
+			}
+			n += int(c-'0') * scale
+			scale /= 10
+		}
+	}
+	return min(n, 1000)
 }

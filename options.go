@@ -92,9 +92,13 @@ type Options struct {
 	LogSubjectSalt []byte
 
 	// ErrorHandler writes the middleware's own error responses: 400 for a
-	// token in the URL or ambiguous credentials, 503 when the store fails.
-	// err is ErrTokenInURL, ErrAmbiguousCredentials or wraps
-	// ErrStoreUnavailable. Default: a JSON body {"error":{"code","message"}}.
+	// token in the URL or ambiguous credentials, 429 when the guard limits
+	// the client, 503 when the store fails. err is ErrTokenInURL,
+	// ErrAmbiguousCredentials, ErrRateLimited or wraps ErrStoreUnavailable.
+	// Default: a JSON body {"error":{"code","message"}} for API clients and
+	// scripts, and a plain HTML page for a browser's navigation (an Accept
+	// header that rates text/html above application/json, and no
+	// Authorization header).
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, status int, err error)
 
 	// ClearSiteData chooses the directives of the Clear-Site-Data header a

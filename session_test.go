@@ -505,6 +505,10 @@ func TestStoreOutageIs503(t *testing.T) {
 	flaky := &flakyStore{Store: mem}
 	e := newEnvStore(t, flaky, c, nil)
 	cookie := e.login("alice")
+	bob, err := e.m.Issue(context.Background(), keycard.IssueOptions{Subject: "bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	flaky.down.Store(true)
 	for _, q := range []req{
 		{method: "GET", path: "/whoami", cookie: cookie},
@@ -522,6 +526,42 @@ func TestStoreOutageIs503(t *testing.T) {
 		if b := body(res); !strings.Contains(b, "store_unavailable") || strings.Contains(b, "refused") {
 			t.Fatalf("503 body %q: want a generic store_unavailable error", b)
 		}
+	}
+	// A browser navigating gets a page, not JSON; API clients keep JSON.
+	const browserAccept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+	for _, tt := range []struct {
+		name, accept, bearer, wantType string
+	}{
+		{"browser navigation", browserAccept, "", "text/html; charset=utf-8"},
+		{"fetch default", "*/*", "", "application/json"},
+		{"no Accept", "", "", "application/json"},
+		{"json preferred", "application/json, text/html;q=0.5", "", "application/json"},
+		{"html refused", "text/html;q=0, application/json", "", "application/json"},
+		{"api client asking for html", "text/html", "x", "application/json"},
+		{"malformed q", "text/html;q=2, application/json;q=0.1", "", "application/json"},
+		{"garbage", ";;;,,,/=;q=", "", "application/json"},
+		{"wildcard html", "text/*, application/json;q=0.5", "", "text/html; charset=utf-8"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			q := req{method: "GET", path: "/whoami", cookie: cookie, header: http.Header{}}
+			if tt.accept != "" {
+				q.header.Set("Accept", tt.accept)
+			}
+			if tt.bearer != "" {
+				q.cookie, q.bearer = "", bob.Token.Reveal()
+			}
+			res := e.do(q)
+			b := body(res)
+			if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Content-Type") != tt.wantType {
+				t.Fatalf("status %d, Content-Type %q; want 503 %s", res.StatusCode, res.Header.Get("Content-Type"), tt.wantType)
+			}
+			if tt.wantType == "application/json" && !strings.Contains(b, `"store_unavailable"`) {
+				t.Fatalf("JSON body %q", b)
+			}
+			if tt.wantType != "application/json" && (!strings.Contains(b, "<title>") || !strings.Contains(b, "unavailable") || strings.Contains(b, "refused")) {
+				t.Fatalf("HTML body %q: want a page saying the service is unavailable, without the cause", b)
+			}
+		})
 	}
 	flaky.down.Store(false)
 	if code, who := e.whoami(cookie); code != 200 || who != "alice" {
