@@ -328,12 +328,27 @@ func (w *responseWriter) FlushError() error {
 	return http.NewResponseController(w.ResponseWriter).Flush()
 }
 
-// Hijack commits the session, then hands over the connection. Headers set by
-// the session cannot be sent on a hijacked connection; the store is updated.
+// Hijack commits the session, then hands over the connection. A hijacked
+// connection carries none of the response's headers, so no Set-Cookie can
+// reach the client: the commit skips a due automatic renewal (the next
+// ordinary request renews), since rotating would leave the browser with only
+// the old token and its next use after the grace window would end the
+// session as a replay. After Login, Renew or SetRememberMe in the same
+// request, whose new token could never be delivered, Hijack refuses.
 func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	w.commit()
+	if err := w.s.hijacking(); err != nil {
+		return nil, nil, err
+	}
+	if !w.commit() {
+		return nil, nil, errHijackFailedCommit
+	}
 	return http.NewResponseController(w.ResponseWriter).Hijack()
 }
+
+var (
+	errHijackAfterRotation = errors.New("keycard: cannot hijack the connection after Login, Renew or SetRememberMe: the new session token could not reach the client")
+	errHijackFailedCommit  = errors.New("keycard: cannot hijack the connection: the session could not be committed (an error response was written)")
+)
 
 // writeError is the default ErrorHandler: a JSON error body, or a plain
 // HTML page for a browser that asks for one (see wantsHTML).

@@ -56,6 +56,7 @@ type Session struct {
 	evict       []string // sessions to end after this login (SessionLimit)
 
 	committed bool
+	hijacked  bool      // the connection is hijacked: no header reaches the client
 	newToken  Token     // the token issued by this request's commit
 	at        time.Time // the request's time, read once (see clock)
 }
@@ -151,11 +152,24 @@ func (s *Session) load() {
 	s.autoRenew = s.renewalDue()
 }
 
+// hijacking prepares the commit of a request whose connection is about to be
+// hijacked: no header will reach the client, so nothing may replace its
+// token. A pending explicit rotation cannot be delivered and is an error.
+func (s *Session) hijacking() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.renew && !s.committed {
+		return errHijackAfterRotation
+	}
+	s.hijacked, s.autoRenew = true, false
+	return nil
+}
+
 // renewalDue reports whether the loaded session's token has reached the
 // renewal timeout and should be replaced (with a grace window) at commit.
 // s.mu is held.
 func (s *Session) renewalDue() bool {
-	return s.rec != nil && !s.sealed() && s.transport == KindBrowser && s.m.cfg.renewal > 0 && !s.viaGrace &&
+	return s.rec != nil && !s.sealed() && s.transport == KindBrowser && s.m.cfg.renewal > 0 && !s.viaGrace && !s.hijacked &&
 		s.clock().Sub(s.rec.RenewedAt) >= s.m.cfg.renewal
 }
 

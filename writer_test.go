@@ -1,11 +1,13 @@
 package keycard_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -222,5 +224,98 @@ func TestLogSubjectHash(t *testing.T) {
 		case salt != nil && len(hashes) != 1:
 			t.Fatalf("subject hashes %v: want one stable hash for alice's events", hashes)
 		}
+	}
+}
+
+// TestHijackNeverRotates: a WebSocket-style upgrade that arrives after the
+// renewal timeout must not replace the token, since a hijacked connection
+// carries no Set-Cookie: the browser would keep only the old token, whose
+// next use after the grace window would end the session as a replay.
+func TestHijackNeverRotates(t *testing.T) {
+	e := newEnv(t, nil)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /ws", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "websocket" {
+			http.Error(w, "upgrade required", http.StatusUpgradeRequired)
+			return
+		}
+		s := keycard.FromContext(r.Context())
+		if !s.IsAuthenticated() {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		conn, buf, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Errorf("Hijack: %v", err)
+			return
+		}
+		defer conn.Close()
+		buf.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+		buf.Flush()
+		line, _ := buf.ReadString('\n')
+		buf.WriteString("echo " + line)
+		buf.Flush()
+	})
+	mux.HandleFunc("POST /ws-login", func(w http.ResponseWriter, r *http.Request) {
+		keycard.Login(r.Context(), "bob")
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			conn.Close()
+			t.Error("Hijack after Login succeeded: the new token could never reach the client")
+			return
+		}
+		http.Error(w, "no upgrade after a login", http.StatusBadRequest)
+	})
+	mux.Handle("/", app())
+	srv := httptest.NewServer(e.m.Handler(mux))
+	defer srv.Close()
+
+	cookie := e.login("alice")
+	e.clock.Advance(16 * time.Minute) // past the renewal timeout
+
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nCookie: %s\r\n\r\n", cookie)
+	br := bufio.NewReader(conn)
+	res, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: status %d, want 101", res.StatusCode)
+	}
+	fmt.Fprint(conn, "ping\n")
+	if line, _ := br.ReadString('\n'); line != "echo ping\n" {
+		t.Fatalf("over the upgraded connection: %q", line)
+	}
+	conn.Close()
+
+	// The browser still holds only its old token: it must keep working after
+	// the grace window, and the next ordinary request renews it.
+	e.clock.Advance(time.Minute)
+	hres := e.do(req{method: "GET", path: "/whoami", cookie: cookie})
+	if hres.StatusCode != http.StatusOK {
+		t.Fatalf("the token after the upgrade: status %d, want 200 (the upgrade must not have rotated it)", hres.StatusCode)
+	}
+	if _, set := sessionCookie(hres, e.m.CookieName()); !set {
+		t.Fatal("the request after the upgrade did not renew the token")
+	}
+	if n := e.events.count(keycard.EventReplay) + e.events.count(keycard.EventRevoked); n != 0 {
+		t.Fatalf("%d replay or revocation events: the upgrade was taken for a theft", n)
+	}
+
+	// An explicit privilege change cannot be delivered over a hijacked
+	// connection, so Hijack refuses rather than strand the client.
+	lr, _ := http.NewRequest("POST", srv.URL+"/ws-login", nil)
+	lr.Header.Set("Cookie", cookie)
+	lres, err := http.DefaultClient.Do(lr)
+	if err != nil {
+		t.Fatalf("POST /ws-login: %v (the connection was hijacked after a login)", err)
+	}
+	lres.Body.Close()
+	if lres.StatusCode != http.StatusBadRequest {
+		t.Fatalf("POST /ws-login: status %d, want the handler's 400 after the refused Hijack", lres.StatusCode)
 	}
 }
