@@ -147,6 +147,12 @@ type req struct {
 
 func (e *env) do(q req) *http.Response {
 	e.t.Helper()
+	return e.serve(e.h, q)
+}
+
+// serve sends q to h, as do sends it to the test app.
+func (e *env) serve(h http.Handler, q req) *http.Response {
+	e.t.Helper()
 	r := httptest.NewRequest(q.method, q.path, nil)
 	if q.cookie != "" {
 		r.Header.Set("Cookie", q.cookie)
@@ -158,7 +164,7 @@ func (e *env) do(q req) *http.Response {
 		r.Header[k] = v
 	}
 	w := httptest.NewRecorder()
-	e.h.ServeHTTP(w, r)
+	h.ServeHTTP(w, r)
 	res := w.Result()
 	if res.StatusCode >= 500 && res.StatusCode != http.StatusServiceUnavailable {
 		e.t.Fatalf("%s %s: status %d, never a 5xx other than 503", q.method, q.path, res.StatusCode)

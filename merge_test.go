@@ -182,7 +182,7 @@ func TestMergeDeclinedTakesTheUsualPath(t *testing.T) {
 			anon := e.m.CookieName() + "=" + mustCookie(e, e.do(req{method: "POST", path: "/put?k=a&v=1"}))
 			e.do(req{method: "POST", path: "/login?user=alice", cookie: anon})
 			return anon
-		}, keycard.EventInvalidToken, "replaced"},
+		}, keycard.EventInvalidToken, "destroyed"}, // signing in starts a new session and ends the anonymous one
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -286,15 +286,22 @@ func (s *Session) loadSealed() {
 // commitSealed writes a sealed session: a new cookie when anything changed,
 // deny entries for sessions ended by Logout or replaced by Login. s.mu is held.
 func (s *Session) commitSealed(ctx context.Context, now time.Time) error {
-	if s.destroyed != nil {
-		if err := s.m.deny(ctx, s.destroyed.ID, s.destroyed.ExpiresAt); err != nil {
+	for _, ended := range [...]*Record{s.destroyed, s.replaced} {
+		if ended == nil {
+			continue
+		}
+		if err := s.m.deny(ctx, ended.ID, ended.ExpiresAt); err != nil {
 			return s.fail(err)
 		}
-		s.m.emit(ctx, Event{Type: EventDestroyed, Time: now, SessionID: s.destroyed.ID, Subject: s.destroyed.Subject, Kind: KindBrowser, Request: requestOf(s.r)})
+		s.emitEnded(ctx, ended, now)
 	}
 	rec := s.rec
 	created := false
 	switch {
+	case s.fresh:
+		rec = rec.Clone()
+		rec.IP, rec.UserAgent = clientOf(s.r)
+		created = true
 	case rec == nil && (s.changes != nil || s.login):
 		rec = s.m.newRecord(now, KindBrowser, "")
 		rec.IP, rec.UserAgent = clientOf(s.r)
@@ -323,7 +330,7 @@ func (s *Session) commitSealed(ctx context.Context, now time.Time) error {
 		s.err = err
 		return err
 	}
-	s.rec, s.newToken = rec, Token(value)
+	s.rec, s.newToken, s.fresh = rec, Token(value), false
 	switch {
 	case created:
 		s.m.emit(ctx, Event{Type: EventCreated, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: KindBrowser, Request: requestOf(s.r)})

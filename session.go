@@ -43,10 +43,12 @@ type Session struct {
 
 	changes changes // keys this request set or deleted; non-nil: a session is wanted
 
-	login       bool   // Login was called: bind subject, rotate
-	subject     string // the subject Login binds
-	renew       bool   // rotate without grace (Login, Renew, remember-me change)
-	autoRenew   bool   // renewal timeout reached: rotate with grace
+	login       bool    // Login was called: bind subject, rotate
+	subject     string  // the subject Login binds
+	renew       bool    // rotate without grace (Login, Renew, remember-me change)
+	autoRenew   bool    // renewal timeout reached: rotate with grace
+	fresh       bool    // rec is a new session not stored yet (a login as another subject)
+	replaced    *Record // the session a login as another subject ends at commit
 	destroyed   *Record
 	persistent  *bool
 	idleTimeout time.Duration
@@ -389,8 +391,29 @@ func (s *Session) Login(subject string) error {
 		}
 		s.evict = evict
 	}
+	if s.rec != nil && s.rec.Subject != subject && !s.fresh {
+		s.startOver()
+	}
 	s.login, s.subject, s.renew = true, subject, true
 	return nil
+}
+
+// startOver replaces the loaded session by a new one for a login that
+// changes the subject: a new ID and deadlines, and the old session ended at
+// commit. The values of an anonymous session carry over (a shopping cart
+// survives signing in); those of another subject never do, so that Bob never
+// sees Alice's values and nothing that names Alice's session ID (her access
+// tokens, RevokeAll("alice")) reaches Bob's. An application that wants to
+// keep a value across such a login reads it before Login and puts it after.
+// s.mu is held.
+func (s *Session) startOver() {
+	old := s.rec
+	next := s.m.newRecord(s.clock(), KindBrowser, "")
+	if old.Subject == "" {
+		next.Data = old.Data
+	}
+	s.replaced, s.rec, s.fresh = old, next, true
+	s.viaGrace, s.autoRenew, s.reauth = false, false, false
 }
 
 // Logout ends the session; see the package-level Logout. Values put after
@@ -401,10 +424,13 @@ func (s *Session) Logout() error {
 	if err := s.writable(); err != nil && !errors.Is(err, ErrNoSession) {
 		return err
 	}
-	if s.rec != nil {
+	switch {
+	case s.fresh:
+		s.destroyed = s.replaced // the stored session, not the unsaved new one
+	case s.rec != nil:
 		s.destroyed = s.rec
 	}
-	s.rec, s.changes = nil, nil
+	s.rec, s.changes, s.fresh, s.replaced = nil, nil, false, nil
 	s.login, s.renew, s.autoRenew, s.persistent, s.csrf, s.evict = false, false, false, nil, nil, nil
 	s.idleTimeout, s.absTimeout = 0, 0
 	s.clearCookie = s.transport == KindBrowser
@@ -560,22 +586,32 @@ func (s *Session) commit() error {
 	if !s.loaded || s.err != nil {
 		return s.err
 	}
-	if s.destroyed != nil && !s.sealed() {
-		err := s.m.store.Delete(ctx, s.destroyed.Hash)
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return s.fail(err)
-		}
-		s.m.emit(ctx, Event{Type: EventDestroyed, Time: now, SessionID: s.destroyed.ID, Subject: s.destroyed.Subject, Kind: s.destroyed.Kind, Request: requestOf(s.r)})
-	}
 	if s.sealed() {
 		return s.commitSealed(ctx, now)
 	}
+	for _, ended := range [...]*Record{s.destroyed, s.replaced} {
+		if ended == nil {
+			continue
+		}
+		// By ID, not by the hash this request loaded: another request may
+		// have renewed the token since, and its successor must end too.
+		err := s.m.store.DeleteByID(ctx, ended.ID)
+		if errors.Is(err, ErrNotFound) {
+			continue // already ended by another request, which reported it
+		}
+		if err != nil {
+			return s.fail(err)
+		}
+		s.emitEnded(ctx, ended, now)
+	}
 	var err error
 	switch {
+	case s.fresh:
+		err = s.commitNew(ctx, now, s.rec)
 	case s.rec != nil:
 		err = s.commitExisting(ctx, now)
 	case s.changes != nil || s.login:
-		err = s.commitNew(ctx, now)
+		err = s.commitNew(ctx, now, nil)
 	}
 	if err == nil && s.login && len(s.evict) > 0 {
 		if err = s.m.evictSessions(ctx, s.evict, s.subject, now); err != nil {
@@ -583,6 +619,22 @@ func (s *Session) commit() error {
 		}
 	}
 	return err
+}
+
+// emitEnded reports the end of a session by this request: EventDestroyed
+// for a logout, and for an authenticated session that a login as another
+// subject replaced (reason "login"). The anonymous session that a sign-in
+// replaces ends silently: the sign-in's EventCreated and EventAuthenticated
+// say what happened. s.mu is held.
+func (s *Session) emitEnded(ctx context.Context, ended *Record, now time.Time) {
+	e := Event{Type: EventDestroyed, Time: now, SessionID: ended.ID, Subject: ended.Subject, Kind: ended.Kind, Request: requestOf(s.r)}
+	if ended != s.destroyed {
+		if ended.Subject == "" {
+			return
+		}
+		e.Reason = "login"
+	}
+	s.m.emit(ctx, e)
 }
 
 func (s *Session) fail(err error) error {
@@ -612,9 +664,12 @@ func (s *Session) commitMerge(ctx context.Context, now time.Time) (bool, error) 
 	return true, nil
 }
 
-// commitNew creates a session with a fresh token. s.mu is held.
-func (s *Session) commitNew(ctx context.Context, now time.Time) error {
-	rec := s.m.newRecord(now, KindBrowser, "")
+// commitNew creates a session with a fresh token: rec, a new record not
+// stored yet, or when nil an empty one. s.mu is held.
+func (s *Session) commitNew(ctx context.Context, now time.Time, rec *Record) error {
+	if rec == nil {
+		rec = s.m.newRecord(now, KindBrowser, "")
+	}
 	rec.IP, rec.UserAgent = clientOf(s.r)
 	s.apply(rec, now, true)
 	for {
@@ -627,7 +682,7 @@ func (s *Session) commitNew(ctx context.Context, now time.Time) error {
 		if err != nil {
 			return s.fail(err)
 		}
-		s.rec, s.newToken = rec, tok
+		s.rec, s.newToken, s.fresh = rec, tok, false
 		s.m.emit(ctx, Event{Type: EventCreated, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: rec.Kind, Request: requestOf(s.r)})
 		if s.login {
 			s.m.emit(ctx, Event{Type: EventAuthenticated, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: rec.Kind, Request: requestOf(s.r)})
