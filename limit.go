@@ -9,64 +9,117 @@ import (
 )
 
 // SessionLimit caps how many live sessions one subject may hold at once.
+//
+// The limit holds under concurrency, on one node or many: a login checks
+// it when Login is called and again after its session is stored, when
+// every login that committed before it is visible in the store. With
+// DenyNew, a new session that finds the subject over Max then ends itself
+// (two logins racing for the last place may both lose, never both win);
+// otherwise the sessions beyond the newest Max by authentication time end,
+// whichever login ends them.
 type SessionLimit struct {
 	// Max is the most sessions a subject may hold; 0 means no limit.
 	Max int
 	// DenyNew refuses a login beyond Max with ErrTooManySessions. The
-	// default (false) lets the login in and ends the subject's oldest sessions.
+	// default (false) lets the login in and ends the subject's sessions that
+	// authenticated longest ago.
 	DenyNew bool
 }
 
 // ErrTooManySessions: Login was refused because the subject already holds
-// SessionLimit.Max sessions and the policy is DenyNew.
+// SessionLimit.Max sessions and the policy is DenyNew. When the refusal is
+// found only at commit (a concurrent login took the last place), the
+// middleware answers 403 with the code "too_many_sessions".
 var ErrTooManySessions = errors.New("keycard: too many sessions for this user")
 
-// admit applies the session limit to a login of subject by the session
-// keepID (empty for a new one). With DenyNew it returns ErrTooManySessions;
-// otherwise it returns the IDs of the oldest sessions to end once the login
-// has been committed.
-func (m *Manager) admit(ctx context.Context, subject, keepID string) (evict []string, err error) {
+// admit is the check of Login: with DenyNew, it refuses a new session
+// (keepID empty) or the re-authentication of session keepID when the
+// subject's other live sessions already fill the limit.
+func (m *Manager) admit(ctx context.Context, subject, keepID string) error {
+	lim := m.cfg.limit
+	if lim.Max <= 0 || !lim.DenyNew {
+		return nil
+	}
+	live, err := m.liveSessions(ctx, subject, m.now())
+	if err != nil {
+		return err
+	}
+	others := 0
+	for _, r := range live {
+		if r.ID != keepID {
+			others++
+		}
+	}
+	if others >= lim.Max {
+		return ErrTooManySessions
+	}
+	return nil
+}
+
+// enforceLimit is the check after a login of subject committed session
+// self (isNew: a session that did not exist before this login). It reads
+// the subject's sessions again, now that every earlier commit is visible,
+// and applies the limit. A store that lists what it has stored (every store
+// passing storetest) then never keeps more than Max sessions: of any set of
+// sessions that all survive, the last one stored saw all the others and
+// would have ended one of them, or itself.
+func (m *Manager) enforceLimit(ctx context.Context, subject string, self *Record, isNew bool, now time.Time) error {
 	lim := m.cfg.limit
 	if lim.Max <= 0 {
-		return nil, nil
+		return nil
 	}
+	live, err := m.liveSessions(ctx, subject, now)
+	if err != nil {
+		return err
+	}
+	if len(live) <= lim.Max {
+		return nil
+	}
+	var end []*Record
+	selfEnds := false
+	if lim.DenyNew {
+		// Only a new session gives way; the others were admitted before it.
+		selfEnds = isNew
+		if selfEnds {
+			end = append(end, self)
+		}
+	} else {
+		// Keep the newest Max by authentication time, an order every node
+		// computes alike from the stored records.
+		slices.SortFunc(live, func(a, b *Record) int {
+			if c := b.AuthenticatedAt.Compare(a.AuthenticatedAt); c != 0 {
+				return c
+			}
+			return cmp.Compare(b.ID, a.ID)
+		})
+		for _, r := range live[lim.Max:] {
+			end = append(end, r)
+			selfEnds = selfEnds || r.ID == self.ID
+		}
+	}
+	for _, r := range end {
+		if err := m.store.DeleteByID(ctx, r.ID); err != nil && !errors.Is(err, ErrNotFound) {
+			return storeErr(err)
+		}
+		m.emit(ctx, Event{Type: EventRevoked, Time: now, SessionID: r.ID, Subject: subject, Kind: r.Kind, Reason: "session-limit"})
+	}
+	if selfEnds {
+		return ErrTooManySessions
+	}
+	return nil
+}
+
+// liveSessions returns the sessions of subject that are live at now.
+func (m *Manager) liveSessions(ctx context.Context, subject string, now time.Time) ([]*Record, error) {
 	recs, err := m.store.List(ctx, subject)
 	if err != nil {
 		return nil, storeErr(err)
 	}
-	now := m.now()
 	live := recs[:0]
 	for _, r := range recs {
-		if r.State == StateLive && r.ID != keepID && now.Before(r.ExpiresAt) && now.Before(r.IdleExpiresAt) {
+		if r.State == StateLive && now.Before(r.ExpiresAt) && now.Before(r.IdleExpiresAt) {
 			live = append(live, r)
 		}
 	}
-	over := len(live) + 1 - lim.Max
-	if over <= 0 {
-		return nil, nil
-	}
-	if lim.DenyNew {
-		return nil, ErrTooManySessions
-	}
-	slices.SortFunc(live, func(a, b *Record) int {
-		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.ID, b.ID)
-	})
-	for _, r := range live[:over] {
-		evict = append(evict, r.ID)
-	}
-	return evict, nil
-}
-
-// evictSessions ends the sessions chosen by admit, after the login committed.
-func (m *Manager) evictSessions(ctx context.Context, ids []string, subject string, now time.Time) error {
-	for _, id := range ids {
-		if err := m.store.DeleteByID(ctx, id); err != nil && !errors.Is(err, ErrNotFound) {
-			return storeErr(err)
-		}
-		m.emit(ctx, Event{Type: EventRevoked, Time: now, SessionID: id, Subject: subject, Reason: "session-limit"})
-	}
-	return nil
+	return live, nil
 }

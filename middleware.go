@@ -195,17 +195,25 @@ func (w *responseWriter) commit() bool {
 	s := w.s
 	if err := s.commit(); err != nil {
 		w.failed = true
-		// The cause is logged here; the client gets a generic 503.
-		s.m.cfg.logger.ErrorContext(s.r.Context(), "keycard: session commit failed", "err", err)
+		// The cause is logged here; the client gets a generic answer.
+		if errors.Is(err, ErrTooManySessions) {
+			s.m.cfg.logger.InfoContext(s.r.Context(), "keycard: login refused at commit: session limit reached")
+		} else {
+			s.m.cfg.logger.ErrorContext(s.r.Context(), "keycard: session commit failed", "err", err)
+		}
 		h := w.ResponseWriter.Header()
 		for k := range h {
 			delete(h, k)
 		}
 		h.Set("Cache-Control", "no-store")
-		if errors.Is(err, ErrConflict) {
+		status := http.StatusServiceUnavailable
+		switch {
+		case errors.Is(err, ErrConflict):
 			h.Set("Retry-After", "1")
+		case errors.Is(err, ErrTooManySessions):
+			status = http.StatusForbidden // a concurrent login took the last place
 		}
-		s.m.cfg.errHandler(w.ResponseWriter, s.r, http.StatusServiceUnavailable, err)
+		s.m.cfg.errHandler(w.ResponseWriter, s.r, status, err)
 		return false
 	}
 	s.writeHeaders(w.ResponseWriter.Header())
@@ -364,6 +372,8 @@ func writeError(w http.ResponseWriter, r *http.Request, status int, err error) {
 		code = "rate_limited"
 	case errors.Is(err, ErrConflict):
 		code, msg = "session_conflict", "the session is being changed concurrently; retry"
+	case errors.Is(err, ErrTooManySessions):
+		code = "too_many_sessions"
 	case status == http.StatusServiceUnavailable:
 		// The cause goes to the log, not to the client.
 		code, msg = "store_unavailable", "the session store is unavailable; retry later"

@@ -53,9 +53,8 @@ type Session struct {
 	persistent  *bool
 	idleTimeout time.Duration
 	absTimeout  time.Duration
-	reauth      bool     // the guard asked for re-authentication on this request
-	csrf        []byte   // a CSRF secret saved by this request
-	evict       []string // sessions to end after this login (SessionLimit)
+	reauth      bool   // the guard asked for re-authentication on this request
+	csrf        []byte // a CSRF secret saved by this request
 
 	committed bool
 	hijacked  bool      // the connection is hijacked: no header reaches the client
@@ -385,11 +384,9 @@ func (s *Session) Login(subject string) error {
 		if s.rec != nil && s.rec.Subject == subject {
 			keep = s.rec.ID // a re-authentication keeps its own place
 		}
-		evict, err := s.m.admit(s.r.Context(), subject, keep)
-		if err != nil {
+		if err := s.m.admit(s.r.Context(), subject, keep); err != nil {
 			return err
 		}
-		s.evict = evict
 	}
 	if s.rec != nil && s.rec.Subject != subject && !s.fresh {
 		s.startOver()
@@ -431,7 +428,7 @@ func (s *Session) Logout() error {
 		s.destroyed = s.rec
 	}
 	s.rec, s.changes, s.fresh, s.replaced = nil, nil, false, nil
-	s.login, s.renew, s.autoRenew, s.persistent, s.csrf, s.evict = false, false, false, nil, nil, nil
+	s.login, s.renew, s.autoRenew, s.persistent, s.csrf = false, false, false, nil, nil
 	s.idleTimeout, s.absTimeout = 0, 0
 	s.clearCookie = s.transport == KindBrowser
 	return nil
@@ -605,6 +602,7 @@ func (s *Session) commit() error {
 		s.emitEnded(ctx, ended, now)
 	}
 	var err error
+	isNew := s.fresh || s.rec == nil
 	switch {
 	case s.fresh:
 		err = s.commitNew(ctx, now, s.rec)
@@ -613,9 +611,9 @@ func (s *Session) commit() error {
 	case s.changes != nil || s.login:
 		err = s.commitNew(ctx, now, nil)
 	}
-	if err == nil && s.login && len(s.evict) > 0 {
-		if err = s.m.evictSessions(ctx, s.evict, s.subject, now); err != nil {
-			s.err = err
+	if err == nil && s.login && s.rec != nil {
+		if err = s.m.enforceLimit(ctx, s.subject, s.rec, isNew, now); err != nil {
+			s.rec, s.newToken, s.err = nil, "", err
 		}
 	}
 	return err
