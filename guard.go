@@ -41,12 +41,14 @@ func (a GuardAction) String() string {
 // guard package provides one (guard.New(...).Keycard()). Its methods are
 // called from many requests at once.
 type Guard interface {
-	// Allow reports whether the client of r may present a session token now;
-	// when it may not, retryAfter says when it may. It is called before any
-	// store lookup, for every request that carries a token.
-	Allow(r *http.Request) (ok bool, retryAfter time.Duration)
-	// Invalid counts one invalid token presented by the client of r.
-	Invalid(r *http.Request)
+	// Invalid counts one invalid token presented by the client of r (the
+	// store found it unknown, expired or ended, or it was malformed) and
+	// reports whether the client is still within its limit; when it is not,
+	// retryAfter says when it may try again. Counting and checking must be
+	// one atomic step, so that concurrent requests cannot all pass. It is
+	// called only after the token was looked up, so a valid token is never
+	// refused, whatever else its network sent.
+	Invalid(r *http.Request) (ok bool, retryAfter time.Duration)
 	// Fingerprint returns the keyed fingerprint of r's client, stored in
 	// Record.Fingerprint at login. It must not contain raw client data.
 	Fingerprint(r *http.Request) string
@@ -60,12 +62,29 @@ type Guard interface {
 // middleware answers 429 with Retry-After.
 var ErrRateLimited = errors.New("keycard: too many invalid session tokens from this network; retry later")
 
-// limited answers a rate-limited request. It reports whether it did.
-func (m *Manager) limited(w http.ResponseWriter, r *http.Request) bool {
-	ok, retry := m.cfg.guard.Allow(r)
-	if ok {
+// limited verifies the credential of a request, when the guard is on and
+// the request presents one, and answers 429 when it was invalid and its
+// network is over the guard's limit. It reports whether it answered.
+//
+// The token is looked up first, and only a failure is counted (OWASP's
+// Session Management Cheat Sheet asks to detect and limit brute force of
+// session IDs, not to refuse networks): many users share one address or
+// prefix behind carrier or office NAT, and refusing a network before the
+// lookup let one client's junk cookies lock out every valid session behind
+// it. The price is one store read per guess; a guess stays worthless, since
+// 256-bit tokens cannot be found by guessing.
+func (m *Manager) limited(w http.ResponseWriter, s *Session) bool {
+	if m.cfg.guard == nil || (s.token == "" && s.reason == "") {
 		return false
 	}
+	s.mu.Lock()
+	s.load()
+	retry, refused := s.retryAfter, s.rateLimited
+	s.mu.Unlock()
+	if !refused {
+		return false
+	}
+	r := s.r
 	m.emit(r.Context(), Event{Type: EventRateLimited, Reason: "invalid-tokens", Request: requestOf(r)})
 	secs := int64((retry + time.Second - 1) / time.Second)
 	w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))

@@ -45,12 +45,12 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 			m.cfg.errHandler(w, r, http.StatusBadRequest, err)
 			return
 		}
-		if m.cfg.guard != nil && (s.token != "" || s.reason != "") && m.limited(w, r) {
-			return
-		}
 		rs.ctx = sessionContext{Context: r.Context(), s: s}
 		r = r.WithContext(&rs.ctx)
 		s.r = r
+		if m.limited(w, s) {
+			return
+		}
 		rs.w = responseWriter{ResponseWriter: w, s: s}
 		next.ServeHTTP(&rs.w, r)
 		rs.w.commit()

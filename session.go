@@ -35,6 +35,9 @@ type Session struct {
 	hash      Hash
 	reason    string // why a presented credential was refused before lookup
 
+	rateLimited bool          // the credential was invalid and its network is over the guard's limit
+	retryAfter  time.Duration // when rateLimited: when the network may try again
+
 	loaded      bool
 	err         error   // store failure; the response becomes 503
 	rec         *Record // the live record; nil while anonymous
@@ -184,10 +187,12 @@ func (s *Session) mergeable() bool {
 		s.token != "" && s.reason == "" && s.m.cfg.guard == nil && !s.sealed()
 }
 
-// invalid counts an invalid token against the client's network. s.mu is held.
+// invalid counts an invalid token against the client's network and notes
+// whether the network is over the guard's limit. s.mu is held.
 func (s *Session) invalid() {
 	if g := s.m.cfg.guard; g != nil {
-		g.Invalid(s.r)
+		ok, retry := g.Invalid(s.r)
+		s.rateLimited, s.retryAfter = !ok, retry
 	}
 }
 

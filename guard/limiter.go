@@ -11,18 +11,29 @@ import (
 )
 
 // Allow reports whether the client network of r may still present session
-// tokens, and if not, how long until it may. Call it before looking a token
-// up in the store, so that a client guessing tokens costs no store work once
-// it is over the limit. Allow itself never counts: Invalid does.
+// tokens, and if not, how long until it may, without counting anything (Invalid
+// counts). Limit uses it to refuse a limited network before any work. A
+// session layer should not: a network is shared by many users (carrier and
+// office NAT), and refusing it before looking a token up would lock out
+// every valid session behind it; Keycard's Manager only calls Invalid.
 // It does not allocate.
 func (g *Guard) Allow(r *http.Request) (ok bool, retryAfter time.Duration) {
 	return g.lim.allow(netKeyOf(Network(g.ClientIP(r))), g.now())
 }
 
 // Invalid counts one presentation of an unknown, expired or forged session
-// token by the client network of r.
-func (g *Guard) Invalid(r *http.Request) {
-	g.lim.invalid(netKeyOf(Network(g.ClientIP(r))), g.now())
+// token by the client network of r and reports, in the same step, whether
+// the network is still within its limit; when it is not, retryAfter says
+// when it may present one again. Counting and checking are one atomic step,
+// so that many invalid tokens sent at once cannot all slip through between
+// a check and a count: of any number of concurrent calls for one network, at
+// most the tokens left in its bucket report ok. A call that reports !ok does
+// not count further, so a network is never refused for longer than one full
+// refill (InvalidBurst / InvalidPerMinute). Keycard's session Manager calls
+// it after the store found the token invalid, so a valid token is never
+// refused, whatever its network did.
+func (g *Guard) Invalid(r *http.Request) (ok bool, retryAfter time.Duration) {
+	return g.lim.invalid(netKeyOf(Network(g.ClientIP(r))), g.now())
 }
 
 // Networks returns how many client networks the limiter remembers now; it is
@@ -136,7 +147,7 @@ func (l *limiter) allow(k netKey, t time.Time) (bool, time.Duration) {
 	return true, 0
 }
 
-func (l *limiter) invalid(k netKey, t time.Time) {
+func (l *limiter) invalid(k netKey, t time.Time) (bool, time.Duration) {
 	now := t.UnixNano()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -144,13 +155,19 @@ func (l *limiter) invalid(k netKey, t time.Time) {
 	if !ok {
 		i = l.insert(k, now)
 	}
-	n := &l.nodes[i]
-	// The bucket does not go below zero (tat at most burst intervals ahead):
-	// a client that keeps sending while limited is already refused without
-	// any store work, and must not be locked out for longer than a full
-	// refill.
-	n.tat = min(max(n.tat, now)+l.interval, now+l.burst*l.interval)
 	l.toFront(i)
+	n := &l.nodes[i]
+	// Take one token if one is left: the bucket empties when tat reaches
+	// burst intervals ahead. A refused presentation takes nothing, so the
+	// bucket never goes below zero and a client that keeps sending while
+	// limited is not locked out for longer than a full refill. A clock that
+	// went backwards is clamped the same way.
+	next := max(min(n.tat, now+l.burst*l.interval), now) + l.interval
+	if wait := next - now - l.burst*l.interval; wait > 0 {
+		return false, time.Duration(wait)
+	}
+	n.tat = next
+	return true, 0
 }
 
 // insert adds k with a full bucket, recycling the least recently seen node

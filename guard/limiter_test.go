@@ -8,6 +8,8 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -261,5 +263,38 @@ func TestLimiterConcurrent(t *testing.T) {
 	}
 	if seen != len(l.index) {
 		t.Fatalf("list has %d nodes, index %d", seen, len(l.index))
+	}
+}
+
+// TestInvalidCountsAndChecksAtOnce: Invalid reports whether the network is
+// still within its limit in the same step as it counts, so that of many
+// concurrent invalid tokens exactly the burst is let through, and a refused
+// one does not push the network's refill further out.
+func TestInvalidCountsAndChecksAtOnce(t *testing.T) {
+	c := newClock()
+	g := newGuard(t, &Options{Now: c.Now, Logger: quiet}) // 20/min, burst 10
+	var okCount atomic.Int64
+	var wg sync.WaitGroup
+	for range 500 {
+		wg.Go(func() {
+			if ok, _ := g.Invalid(req("198.51.100.7:1")); ok {
+				okCount.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if got := okCount.Load(); got != 10 {
+		t.Fatalf("%d of 500 concurrent invalid tokens within the limit, want exactly the burst of 10", got)
+	}
+	ok, retry := g.Invalid(req("198.51.100.9:1")) // same /24
+	if ok || retry != 3*time.Second {
+		t.Fatalf("the 501st: ok %v, retry %v; want refused, retry in one interval (3s)", ok, retry)
+	}
+	c.Advance(3 * time.Second)
+	if ok, _ := g.Invalid(req("198.51.100.7:1")); !ok {
+		t.Fatal("one interval later: still refused, although refusals must not count")
+	}
+	if ok, _ := g.Invalid(req("198.51.100.7:1")); ok {
+		t.Fatal("a second token in the same interval was let through")
 	}
 }
