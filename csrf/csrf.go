@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Reasons a request is rejected. The middleware answers every one of them with
@@ -316,11 +317,11 @@ type requestState struct {
 	w      http.ResponseWriter
 	reason error
 
-	mu      sync.Mutex
-	loaded  bool
-	cur     []byte
-	prev    []byte
-	loadErr error
+	mu sync.Mutex // serialises Token, Rotate and their saves
+	// saved is the secret this request saved through the SecretStore, for
+	// CookieStore: its LoadSecret reads the request's cookie, which cannot
+	// show a secret set on the response.
+	saved atomic.Pointer[[]byte]
 }
 
 func (st *requestState) Value(key any) any {
@@ -330,28 +331,23 @@ func (st *requestState) Value(key any) any {
 	return st.Context.Value(key)
 }
 
-// load returns the secrets of r's session, asking the store once per request.
+// load returns the secrets of r's session. It asks the store every time
+// rather than keeping the first answer: the session layer may replace or
+// drop the secret during the request (Keycard does at Login, Renew and
+// SetRememberMe), and a token rendered after that must use what the
+// session will keep, or it is dead on arrival.
 func (st *requestState) load(r *http.Request) (cur, prev []byte, err error) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return st.loadLocked(r)
-}
-
-func (st *requestState) loadLocked(r *http.Request) (cur, prev []byte, err error) {
-	if !st.loaded {
-		st.cur, st.prev, st.loadErr = st.p.secrets.LoadSecret(r)
-		if len(st.cur) != SecretLen {
-			st.cur = nil
-		}
-		if len(st.prev) != SecretLen {
-			st.prev = nil
-		}
-		st.loaded = true
+	cur, prev, err = st.p.secrets.LoadSecret(r)
+	if len(cur) != SecretLen {
+		cur = nil
 	}
-	return st.cur, st.prev, st.loadErr
+	if len(prev) != SecretLen {
+		prev = nil
+	}
+	return cur, prev, err
 }
 
-// save makes secret the session's secret.
+// saveLocked makes secret the session's secret. st.mu is held.
 func (st *requestState) saveLocked(r *http.Request, secret []byte) error {
 	if st.w == nil {
 		return errors.New("csrf: cannot save a secret outside the middleware")
@@ -359,7 +355,7 @@ func (st *requestState) saveLocked(r *http.Request, secret []byte) error {
 	if err := st.p.secrets.SaveSecret(st.w, r, secret); err != nil {
 		return err
 	}
-	st.cur, st.prev, st.loadErr, st.loaded = secret, nil, nil, true
+	st.saved.Store(&secret)
 	return nil
 }
 
@@ -400,7 +396,7 @@ func TokenErr(r *http.Request) (string, error) {
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	cur, _, err := st.loadLocked(r)
+	cur, _, err := st.load(r)
 	if err != nil {
 		return "", err
 	}

@@ -1,6 +1,7 @@
 package csrf
 
 import (
+	"bytes"
 	"encoding/base64"
 	"net/http"
 	"slices"
@@ -16,7 +17,11 @@ import (
 //
 //   - LoadSecret returns the secret bound to the session of r, or a nil current
 //     secret when there is none yet (an anonymous visitor, or a session whose
-//     secret was dropped at login). It must not create anything. previous is a
+//     secret was dropped at login). It must not create anything. It is called
+//     whenever a token is issued or checked, and must answer for the session
+//     as this request will leave it: after a SaveSecret earlier in the same
+//     request, the saved secret; after a login in the same request that drops
+//     the secret, none. previous is a
 //     secret that was replaced by a renewal and is still inside its grace
 //     window; it is nil otherwise and always nil after a login or any other
 //     privilege change. Secrets are SecretLen bytes; any other length is
@@ -71,6 +76,13 @@ func (c *CookieStore) name() string {
 // LoadSecret implements SecretStore. A missing, malformed or duplicated cookie
 // (two cookies of the same name: a sign of cookie tossing) counts as no secret.
 func (c *CookieStore) LoadSecret(r *http.Request) (current, previous []byte, err error) {
+	// A secret saved earlier in this request is on the response, not in
+	// the request's cookie.
+	if st, _ := r.Context().Value(stateKey{}).(*requestState); st != nil {
+		if saved := st.saved.Load(); saved != nil {
+			return bytes.Clone(*saved), nil, nil
+		}
+	}
 	v, ok := singleCookie(r.Header["Cookie"], c.name())
 	if !ok || len(v) != base64.RawURLEncoding.EncodedLen(SecretLen) {
 		return nil, nil, nil

@@ -418,3 +418,49 @@ func TestCookieStoreInsecureAllowHTTP(t *testing.T) {
 		t.Fatalf("cookie: got name %q secure %v httponly %v; want csrf, false, true", c.Name, c.Secure, c.HttpOnly)
 	}
 }
+
+// TestTokenFollowsTheStore: Token asks the SecretStore every time, so a token
+// issued after the session layer replaced or dropped the secret during the
+// request (a login) is bound to the secret the session keeps. With
+// CookieStore, a secret saved earlier in the request is used again rather
+// than replaced on every call.
+func TestTokenFollowsTheStore(t *testing.T) {
+	ms := &mapStore{cur: map[string][]byte{}, prev: map[string][]byte{}}
+	ms.cur["s1"] = NewSecret()
+	p := newProtector(t, &Options{Secrets: ms})
+	var before, after string
+	r := httptest.NewRequest("GET", "/login", nil) // a safe method: not checked
+	r.AddCookie(&http.Cookie{Name: "sid", Value: "s1"})
+	serve(p.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		before = Token(r)
+		ms.cur["s1"] = NewSecret() // the session layer rotates at login
+		after = Token(r)
+	})), r)
+	if !validToken(after, ms.cur["s1"], nil) || validToken(before, ms.cur["s1"], nil) {
+		t.Fatal("Token kept the secret it first loaded instead of the one the session keeps")
+	}
+
+	cs := &CookieStore{}
+	p = newProtector(t, &Options{Secrets: cs})
+	var toks []string
+	rec := serve(p.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		toks = append(toks, Token(r), Token(r))
+	})), httptest.NewRequest("GET", "/", nil))
+	if n := len(rec.Result().Cookies()); n != 1 {
+		t.Fatalf("two tokens in one response set %d cookies, want 1", n)
+	}
+	secret, _, _ := cs.LoadSecret(withCookies(rec.Result().Cookies()))
+	for i, tok := range toks {
+		if !validToken(tok, secret, nil) {
+			t.Fatalf("token %d is not bound to the cookie's secret", i)
+		}
+	}
+}
+
+func withCookies(cs []*http.Cookie) *http.Request {
+	r := httptest.NewRequest("GET", "/", nil)
+	for _, c := range cs {
+		r.AddCookie(c)
+	}
+	return r
+}
