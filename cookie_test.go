@@ -56,7 +56,7 @@ func assertCookieAttrs(t *testing.T, res *http.Response, name string, persistent
 func TestCookieAttributes(t *testing.T) {
 	for _, remember := range []bool{false, true} {
 		t.Run("remember="+strconv.FormatBool(remember), func(t *testing.T) {
-			e := newEnv(t, &keycard.Options{AbsoluteTimeout: 8 * time.Hour})
+			e := newEnv(t, &keycard.Options{AbsoluteTimeout: 8 * time.Hour, RememberMe: keycard.RememberMe{IdleTimeout: time.Hour, AbsoluteTimeout: 8 * time.Hour}})
 			path := "/login?user=alice"
 			if remember {
 				path += "&remember=1"

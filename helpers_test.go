@@ -113,7 +113,10 @@ func app() http.Handler {
 			return
 		}
 		if r.FormValue("remember") == "1" {
-			keycard.FromContext(r.Context()).SetRememberMe(true)
+			if err := keycard.FromContext(r.Context()).SetRememberMe(true); err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
 		}
 		io.WriteString(w, "ok")
 	})

@@ -358,12 +358,13 @@ func (m *Manager) List(ctx context.Context, subject string) ([]Info, error) {
 // is presented next. It returns ErrNotFound when there is no such live session.
 //
 // In sealed-cookie mode the server cannot tell whether a sealed session with
-// that ID exists, so Revoke denies the ID for the absolute timeout and returns
-// nil unless the store fails.
+// that ID exists, so Revoke denies the ID for the longest lifetime a session
+// can have (the absolute timeout, or RememberMe.AbsoluteTimeout when longer)
+// and returns nil unless the store fails.
 func (m *Manager) Revoke(ctx context.Context, id string) error {
 	err := m.store.DeleteByID(ctx, id)
 	if m.cfg.sealer != nil && (err == nil || errors.Is(err, ErrNotFound)) {
-		err = m.deny(ctx, id, m.now().Add(m.cfg.absolute))
+		err = m.deny(ctx, id, m.now().Add(m.cfg.lifetime))
 	}
 	if err != nil {
 		return storeErr(err)

@@ -242,6 +242,15 @@ func (s *Session) writeHeaders(h http.Header) {
 			}
 			cookie = true
 		}
+		switch {
+		case s.csrf != nil && s.rec == nil:
+			// A CSRF secret for a visitor without a session (see CSRFSecrets).
+			h.Add("Set-Cookie", s.m.anonCSRFCookie(s.csrf))
+			cookie = true
+		case s.login && s.rec != nil && s.anonCSRF() != nil:
+			h.Add("Set-Cookie", s.m.anonCSRFCookie(nil)) // the login forgot it
+			cookie = true
+		}
 		if s.destroyed != nil && s.m.cfg.clearSite != "" {
 			// Clear-Site-Data (W3C) asks the browser to drop what the
 			// application cached or stored for the logged-out user; its

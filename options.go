@@ -73,6 +73,13 @@ type Options struct {
 	// negative means no grace. It must be shorter than RenewalTimeout.
 	RenewalGrace time.Duration
 
+	// RememberMe configures the persistent sessions that SetRememberMe(true)
+	// turns on. The zero value leaves remember-me off, and SetRememberMe(true)
+	// then fails with ErrRememberMeOff: there is no safe universal default,
+	// because a persistent cookie should not outlive a short idle limit
+	// (OWASP). See RememberMe.
+	RememberMe RememberMe
+
 	// OnEvent, if set, receives every lifecycle and security event. It is
 	// called synchronously from the request that caused it and must be quick
 	// and safe for concurrent use. Events never carry a token.
@@ -137,6 +144,34 @@ type Options struct {
 	Now func() time.Time
 }
 
+// RememberMe is the policy of persistent ("remember me") sessions. A
+// session the application makes persistent with SetRememberMe(true)
+// carries a cookie with Max-Age, gets IdleTimeout as its idle timeout, and
+// ends AbsoluteTimeout after its last login at the latest: the application
+// chooses both limits explicitly, for what its users expect ("stay signed
+// in for 30 days unless unused for a week"). Renewal, fingerprint checks,
+// logout and revocation apply to it as to any session. Toggling remember-me
+// never extends a session beyond AbsoluteTimeout from its last login.
+type RememberMe struct {
+	// IdleTimeout ends a remembered session after this long without
+	// activity. Required (positive) when remember-me is on; at most
+	// AbsoluteTimeout.
+	IdleTimeout time.Duration
+	// AbsoluteTimeout ends a remembered session this long after its last
+	// login, whatever its activity. Required (positive) when remember-me is
+	// on; at most MaxRememberMe. It may exceed Options.AbsoluteTimeout,
+	// which then applies only to sessions that are not remembered.
+	AbsoluteTimeout time.Duration
+}
+
+// MaxRememberMe is the longest RememberMe.AbsoluteTimeout New accepts: 400
+// days, the longest cookie lifetime browsers keep (RFC 6265bis section 5.5).
+const MaxRememberMe = 400 * 24 * time.Hour
+
+// ErrRememberMeOff: SetRememberMe(true) was called on a Manager whose
+// Options.RememberMe is not configured.
+var ErrRememberMeOff = errors.New("keycard: remember-me is not configured: set Options.RememberMe's IdleTimeout and AbsoluteTimeout to the limits a remembered session should have")
+
 // ClearSiteData is a set of Clear-Site-Data directives (see
 // Options.ClearSiteData).
 type ClearSiteData uint8
@@ -184,6 +219,8 @@ type config struct {
 	subjectSalt []byte
 	limit       SessionLimit
 	clearSite   string // the Clear-Site-Data value of a logout, "" for none
+	remember    RememberMe
+	lifetime    time.Duration // the longest any session can live: max(absolute, remember.AbsoluteTimeout)
 }
 
 func newConfig(o *Options) (*config, error) {
@@ -242,6 +279,18 @@ func newConfig(o *Options) (*config, error) {
 		return nil, fmt.Errorf("keycard: RenewalGrace %v must be shorter than RenewalTimeout %v", c.grace, c.renewal)
 	}
 	c.touch = min(time.Minute, c.idle/10)
+	rm := opts.RememberMe
+	switch {
+	case rm == RememberMe{}:
+	case rm.IdleTimeout <= 0 || rm.AbsoluteTimeout <= 0:
+		return nil, errors.New("keycard: RememberMe needs both IdleTimeout and AbsoluteTimeout (positive), or neither")
+	case rm.IdleTimeout > rm.AbsoluteTimeout:
+		return nil, fmt.Errorf("keycard: RememberMe.IdleTimeout %v exceeds RememberMe.AbsoluteTimeout %v", rm.IdleTimeout, rm.AbsoluteTimeout)
+	case rm.AbsoluteTimeout > MaxRememberMe:
+		return nil, fmt.Errorf("keycard: RememberMe.AbsoluteTimeout %v exceeds %v, the longest cookie lifetime browsers keep", rm.AbsoluteTimeout, MaxRememberMe)
+	}
+	c.remember = rm
+	c.lifetime = max(c.absolute, rm.AbsoluteTimeout)
 
 	name := opts.CookieName
 	if name == "" {
@@ -311,6 +360,26 @@ func newConfig(o *Options) (*config, error) {
 	c.cookieName = name
 	c.cookieAttrs = b.String()
 	return c, nil
+}
+
+// setPersistent turns remember-me on or off for rec. The absolute
+// deadline counts from the last login (or the creation of a session never
+// logged in), so turning remember-me off and on again never extends it.
+func (c *config) setPersistent(rec *Record, on bool) {
+	base := rec.AuthenticatedAt
+	if base.IsZero() {
+		base = rec.CreatedAt
+	}
+	rec.Persistent = on
+	if on {
+		rec.IdleTimeout = c.remember.IdleTimeout
+		rec.ExpiresAt = base.Add(c.remember.AbsoluteTimeout)
+		return
+	}
+	rec.IdleTimeout = 0
+	if limit := base.Add(c.absolute); rec.ExpiresAt.After(limit) {
+		rec.ExpiresAt = limit
+	}
 }
 
 func orDefault(d, def time.Duration) time.Duration {

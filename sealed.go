@@ -201,7 +201,7 @@ func (m *Manager) setNotBefore(ctx context.Context, subject, except string) erro
 	now := m.now()
 	data, _ := json.Marshal(notBefore{At: micros(now), Except: except})
 	h := notBeforeHash(subject)
-	until := now.Add(m.cfg.absolute) // every value sealed before now has expired by then
+	until := now.Add(m.cfg.lifetime) // every value sealed before now has expired by then
 	for range maxCommitAttempts {
 		cur, err := m.store.Get(ctx, h)
 		switch {

@@ -396,7 +396,7 @@ func (s *Session) Login(subject string) error {
 	if s.rec != nil && s.rec.Subject != subject && !s.fresh {
 		s.startOver()
 	}
-	s.login, s.subject, s.renew = true, subject, true
+	s.login, s.subject, s.renew, s.csrf = true, subject, true, nil
 	return nil
 }
 
@@ -446,33 +446,42 @@ func (s *Session) Renew() error {
 	if err := s.rotatable(); err != nil {
 		return err
 	}
-	s.renew = true
+	s.renew, s.csrf = true, nil
 	return nil
 }
 
-// SetRememberMe makes the cookie persistent (Max-Age up to the absolute
-// deadline, never beyond it) or a browser-session cookie again. The change
-// takes effect with a fresh token, like any privilege change.
+// SetRememberMe makes the session persistent or not. On, it gets the
+// limits of Options.RememberMe: its cookie carries Max-Age, its idle timeout
+// is RememberMe.IdleTimeout and it ends RememberMe.AbsoluteTimeout after its
+// last login at the latest. Off, it is a browser-session cookie again with
+// the Manager's timeouts. The change takes effect with a fresh token, like
+// any privilege change. SetRememberMe(true) returns ErrRememberMeOff when
+// Options.RememberMe is not configured, rather than doing almost nothing.
 func (s *Session) SetRememberMe(on bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.rotatable(); err != nil {
 		return err
 	}
-	s.persistent, s.renew = &on, true
+	if on && s.m.cfg.remember.AbsoluteTimeout == 0 {
+		return ErrRememberMeOff
+	}
+	s.persistent, s.renew, s.csrf = &on, true, nil
 	return nil
 }
 
 // SetIdleTimeout overrides the idle timeout of this session; it may not
-// exceed the Manager's absolute timeout. Zero restores the Manager's.
+// exceed the longest lifetime a session can have (the absolute timeout, or
+// RememberMe.AbsoluteTimeout when longer), and the idle deadline never
+// passes the session's absolute deadline. Zero restores the Manager's.
 func (s *Session) SetIdleTimeout(d time.Duration) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.writable(); err != nil {
 		return err
 	}
-	if d < 0 || d > s.m.cfg.absolute {
-		return fmt.Errorf("keycard: idle timeout %v outside (0, %v]", d, s.m.cfg.absolute)
+	if d < 0 || d > s.m.cfg.lifetime {
+		return fmt.Errorf("keycard: idle timeout %v outside (0, %v]", d, s.m.cfg.lifetime)
 	}
 	s.idleTimeout = d
 	if d == 0 {
@@ -824,7 +833,7 @@ func (s *Session) apply(next *Record, now time.Time, force bool) bool {
 		write = true
 	}
 	if s.persistent != nil {
-		next.Persistent = *s.persistent
+		s.m.cfg.setPersistent(next, *s.persistent)
 		write = true
 	}
 	if s.idleTimeout != 0 {

@@ -1,7 +1,8 @@
 // Command hello is a small web application that uses Keycard sessions: a
 // login form, the current session with its deadlines, a counter kept in the
 // session, the user's other sessions with "sign out everywhere else", and
-// logout. It keeps sessions in memory.
+// logout, and a "Remember me" box that keeps a user signed in for 30 days
+// unless unused for a week. It keeps sessions in memory.
 //
 //	go run ./examples/hello
 //
@@ -54,9 +55,30 @@ func main() {
 
 	store := memstore.New(nil)
 	defer store.Close()
-	sessions, err := keycard.New(store, nil)
+	handler, err := newApp(store)
 	if err != nil {
 		log.Fatal(err)
+	}
+	srv := &http.Server{Addr: *addr, Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	log.Printf("Keycard hello: open http://%s", *addr)
+	log.Fatal(srv.ListenAndServe())
+}
+
+// options are the session settings of the example: the secure defaults,
+// plus what "Remember me" means here. Without RememberMe, SetRememberMe(true)
+// fails: a remembered session needs limits the application chose.
+var options = &keycard.Options{
+	RememberMe: keycard.RememberMe{
+		IdleTimeout:     7 * 24 * time.Hour,  // signed out after a week unused
+		AbsoluteTimeout: 30 * 24 * time.Hour, // and 30 days after signing in, at the latest
+	},
+}
+
+// newApp returns the application's handler, with its sessions in store.
+func newApp(store keycard.Store) (http.Handler, error) {
+	sessions, err := keycard.New(store, options)
+	if err != nil {
+		return nil, err
 	}
 
 	mux := http.NewServeMux()
@@ -84,34 +106,43 @@ func main() {
 		}
 		s := keycard.FromContext(r.Context())
 		if err := s.Login(name); err != nil {
-			http.Error(w, "login failed", http.StatusServiceUnavailable)
+			http.Error(w, "login failed: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}
 		if r.PostFormValue("remember") == "1" {
-			s.SetRememberMe(true)
+			if err := s.SetRememberMe(true); err != nil {
+				http.Error(w, "login failed: "+err.Error(), http.StatusInternalServerError)
+				return
+			}
 		}
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
 	mux.HandleFunc("POST /count", func(w http.ResponseWriter, r *http.Request) {
 		s := keycard.FromContext(r.Context())
-		s.Put("counter", s.GetInt("counter")+1)
+		if err := s.Put("counter", s.GetInt("counter")+1); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
 	mux.HandleFunc("POST /revoke-others", func(w http.ResponseWriter, r *http.Request) {
 		s := keycard.FromContext(r.Context())
 		if info, ok := s.Info(); ok && info.Subject != "" {
-			sessions.RevokeAll(r.Context(), info.Subject, info.ID)
+			if _, err := sessions.RevokeAll(r.Context(), info.Subject, info.ID); err != nil {
+				http.Error(w, err.Error(), http.StatusServiceUnavailable)
+				return
+			}
 		}
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
 	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
-		keycard.Logout(r.Context())
+		if err := keycard.Logout(r.Context()); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
 
 	// Cross-origin form posts are refused (Sec-Fetch-Site / Origin checks).
-	handler := http.NewCrossOriginProtection().Handler(sessions.Handler(mux))
-	srv := &http.Server{Addr: *addr, Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-	log.Printf("Keycard hello: open http://%s", *addr)
-	log.Fatal(srv.ListenAndServe())
+	return http.NewCrossOriginProtection().Handler(sessions.Handler(mux)), nil
 }
