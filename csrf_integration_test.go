@@ -235,12 +235,12 @@ func TestLoginFormWritesNothing(t *testing.T) {
 				cookie, token string
 				header        http.Header
 			}{
-				"no token":             {cookie, "", nil},
-				"another visitor's":    {otherCookie, form, nil},
-				"no cookie":            {"", form, nil},
-				"cross-site":           {cookie, form, http.Header{"Sec-Fetch-Site": {"cross-site"}}},
-				"duplicated cookie":    {cookie + "; " + otherCookie, form, nil},
-				"forged cookie":        {"__Host-keycard-csrf-anon=" + strings.Repeat("A", 43), form, nil},
+				"no token":          {cookie, "", nil},
+				"another visitor's": {otherCookie, form, nil},
+				"no cookie":         {"", form, nil},
+				"cross-site":        {cookie, form, http.Header{"Sec-Fetch-Site": {"cross-site"}}},
+				"duplicated cookie": {cookie + "; " + otherCookie, form, nil},
+				"forged cookie":     {"__Host-keycard-csrf-anon=" + strings.Repeat("A", 43), form, nil},
 			} {
 				if res := post(h, "/login?user=mallory", tt.cookie, tt.token, tt.header); res.StatusCode != http.StatusForbidden {
 					t.Errorf("login CSRF, %s: %d, want 403", name, res.StatusCode)
