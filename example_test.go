@@ -22,7 +22,9 @@ func Example() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
 		// ... verify the password, then bind the user; the token is replaced.
-		keycard.Login(r.Context(), "alice")
+		if err := keycard.Login(r.Context(), "alice"); err != nil {
+			http.Error(w, "login failed, try again", http.StatusServiceUnavailable)
+		}
 	})
 	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "hello ", keycard.FromContext(r.Context()).Subject())
