@@ -58,7 +58,7 @@ type Guard interface {
 	Judge(stored string, r *http.Request) (action GuardAction, changed string)
 }
 
-// ErrRateLimited: too many invalid tokens from the client's network. The
+// ErrRateLimited means too many invalid tokens from the client's network. The
 // middleware answers 429 with Retry-After.
 var ErrRateLimited = errors.New("keycard: too many invalid session tokens from this network; retry later")
 

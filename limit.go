@@ -26,7 +26,7 @@ type SessionLimit struct {
 	DenyNew bool
 }
 
-// ErrTooManySessions: Login was refused because the subject already holds
+// ErrTooManySessions means Login was refused because the subject already holds
 // SessionLimit.Max sessions and the policy is DenyNew. When the refusal is
 // found only at commit (a concurrent login took the last place), the
 // middleware answers 403 with the code "too_many_sessions".

@@ -11,22 +11,22 @@ import (
 
 // Errors the Manager returns.
 var (
-	// ErrInvalidToken: a token that is malformed, unknown, expired, destroyed,
+	// ErrInvalidToken means the token is malformed, unknown, expired, destroyed,
 	// or presented through the wrong transport. One error for every reason;
 	// the reason goes to the event hook and the debug log only.
 	ErrInvalidToken = errors.New("keycard: invalid session token")
 	// ErrStoreUnavailable wraps an error from the store that is not one of its
 	// sentinels. The middleware answers it with 503; nobody is logged out.
 	ErrStoreUnavailable = errors.New("keycard: session store unavailable")
-	// ErrTokenInURL: the request carries a session token in its URL query.
+	// ErrTokenInURL means the request carries a session token in its URL query.
 	ErrTokenInURL = errors.New("keycard: session token in URL; send it in the cookie or the Authorization header")
-	// ErrAmbiguousCredentials: the request carries both a session cookie and a
+	// ErrAmbiguousCredentials means the request carries both a session cookie and a
 	// bearer token, or several bearer tokens.
 	ErrAmbiguousCredentials = errors.New("keycard: request carries more than one session credential")
-	// ErrNoSession: the operation needs a session and the request has none
+	// ErrNoSession means the operation needs a session and the request has none
 	// that the middleware may create (API requests without a valid token).
 	ErrNoSession = errors.New("keycard: no session")
-	// ErrWrongKind: the operation is not available for this kind of session,
+	// ErrWrongKind means the operation is not available for this kind of session,
 	// such as Login on a request authenticated by a bearer token.
 	ErrWrongKind = errors.New("keycard: operation not available for this kind of session")
 )

@@ -168,7 +168,7 @@ type RememberMe struct {
 // days, the longest cookie lifetime browsers keep (RFC 6265bis section 5.5).
 const MaxRememberMe = 400 * 24 * time.Hour
 
-// ErrRememberMeOff: SetRememberMe(true) was called on a Manager whose
+// ErrRememberMeOff means SetRememberMe(true) was called on a Manager whose
 // Options.RememberMe is not configured.
 var ErrRememberMeOff = errors.New("keycard: remember-me is not configured: set Options.RememberMe's IdleTimeout and AbsoluteTimeout to the limits a remembered session should have")
 

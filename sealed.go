@@ -28,7 +28,7 @@ const sealPurpose = "keycard-session"
 // sealed cookie stays under the 4096 bytes browsers keep.
 const maxSealedData = 2800
 
-// ErrTooLarge: the values of a sealed session would not fit in a cookie.
+// ErrTooLarge means the values of a sealed session would not fit in a cookie.
 var ErrTooLarge = errors.New("keycard: session values too large for a sealed cookie")
 
 // The payload of a sealed session cookie is a compact binary encoding of
@@ -369,7 +369,7 @@ type nonceReader interface {
 // CSRF token for CheckSealedCSRF.
 const CSRFHeader = "X-CSRF-Token"
 
-// ErrCSRF: a state-changing request did not echo its sealed session's CSRF token.
+// ErrCSRF means a state-changing request did not echo its sealed session's CSRF token.
 var ErrCSRF = errors.New("keycard: missing or wrong CSRF token")
 
 // csrfCookieName is the companion cookie that carries the sealed value's

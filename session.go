@@ -78,7 +78,7 @@ func (s *Session) clock() time.Time {
 
 type ctxKey struct{}
 
-// ErrNoMiddleware: the context carries no Session because the request did
+// ErrNoMiddleware means the context carries no Session because the request did
 // not pass through Manager.Handler. Every method of the Session that
 // FromContext returns then fails with it (reads see an anonymous request).
 var ErrNoMiddleware = errors.New("keycard: no session in this context: the request did not pass through Manager.Handler; wrap the handler with it")

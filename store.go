@@ -10,11 +10,11 @@ import (
 // these at the store boundary; any other error is treated by the Manager as the
 // store being unavailable (the middleware answers 503 and nobody is logged out).
 var (
-	// ErrNotFound: no live record (or, for Get, no record nor tombstone) under the key.
+	// ErrNotFound means there is no live record (or, for Get, no record nor tombstone) under the key.
 	ErrNotFound = errors.New("keycard: session not found")
-	// ErrExists: Create found the token hash or the ID already taken.
+	// ErrExists means Create found the token hash or the ID already taken.
 	ErrExists = errors.New("keycard: session already exists")
-	// ErrConflict: a compare-and-swap write found another version than the caller read.
+	// ErrConflict means a compare-and-swap write found another version than the caller read.
 	ErrConflict = errors.New("keycard: session changed concurrently")
 )
 

@@ -12,9 +12,6 @@ import (
 // base64url without padding.
 const TokenLen = 43
 
-// idLen is the length of a public session ID: 16 random bytes in base64url.
-const idLen = 22
-
 // Token is a session token: the secret a client holds. It prints as REDACTED
 // in every fmt verb that calls String and in log/slog; use Reveal to send it.
 type Token string

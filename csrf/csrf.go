@@ -19,13 +19,13 @@ import (
 // the same 403 and a generic body; the reason goes to the log and to
 // FailureReason for a custom DenyHandler. None of them carries a token.
 var (
-	// ErrCrossOrigin: the first line (http.CrossOriginProtection) found a
+	// ErrCrossOrigin means the first line (http.CrossOriginProtection) found a
 	// cross-origin browser request from an origin that is not trusted.
 	ErrCrossOrigin = errors.New("csrf: cross-origin request")
-	// ErrTokenMissing: a state-changing request carried no token in the
+	// ErrTokenMissing means a state-changing request carried no token in the
 	// header nor in the form field.
 	ErrTokenMissing = errors.New("csrf: token missing")
-	// ErrTokenInvalid: the token is malformed, belongs to another session, was
+	// ErrTokenInvalid means the token is malformed, belongs to another session, was
 	// issued before a rotation, or the session has no secret. One error for
 	// every reason, so that nothing can be learned from the answer.
 	ErrTokenInvalid = errors.New("csrf: token invalid")

@@ -8,7 +8,7 @@ import (
 	"github.com/keycard-go/keycard"
 )
 
-// ErrNotAuthenticated: MintFromSession was asked for a token without a live,
+// ErrNotAuthenticated means MintFromSession was asked for a token without a live,
 // authenticated session.
 var ErrNotAuthenticated = errors.New("jwt: no authenticated session")
 
