@@ -201,56 +201,48 @@ func TestCSRFTokenAfterPrivilegeChange(t *testing.T) {
 // TestLoginFormWritesNothing: 10,000 visits to a CSRF-protected login form
 // leave the store empty, and login CSRF is still refused.
 func TestLoginFormWritesNothing(t *testing.T) {
-	for _, mode := range []string{"server", "sealed"} {
-		t.Run(mode, func(t *testing.T) {
-			var e *env
-			if mode == "sealed" {
-				e = newSealedEnv(t, nil)
-			} else {
-				e = newEnv(t, nil)
+	forEachMode(t, func(t *testing.T, mode string, e *env) {
+		st := &writeCounter{Store: e.store}
+		m, err := keycard.New(st, &keycard.Options{Sealer: sealerIf(t, e, mode), Now: e.clock.Now, Logger: discard})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.m = m
+		h := csrfApp(t, e)
+		visits := 10000
+		if testing.Short() {
+			visits = 1000
+		}
+		var form, cookie string
+		for range visits {
+			form, cookie = getForm(t, h, "")
+		}
+		if n := st.writes.Load(); n != 0 {
+			t.Fatalf("%d visits of the login form wrote the store %d times, want 0", visits, n)
+		}
+		if _, other := getForm(t, h, ""); other == cookie {
+			t.Fatal("two visitors got the same CSRF cookie")
+		}
+		_, otherCookie := getForm(t, h, "")
+		for name, tt := range map[string]struct {
+			cookie, token string
+			header        http.Header
+		}{
+			"no token":          {cookie, "", nil},
+			"another visitor's": {otherCookie, form, nil},
+			"no cookie":         {"", form, nil},
+			"cross-site":        {cookie, form, http.Header{"Sec-Fetch-Site": {"cross-site"}}},
+			"duplicated cookie": {cookie + "; " + otherCookie, form, nil},
+			"forged cookie":     {"__Host-keycard-csrf-anon=" + strings.Repeat("A", 43), form, nil},
+		} {
+			if res := post(h, "/login?user=mallory", tt.cookie, tt.token, tt.header); res.StatusCode != http.StatusForbidden {
+				t.Errorf("login CSRF, %s: %d, want 403", name, res.StatusCode)
 			}
-			st := &writeCounter{Store: e.store}
-			m, err := keycard.New(st, &keycard.Options{Sealer: sealerIf(t, e, mode), Now: e.clock.Now, Logger: discard})
-			if err != nil {
-				t.Fatal(err)
-			}
-			e.m = m
-			h := csrfApp(t, e)
-			visits := 10000
-			if testing.Short() {
-				visits = 1000
-			}
-			var form, cookie string
-			for range visits {
-				form, cookie = getForm(t, h, "")
-			}
-			if n := st.writes.Load(); n != 0 {
-				t.Fatalf("%d visits of the login form wrote the store %d times, want 0", visits, n)
-			}
-			if _, other := getForm(t, h, ""); other == cookie {
-				t.Fatal("two visitors got the same CSRF cookie")
-			}
-			_, otherCookie := getForm(t, h, "")
-			for name, tt := range map[string]struct {
-				cookie, token string
-				header        http.Header
-			}{
-				"no token":          {cookie, "", nil},
-				"another visitor's": {otherCookie, form, nil},
-				"no cookie":         {"", form, nil},
-				"cross-site":        {cookie, form, http.Header{"Sec-Fetch-Site": {"cross-site"}}},
-				"duplicated cookie": {cookie + "; " + otherCookie, form, nil},
-				"forged cookie":     {"__Host-keycard-csrf-anon=" + strings.Repeat("A", 43), form, nil},
-			} {
-				if res := post(h, "/login?user=mallory", tt.cookie, tt.token, tt.header); res.StatusCode != http.StatusForbidden {
-					t.Errorf("login CSRF, %s: %d, want 403", name, res.StatusCode)
-				}
-			}
-			if res := post(h, "/login?user=alice", cookie, form, nil); res.StatusCode != http.StatusOK {
-				t.Fatalf("the real login: %d", res.StatusCode)
-			}
-		})
-	}
+		}
+		if res := post(h, "/login?user=alice", cookie, form, nil); res.StatusCode != http.StatusOK {
+			t.Fatalf("the real login: %d", res.StatusCode)
+		}
+	})
 }
 
 // writeCounter counts the store writes.

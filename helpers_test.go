@@ -310,3 +310,16 @@ func deepStrings(v any) string {
 	walk(reflect.ValueOf(v), 0)
 	return b.String()
 }
+
+// forEachMode runs test on a server-side and on a sealed-cookie env.
+func forEachMode(t *testing.T, test func(t *testing.T, mode string, e *env)) {
+	for _, mode := range []string{"server", "sealed"} {
+		t.Run(mode, func(t *testing.T) {
+			if mode == "sealed" {
+				test(t, mode, newSealedEnv(t, nil))
+			} else {
+				test(t, mode, newEnv(t, nil))
+			}
+		})
+	}
+}

@@ -14,67 +14,59 @@ import (
 // tokens, which carry her session ID, never reach Bob), and Alice's session
 // ended.
 func TestLoginAsAnotherSubjectStartsANewSession(t *testing.T) {
-	for _, mode := range []string{"server", "sealed"} {
-		t.Run(mode, func(t *testing.T) {
-			var e *env
-			if mode == "sealed" {
-				e = newSealedEnv(t, nil)
-			} else {
-				e = newEnv(t, nil)
-			}
-			ctx := context.Background()
-			alice := e.login("alice")
-			res := e.do(req{method: "POST", path: "/put?k=secret&v=alices", cookie: alice})
-			alice = cookieAfter(e, res, alice)
-			aliceID := e.sessionID(alice)
+	forEachMode(t, func(t *testing.T, mode string, e *env) {
+		ctx := context.Background()
+		alice := e.login("alice")
+		res := e.do(req{method: "POST", path: "/put?k=secret&v=alices", cookie: alice})
+		alice = cookieAfter(e, res, alice)
+		aliceID := e.sessionID(alice)
 
-			res = e.do(req{method: "POST", path: "/login?user=bob", cookie: alice})
-			bob := cookieAfter(e, res, alice)
-			if bob == alice {
-				t.Fatal("the login as bob kept alice's token")
-			}
-			if code, who := e.whoami(bob); code != http.StatusOK || who != "bob" {
-				t.Fatalf("bob's session: %d %q", code, who)
-			}
-			if got := body(e.do(req{method: "GET", path: "/get?k=secret", cookie: bob})); got != "" {
-				t.Fatalf("bob sees alice's value %q", got)
-			}
-			bobID := e.sessionID(bob)
-			if bobID == "" || bobID == aliceID {
-				t.Fatalf("bob's session ID %q, alice's %q: want a new one", bobID, aliceID)
-			}
-			if active, err := e.m.Active(ctx, aliceID); err != nil || active {
-				t.Fatalf("alice's session after bob's login: active %v, %v; want ended", active, err)
-			}
-			if code, _ := e.whoami(alice); code != http.StatusUnauthorized {
-				t.Fatalf("alice's old token after bob's login: %d, want 401", code)
-			}
-			if _, err := e.m.RevokeAll(ctx, "alice", ""); err != nil {
-				t.Fatal(err)
-			}
-			if active, err := e.m.Active(ctx, bobID); err != nil || !active {
-				t.Fatalf("RevokeAll(alice) reached bob's session: active %v, %v", active, err)
-			}
-			if code, who := e.whoami(bob); code != http.StatusOK || who != "bob" {
-				t.Fatalf("bob after RevokeAll(alice): %d %q", code, who)
-			}
+		res = e.do(req{method: "POST", path: "/login?user=bob", cookie: alice})
+		bob := cookieAfter(e, res, alice)
+		if bob == alice {
+			t.Fatal("the login as bob kept alice's token")
+		}
+		if code, who := e.whoami(bob); code != http.StatusOK || who != "bob" {
+			t.Fatalf("bob's session: %d %q", code, who)
+		}
+		if got := body(e.do(req{method: "GET", path: "/get?k=secret", cookie: bob})); got != "" {
+			t.Fatalf("bob sees alice's value %q", got)
+		}
+		bobID := e.sessionID(bob)
+		if bobID == "" || bobID == aliceID {
+			t.Fatalf("bob's session ID %q, alice's %q: want a new one", bobID, aliceID)
+		}
+		if active, err := e.m.Active(ctx, aliceID); err != nil || active {
+			t.Fatalf("alice's session after bob's login: active %v, %v; want ended", active, err)
+		}
+		if code, _ := e.whoami(alice); code != http.StatusUnauthorized {
+			t.Fatalf("alice's old token after bob's login: %d, want 401", code)
+		}
+		if _, err := e.m.RevokeAll(ctx, "alice", ""); err != nil {
+			t.Fatal(err)
+		}
+		if active, err := e.m.Active(ctx, bobID); err != nil || !active {
+			t.Fatalf("RevokeAll(alice) reached bob's session: active %v, %v", active, err)
+		}
+		if code, who := e.whoami(bob); code != http.StatusOK || who != "bob" {
+			t.Fatalf("bob after RevokeAll(alice): %d %q", code, who)
+		}
 
-			// A re-authentication of the same subject keeps its session and
-			// values; only the token changes.
-			res = e.do(req{method: "POST", path: "/put?k=theme&v=dark", cookie: bob})
-			bob = cookieAfter(e, res, bob)
-			bobID = e.sessionID(bob)
-			res = e.do(req{method: "POST", path: "/login?user=bob", cookie: bob})
-			again := cookieAfter(e, res, bob)
-			// (Sealed sessions take a new ID at every login: see docs/sealed.md.)
-			if again == bob || e.sessionID(again) != bobID && mode == "server" {
-				t.Fatal("a re-authentication did not keep the session under a new token")
-			}
-			if got := body(e.do(req{method: "GET", path: "/get?k=theme", cookie: again})); got != "dark" {
-				t.Fatalf("value after re-authentication = %q, want dark", got)
-			}
-		})
-	}
+		// A re-authentication of the same subject keeps its session and
+		// values; only the token changes.
+		res = e.do(req{method: "POST", path: "/put?k=theme&v=dark", cookie: bob})
+		bob = cookieAfter(e, res, bob)
+		bobID = e.sessionID(bob)
+		res = e.do(req{method: "POST", path: "/login?user=bob", cookie: bob})
+		again := cookieAfter(e, res, bob)
+		// (Sealed sessions take a new ID at every login: see docs/sealed.md.)
+		if again == bob || e.sessionID(again) != bobID && mode == "server" {
+			t.Fatal("a re-authentication did not keep the session under a new token")
+		}
+		if got := body(e.do(req{method: "GET", path: "/get?k=theme", cookie: again})); got != "dark" {
+			t.Fatalf("value after re-authentication = %q, want dark", got)
+		}
+	})
 }
 
 // cookieAfter returns the session cookie res set, or prev when it set none.
