@@ -88,3 +88,37 @@ func (nopStore) DeleteByID(context.Context, string) error                   { re
 func (nopStore) List(context.Context, string) ([]*Record, error)            { return nil, nil }
 func (nopStore) DeleteSubject(context.Context, string, string) (int, error) { return 0, nil }
 func (nopStore) DeleteExpired(context.Context, time.Time, int) (int, error) { return 0, nil }
+
+// FuzzAccept checks the Accept negotiation of the default error page on
+// any header: a quality is within 0 to 1000, a line's quality for a type
+// does not depend on unrelated ranges after it, and a page is chosen only
+// when text/html is acceptable at all.
+func FuzzAccept(f *testing.F) {
+	for _, s := range []string{
+		"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "*/*", "",
+		"application/json, text/html;q=0.5", "text/html;q=0, application/json", "text/*;q=.5",
+		";;;,,,/=;q=", "text/html;q=1.0000", "TEXT/HTML;Q=0.7", "text/html;q=0.999",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, accept string) {
+		lines := []string{accept}
+		html, json := acceptQ(lines, "text", "html"), acceptQ(lines, "application", "json")
+		if html < 0 || html > 1000 || json < 0 || json > 1000 {
+			t.Fatalf("qualities %d, %d outside 0..1000", html, json)
+		}
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Accept", accept)
+		if got := wantsHTML(r); got != (html > 0 && html > json) {
+			t.Fatalf("wantsHTML %v with html %d, json %d", got, html, json)
+		}
+		// Appending a range for an unrelated type never changes the answer.
+		if acceptQ([]string{accept + ",image/png;q=0.1"}, "text", "html") != html && !strings.Contains(accept, ";") {
+			t.Fatalf("an unrelated range changed text/html's quality")
+		}
+		r.Header.Set("Authorization", "Bearer x")
+		if wantsHTML(r) {
+			t.Fatal("an API request got a page")
+		}
+	})
+}
