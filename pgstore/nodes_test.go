@@ -10,10 +10,10 @@ import (
 	"github.com/keycard-go/keycard/storetest"
 )
 
-// TestTwoNodes: two Stores with pools of their own (two Keycard processes)
-// on one database: what one writes the other reads at once, and a revocation
-// through one is seen by the other on its next read.
-func TestTwoNodes(t *testing.T) {
+// twoNodes returns two Stores with pools of their own (two Keycard
+// processes) on one schema of the shared server.
+func twoNodes(t *testing.T) (a, b *pgstore.Store) {
+	t.Helper()
 	pg := testserver.SharedPostgres(t)
 	schema := fmt.Sprintf("keycard_nodes_%d", schemaSeq.Add(1))
 	ctx := context.Background()
@@ -21,9 +21,25 @@ func TestTwoNodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := pgstore.New(ctx, newPool(t, pg), &pgstore.Options{Schema: schema})
+	b, err = pgstore.New(ctx, newPool(t, pg), &pgstore.Options{Schema: schema})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return a, b
+}
+
+// TestTwoNodes: what one node writes the other reads at once, and a
+// revocation through one is seen by the other on its next read.
+func TestTwoNodes(t *testing.T) {
+	a, b := twoNodes(t)
 	storetest.TwoNodes(t, a, b)
+}
+
+// TestRevocationRacesRotateTwoNodes is the conformance suite's
+// DeleteSubjectRacesRotate and DeleteByIDRacesRotate with the renewal on one
+// node and the revocation on the other.
+func TestRevocationRacesRotateTwoNodes(t *testing.T) {
+	a, b := twoNodes(t)
+	storetest.DeleteSubjectRacesRotate(t, a, b, 100)
+	storetest.DeleteByIDRacesRotate(t, a, b, 100)
 }
