@@ -63,9 +63,22 @@
 //
 // Indexes: the primary key on the token hash, a unique index on the IDs of
 // live records, an index on the subjects of live records and one on the
-// deadline. DeleteExpired drops at most limit rows per call, oldest deadline
-// first, in one short transaction; [Options.SweepInterval] starts a
-// background sweeper that calls it in batches of [Options.SweepBatch].
+// deadline.
+//
+// # Expiry
+//
+// DeleteExpired drops at most limit rows per call, oldest deadline first,
+// in one short write transaction. Open starts a background sweep that Close
+// stops: every [Options.SweepInterval] (default one minute) it calls
+// DeleteExpired with the current time and [Options.SweepBatch] (default
+// 256) until a batch is not full, so that a writer waits for one batch at
+// most. The first sweep runs one interval after Open. An error goes to
+// [Options.Logger] and the next interval tries again. A negative
+// SweepInterval turns the sweep off: then call DeleteExpired yourself, or
+// expired rows stay in the file (the Manager never accepts them, so that is
+// untidy, not wrong). Processes that share the file each sweep; their
+// batches take the file's write lock in turn. SweepInterval means the same
+// in memstore and pgstore; redisstore has none, as Redis expires its keys.
 //
 // # Migrations
 //

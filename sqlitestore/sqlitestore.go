@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/internal/binrec"
+	"github.com/keycard-go/keycard/internal/sweep"
 )
 
 // Options configures a Store. A nil *Options means all defaults.
@@ -30,15 +32,20 @@ type Options struct {
 	// others wait for a free one. Default 4.
 	ReadConns int
 
-	// SweepInterval, when positive, starts a background goroutine that drops
-	// expired records and tombstones every SweepInterval, SweepBatch rows per
-	// write transaction so that writers never wait long. Default 0: no
-	// sweeper (call DeleteExpired yourself).
+	// SweepInterval is how often a background goroutine that Open starts
+	// and Close stops drops expired records and tombstones, SweepBatch rows
+	// per write transaction so that writers never wait long. Default (0):
+	// one minute. A negative value turns the background sweep off;
+	// DeleteExpired still works.
 	SweepInterval time.Duration
 
-	// SweepBatch is the number of rows the sweeper drops per transaction.
-	// Default 256.
+	// SweepBatch is the number of rows the background sweep drops per
+	// transaction; it goes on while a batch is full. Default 256.
 	SweepBatch int
+
+	// Logger receives the errors of the background sweep (at Warn; the
+	// sweep tries again at its next interval). Default slog.Default().
+	Logger *slog.Logger
 
 	// SynchronousNormal sets PRAGMA synchronous=NORMAL instead of FULL: writes
 	// are faster, and a crash of the process still loses nothing, but a power
@@ -56,8 +63,7 @@ type Store struct {
 	readers  chan *reader // the free readers, on connections of r (read.go); closed by Close
 	nreaders int          // how many readers Open made
 
-	stopSweep chan struct{}
-	sweepDone chan struct{}
+	sweep     *sweep.Loop // nil: no background sweep
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -78,8 +84,8 @@ func Open(path string, opts *Options) (*Store, error) {
 	if o.ReadConns <= 0 {
 		o.ReadConns = 4
 	}
-	if o.SweepBatch <= 0 {
-		o.SweepBatch = 256
+	if o.Logger == nil {
+		o.Logger = slog.Default()
 	}
 	if path == "" || path == ":memory:" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("sqlitestore: unsupported database path %q (a file path without '?' or '#')", path)
@@ -128,11 +134,7 @@ func Open(path string, opts *Options) (*Store, error) {
 		s.readers <- rd
 		s.nreaders++
 	}
-	if o.SweepInterval > 0 {
-		s.stopSweep = make(chan struct{})
-		s.sweepDone = make(chan struct{})
-		go s.sweep(o.SweepInterval, o.SweepBatch)
-	}
+	s.sweep = sweep.Start("sqlitestore", o.SweepInterval, o.SweepBatch, o.Logger, s.DeleteExpired)
 	return s, nil
 }
 
@@ -141,10 +143,7 @@ func Open(path string, opts *Options) (*Store, error) {
 // once.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
-		if s.stopSweep != nil {
-			close(s.stopSweep)
-			<-s.sweepDone
-		}
+		s.sweep.Stop()
 		var errs []error
 		for range s.nreaders {
 			errs = append(errs, (<-s.readers).close())
@@ -159,30 +158,6 @@ func (s *Store) Close() error {
 		s.closeErr = errors.Join(errs...)
 	})
 	return s.closeErr
-}
-
-func (s *Store) sweep(every time.Duration, batch int) {
-	defer close(s.sweepDone)
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stopSweep:
-			return
-		case <-t.C:
-		}
-		for {
-			n, err := s.DeleteExpired(context.Background(), time.Now(), batch)
-			if err != nil || n < batch {
-				break
-			}
-			select {
-			case <-s.stopSweep:
-				return
-			default:
-			}
-		}
-	}
 }
 
 // micros encodes a time as Unix microseconds, NULL for the zero time.
