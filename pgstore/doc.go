@@ -16,8 +16,9 @@
 // [Open] takes every form pgxpool.ParseConfig takes: a URL
 // (postgres://user:password@host:5432/db?sslmode=verify-full&pool_max_conns=10)
 // or a keyword/value string ("host=db user=keycard dbname=app"). PG*
-// environment variables fill in what is missing. Use [New] with a pool you
-// configured yourself to choose the schema.
+// environment variables fill in what is missing. Open uses the default
+// [Options]; use [New] with a pool you configured yourself to choose the
+// schema or the sweep.
 //
 // # Schema and migrations
 //
@@ -52,6 +53,26 @@
 // machine (with fsync off; a durable server adds the time to write the
 // rewritten rows). Plan the upgrade of a large deployment for a quiet
 // moment.
+//
+// # Expiry
+//
+// New (and so Open) starts a background sweep that Close stops: every
+// [Options.SweepInterval] (default one minute) it calls DeleteExpired with
+// this process's clock and [Options.SweepBatch] (default 256) until a
+// DELETE is not full, so that no statement holds many row locks or runs
+// long. The first sweep runs one interval after New. An error goes to
+// [Options.Logger] and the next interval tries again; it never stops the
+// Store. Every node of a deployment sweeps, and that is safe: the DELETE
+// takes its rows FOR UPDATE SKIP LOCKED, so concurrent sweeps drop
+// disjoint rows and never wait for each other, and N nodes cost N small
+// indexed DELETEs per interval. The sweep compares deadlines with the
+// node's clock, as the Manager checks them, so keep the nodes' clocks in
+// sync. A negative SweepInterval turns the sweep off: then call
+// DeleteExpired yourself, or expired rows stay (the Manager never accepts
+// them, so that is untidy, not wrong). A Store on a pool passed to New
+// sweeps too: close the Store before the pool. SweepInterval means the
+// same in memstore and sqlitestore; redisstore has none, as Redis expires
+// its keys.
 //
 // # Atomicity and round trips
 //

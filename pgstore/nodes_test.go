@@ -1,8 +1,6 @@
 package pgstore_test
 
 import (
-	"context"
-	"fmt"
 	"testing"
 
 	"github.com/keycard-go/keycard/internal/testserver"
@@ -15,17 +13,8 @@ import (
 func twoNodes(t *testing.T) (a, b *pgstore.Store) {
 	t.Helper()
 	pg := testserver.SharedPostgres(t)
-	schema := fmt.Sprintf("keycard_nodes_%d", schemaSeq.Add(1))
-	ctx := context.Background()
-	a, err := pgstore.New(ctx, newPool(t, pg), &pgstore.Options{Schema: schema})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err = pgstore.New(ctx, newPool(t, pg), &pgstore.Options{Schema: schema})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a, b
+	opts := &pgstore.Options{Schema: newSchema("nodes")}
+	return open(t, newPool(t, pg), opts), open(t, newPool(t, pg), opts)
 }
 
 // TestTwoNodes: what one node writes the other reads at once, and a

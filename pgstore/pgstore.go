@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io/fs"
+	"log/slog"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/internal/binrec"
+	"github.com/keycard-go/keycard/internal/sweep"
 )
 
 //go:embed migrations/*.sql
@@ -30,6 +33,24 @@ type Options struct {
 	// (keycard_sessions, keycard_schema_version); it is created when missing.
 	// Default "public".
 	Schema string
+
+	// SweepInterval is how often a background goroutine that New starts and
+	// Close stops drops expired records and tombstones, with DELETEs of at
+	// most SweepBatch rows each, so that no statement holds many row locks
+	// or runs long. Every node of a deployment may sweep: concurrent sweeps
+	// skip the rows another holds (FOR UPDATE SKIP LOCKED). The sweep
+	// compares deadlines with this process's clock, as the Manager does.
+	// Default (0): one minute. A negative value turns the background sweep
+	// off; DeleteExpired still works.
+	SweepInterval time.Duration
+
+	// SweepBatch is the number of rows one DELETE of the background sweep
+	// drops; the sweep goes on while a DELETE is full. Default 256.
+	SweepBatch int
+
+	// Logger receives the errors of the background sweep (at Warn; the
+	// sweep tries again at its next interval). Default slog.Default().
+	Logger *slog.Logger
 }
 
 // Store is a keycard.Store in PostgreSQL. It is safe for concurrent use by
@@ -38,7 +59,9 @@ type Options struct {
 type Store struct {
 	pool    *pgxpool.Pool
 	ownPool bool
-	table   string // quoted schema.keycard_sessions
+	table   string      // quoted schema.keycard_sessions
+	sweep   *sweep.Loop // nil: no background sweep
+	close   sync.Once
 
 	sqlGet, sqlGetByID, sqlInsert, sqlUpdate, sqlRotate string
 	sqlDelete, sqlDeleteByID, sqlList, sqlDeleteSubject string
@@ -49,7 +72,9 @@ var _ keycard.Store = (*Store)(nil)
 
 // New returns a Store on pool after applying the embedded migrations (under a
 // transaction-scoped advisory lock, so that nodes starting together migrate
-// once). The caller keeps ownership of pool: Close does not close it.
+// once), and starts the background sweep. The caller keeps ownership of
+// pool: Close stops the sweep but does not close the pool; close the Store
+// before the pool.
 func New(ctx context.Context, pool *pgxpool.Pool, opts *Options) (*Store, error) {
 	o := Options{}
 	if opts != nil {
@@ -58,18 +83,22 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts *Options) (*Store, error)
 	if o.Schema == "" {
 		o.Schema = "public"
 	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
 	schema := pgx.Identifier{o.Schema}.Sanitize()
 	s := &Store{pool: pool, table: schema + ".keycard_sessions"}
 	s.prepareSQL()
 	if err := migrate(ctx, pool, o.Schema, schema); err != nil {
 		return nil, err
 	}
+	s.sweep = sweep.Start("pgstore", o.SweepInterval, o.SweepBatch, o.Logger, s.DeleteExpired)
 	return s, nil
 }
 
 // Open connects to the PostgreSQL database at url (postgres://user:pass@host:port/db?sslmode=...,
 // any form pgxpool.ParseConfig accepts), applies the migrations and returns a
-// Store whose Close closes the pool.
+// Store with the default Options whose Close closes the pool.
 func Open(ctx context.Context, url string) (*Store, error) {
 	pool, err := pgxpool.New(ctx, url)
 	if err != nil {
@@ -84,11 +113,16 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	return s, nil
 }
 
-// Close closes the pool when Open created it; a pool passed to New is the caller's.
+// Close stops the background sweep, interrupting a DELETE in progress, and
+// closes the pool when Open created it; a pool passed to New is the
+// caller's. It is safe to call more than once.
 func (s *Store) Close() error {
-	if s.ownPool {
-		s.pool.Close()
-	}
+	s.close.Do(func() {
+		s.sweep.Stop()
+		if s.ownPool {
+			s.pool.Close()
+		}
+	})
 	return nil
 }
 
