@@ -39,7 +39,11 @@
 // A record is one binary value (see codec.go), so that Get is one GET.
 // Expiry is Redis's own: a live record expires (PXAT) at its KeepUntil, a
 // tombstone and the ID key at ExpiresAt, an index at its latest member's
-// ExpiresAt. DeleteExpired therefore returns 0. The index and the ID key are
+// ExpiresAt. DeleteExpired therefore returns 0, and there is no background
+// sweep and no SweepInterval option (memstore, sqlitestore and pgstore
+// sweep every minute by default): an option here would have nothing to
+// tune. Redis drops an expired key when it is read or when its own
+// sampling finds it. The index and the ID key are
 // kept up to date eagerly where the keys share a node and pruned lazily
 // everywhere: List and DeleteSubject check every record they read (live, same
 // subject) and remove entries that name a tombstone or another subject's
