@@ -85,8 +85,11 @@ type Store struct {
 var _ keycard.Store = (*Store)(nil)
 
 // Open opens (creating it with mode 0600 when it does not exist) the SQLite
-// database at path, applies the embedded schema migrations and returns the
-// Store. An existing file keeps its mode. Close the Store when done.
+// database at path, applies the embedded schema migrations, starts the
+// background sweep and returns the Store. An existing file keeps its mode;
+// one that holds a table or index with one of the Store's names that is not
+// Keycard's is refused before anything in it changes (see
+// Options.TablePrefix). Close the Store when done.
 func Open(path string, opts *Options) (*Store, error) {
 	o := Options{}
 	if opts != nil {

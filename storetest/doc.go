@@ -66,5 +66,10 @@
 //
 // # Helpers
 //
-// NewRecord, NewID, NewHash, Now and Diff are exported for stores' own tests.
+// NewRecord, NewID, NewHash, Now and Diff are exported for stores' own tests,
+// and so are checks that need more than one store or a store made a
+// particular way: TwoNodes, Outage, DeleteSubjectRacesRotate and
+// DeleteByIDRacesRotate with two stores on one server, and BackgroundSweep,
+// which checks on testing/synctest's fake clock that a store sweeps expired
+// records by itself one interval after it is made, and not before.
 package storetest
