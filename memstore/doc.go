@@ -40,8 +40,11 @@
 // the Manager checks every deadline itself, so a late drop is untidy, never
 // wrong.
 //
-// The sweep runs every Options.SweepInterval (default one minute) on a
-// goroutine that Close stops. It sleeps briefly after each batch, so that it
+// The sweep runs every Options.SweepInterval (default one minute; the first
+// one interval after New) on a goroutine that Close stops; a negative
+// SweepInterval turns it off, and DeleteExpired still works. SweepInterval
+// means the same in sqlitestore and pgstore; redisstore has none, as Redis
+// expires its keys. It sleeps briefly after each batch, so that it
 // works in short bursts: a thread that runs for long on a busy machine is
 // eventually preempted by the kernel, and if it held a shard lock at that
 // moment, requests on that shard would wait for it to be scheduled again.

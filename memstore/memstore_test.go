@@ -652,3 +652,26 @@ func TestDeleteSubjectBatches(t *testing.T) {
 	}
 	s.check(t)
 }
+
+// TestBackgroundSweepDefault: a store made with New(nil) drops expired
+// records one minute after New, and not before, without anyone calling
+// DeleteExpired; with SweepInterval negative it does not.
+func TestBackgroundSweepDefault(t *testing.T) {
+	tests := []struct {
+		name  string
+		opts  *Options
+		every time.Duration
+	}{
+		{"default", nil, time.Minute},
+		{"off", &Options{SweepInterval: -1}, -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			storetest.BackgroundSweep(t, tt.every, func(t *testing.T) keycard.Store {
+				s := New(tt.opts)
+				t.Cleanup(s.Close)
+				return s
+			})
+		})
+	}
+}

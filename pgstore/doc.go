@@ -16,8 +16,9 @@
 // [Open] takes every form pgxpool.ParseConfig takes: a URL
 // (postgres://user:password@host:5432/db?sslmode=verify-full&pool_max_conns=10)
 // or a keyword/value string ("host=db user=keycard dbname=app"). PG*
-// environment variables fill in what is missing. Use [New] with a pool you
-// configured yourself to choose the schema.
+// environment variables fill in what is missing. Open uses the default
+// [Options]; use [New] with a pool you configured yourself to choose the
+// schema or the sweep.
 //
 // # Schema and migrations
 //
@@ -53,11 +54,32 @@
 // rewritten rows). Plan the upgrade of a large deployment for a quiet
 // moment.
 //
+// # Expiry
+//
+// New (and so Open) starts a background sweep that Close stops: every
+// [Options.SweepInterval] (default one minute) it calls DeleteExpired with
+// this process's clock and [Options.SweepBatch] (default 256) until a
+// DELETE is not full, so that no statement holds many row locks or runs
+// long. The first sweep runs one interval after New. An error goes to
+// [Options.Logger] and the next interval tries again; it never stops the
+// Store. Every node of a deployment sweeps, and that is safe: the DELETE
+// takes its rows FOR UPDATE SKIP LOCKED, so concurrent sweeps drop
+// disjoint rows and never wait for each other, and N nodes cost N small
+// indexed DELETEs per interval. The sweep compares deadlines with the
+// node's clock, as the Manager checks them, so keep the nodes' clocks in
+// sync. A negative SweepInterval turns the sweep off: then call
+// DeleteExpired yourself, or expired rows stay (the Manager never accepts
+// them, so that is untidy, not wrong). A Store on a pool passed to New
+// sweeps too: close the Store before the pool. SweepInterval means the
+// same in memstore and sqlitestore; redisstore has none, as Redis expires
+// its keys.
+//
 // # Atomicity and round trips
 //
-// Every method is one SQL statement, so one round trip once pgx has prepared
-// and cached it on the connection (the first use on each connection costs one
-// more), and one implicit transaction:
+// Every method is one SQL statement, or for DeleteByID and DeleteSubject two
+// in one pipelined batch, so one round trip once pgx has prepared and cached
+// them on the connection (the first use on each connection costs one more),
+// and one implicit transaction:
 //
 //	Get            SELECT ... WHERE hash = $1 (primary key)
 //	GetByID        SELECT ... WHERE id = $1 AND state = 0 (unique index)
@@ -67,9 +89,10 @@
 //	               ErrNotFound from ErrConflict without a second query
 //	Rotate         one statement: the CTE turns the old row into a tombstone by
 //	               compare-and-swap and inserts the successor only if it did
-//	Delete, DeleteByID
-//	               one UPDATE each (a row becomes a tombstone)
-//	DeleteSubject  the same UPDATE twice in one pipelined batch (see below)
+//	Delete         one UPDATE (a row becomes a tombstone)
+//	DeleteByID, DeleteSubject
+//	               one UPDATE and a SELECT EXISTS of what it should have
+//	               destroyed, in one pipelined batch (see below)
 //	List           SELECT ... WHERE subject = $1 AND state = 0
 //	DeleteExpired  DELETE ... WHERE hash IN (SELECT ... ORDER BY deadline
 //	               LIMIT $2 FOR UPDATE SKIP LOCKED): concurrent sweepers on
@@ -79,13 +102,19 @@
 // a race to a concurrent writer re-checks the row after the writer commits
 // and finds the new version. Rotate compares the subject too.
 //
-// DeleteSubject is atomic with respect to a concurrent Rotate of one of the
-// subject's sessions: a renewal racing a "sign out everywhere" either fails
-// or has its successor destroyed. One UPDATE alone would not do it: when it
-// waits for the Rotate's lock on the old row, it finds that row a tombstone
-// afterwards, and the successor row is not in its snapshot. The second
-// UPDATE of the batch takes a new snapshot and destroys it (and a further
-// batch follows while the second pass still finds rows).
+// DeleteByID and DeleteSubject are atomic with respect to a concurrent
+// Rotate of the session they end: a renewal racing a logout or a "sign out
+// everywhere" either fails or has its successor destroyed. One UPDATE alone
+// would not do it: when it waits for the Rotate's lock on the old row, it
+// finds that row a tombstone afterwards, and the successor row is not in its
+// snapshot. So the UPDATE is followed, in the same batch, by a SELECT
+// EXISTS with a new snapshot (it takes no lock, so it never waits) for a
+// live record that the UPDATE should have destroyed; while there is one,
+// another batch follows. When there is none, none can come (a Rotate needs
+// a live old row), also after a chain of Rotates. Without a race that is one
+// round trip. After eight batches that each found a record renewed under
+// them, the call fails with a store error rather than report a session
+// ended that is not.
 //
 // # Errors
 //

@@ -3,7 +3,6 @@ package pgstore_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -117,15 +116,12 @@ func tableState(t *testing.T, pool *pgxpool.Pool, schema string) (versions, colu
 func TestMigrateFromVersion1(t *testing.T) {
 	ctx := context.Background()
 	pool := newPool(t, testserver.SharedPostgres(t))
-	schema := fmt.Sprintf("keycard_v1_%d", schemaSeq.Add(1))
+	schema := newSchema("v1")
 	w := newV1(t, pool, schema)
 	want := storetest.MigrationFixture(w)
 	_, _, indexesBefore := tableState(t, pool, schema)
 
-	s, err := pgstore.New(ctx, pool, &pgstore.Options{Schema: schema})
-	if err != nil {
-		t.Fatalf("New on a version 1 schema: %v", err)
-	}
+	s := open(t, pool, &pgstore.Options{Schema: schema})
 	storetest.CheckMigrated(t, s, want)
 
 	for _, r := range want {
@@ -166,10 +162,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 	}
 
 	// A second New is a no-op; the migrated rows work like new ones.
-	s, err = pgstore.New(ctx, pool, &pgstore.Options{Schema: schema})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = open(t, pool, &pgstore.Options{Schema: schema})
 	storetest.CheckMigrated(t, s, want)
 	if v, c, i := tableState(t, pool, schema); strings.Join(v, ",") != strings.Join(versions, ",") ||
 		strings.Join(c, ",") != strings.Join(columns, ",") || strings.Join(i, ",") != strings.Join(indexes, ",") {
@@ -193,7 +186,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 func TestMigrateConcurrently(t *testing.T) {
 	pool := newPool(t, testserver.SharedPostgres(t))
 	const n = 6
-	schema := fmt.Sprintf("keycard_concurrent_%d", schemaSeq.Add(1))
+	schema := newSchema("concurrent")
 	stores := make([]*pgstore.Store, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -205,6 +198,7 @@ func TestMigrateConcurrently(t *testing.T) {
 		if err != nil {
 			t.Fatalf("New %d: %v", i, err)
 		}
+		t.Cleanup(func() { stores[i].Close() })
 	}
 	var versions int
 	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM `+schema+`.keycard_schema_version`).Scan(&versions); err != nil {
@@ -227,7 +221,7 @@ func TestMigrateConcurrently(t *testing.T) {
 func TestUnprivilegedRole(t *testing.T) {
 	pg := testserver.SharedPostgres(t)
 	admin := newPool(t, pg)
-	role := fmt.Sprintf("keycard_app_%d", schemaSeq.Add(1))
+	role := newSchema("app")
 	for _, q := range []string{
 		`CREATE ROLE ` + role + ` LOGIN`,
 		`REVOKE CREATE ON DATABASE keycard FROM PUBLIC`,
@@ -242,11 +236,8 @@ func TestUnprivilegedRole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pool.Close()
-	s, err := pgstore.New(context.Background(), pool, &pgstore.Options{Schema: role})
-	if err != nil {
-		t.Fatalf("New as an unprivileged role: %v", err)
-	}
+	t.Cleanup(pool.Close)
+	s := open(t, pool, &pgstore.Options{Schema: role})
 	if err := s.Create(context.Background(), storetest.NewRecord("alice")); err != nil {
 		t.Fatal(err)
 	}

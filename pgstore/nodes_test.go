@@ -1,8 +1,6 @@
 package pgstore_test
 
 import (
-	"context"
-	"fmt"
 	"testing"
 
 	"github.com/keycard-go/keycard/internal/testserver"
@@ -10,20 +8,27 @@ import (
 	"github.com/keycard-go/keycard/storetest"
 )
 
-// TestTwoNodes: two Stores with pools of their own (two Keycard processes)
-// on one database: what one writes the other reads at once, and a revocation
-// through one is seen by the other on its next read.
-func TestTwoNodes(t *testing.T) {
+// twoNodes returns two Stores with pools of their own (two Keycard
+// processes) on one schema of the shared server.
+func twoNodes(t *testing.T) (a, b *pgstore.Store) {
+	t.Helper()
 	pg := testserver.SharedPostgres(t)
-	schema := fmt.Sprintf("keycard_nodes_%d", schemaSeq.Add(1))
-	ctx := context.Background()
-	a, err := pgstore.New(ctx, newPool(t, pg), &pgstore.Options{Schema: schema})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := pgstore.New(ctx, newPool(t, pg), &pgstore.Options{Schema: schema})
-	if err != nil {
-		t.Fatal(err)
-	}
+	opts := &pgstore.Options{Schema: newSchema("nodes")}
+	return open(t, newPool(t, pg), opts), open(t, newPool(t, pg), opts)
+}
+
+// TestTwoNodes: what one node writes the other reads at once, and a
+// revocation through one is seen by the other on its next read.
+func TestTwoNodes(t *testing.T) {
+	a, b := twoNodes(t)
 	storetest.TwoNodes(t, a, b)
+}
+
+// TestRevocationRacesRotateTwoNodes is the conformance suite's
+// DeleteSubjectRacesRotate and DeleteByIDRacesRotate with the renewal on one
+// node and the revocation on the other.
+func TestRevocationRacesRotateTwoNodes(t *testing.T) {
+	a, b := twoNodes(t)
+	storetest.DeleteSubjectRacesRotate(t, a, b, 100)
+	storetest.DeleteByIDRacesRotate(t, a, b, 100)
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/keycard-go/keycard/internal/testserver"
-	"github.com/keycard-go/keycard/pgstore"
 	"github.com/keycard-go/keycard/storetest"
 )
 
@@ -26,11 +25,8 @@ func TestOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pool.Close()
-	s, err := pgstore.New(context.Background(), pool, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(pool.Close)
+	s := open(t, pool, nil)
 	storetest.Outage(t, s, storetest.OutageOptions{
 		Stop: pg.Stop, Start: pg.Start, CallTimeout: 5 * time.Second,
 		// The pool drops connections the restart broke on their first use.

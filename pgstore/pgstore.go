@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io/fs"
+	"log/slog"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/internal/binrec"
+	"github.com/keycard-go/keycard/internal/sweep"
 )
 
 //go:embed migrations/*.sql
@@ -30,6 +33,24 @@ type Options struct {
 	// (keycard_sessions, keycard_schema_version); it is created when missing.
 	// Default "public".
 	Schema string
+
+	// SweepInterval is how often a background goroutine that New starts and
+	// Close stops drops expired records and tombstones, with DELETEs of at
+	// most SweepBatch rows each, so that no statement holds many row locks
+	// or runs long. Every node of a deployment may sweep: concurrent sweeps
+	// skip the rows another holds (FOR UPDATE SKIP LOCKED). The sweep
+	// compares deadlines with this process's clock, as the Manager does.
+	// Default (0): one minute. A negative value turns the background sweep
+	// off; DeleteExpired still works.
+	SweepInterval time.Duration
+
+	// SweepBatch is the number of rows one DELETE of the background sweep
+	// drops; the sweep goes on while a DELETE is full. Default 256.
+	SweepBatch int
+
+	// Logger receives the errors of the background sweep (at Warn; the
+	// sweep tries again at its next interval). Default slog.Default().
+	Logger *slog.Logger
 }
 
 // Store is a keycard.Store in PostgreSQL. It is safe for concurrent use by
@@ -38,18 +59,22 @@ type Options struct {
 type Store struct {
 	pool    *pgxpool.Pool
 	ownPool bool
-	table   string // quoted schema.keycard_sessions
+	table   string      // quoted schema.keycard_sessions
+	sweep   *sweep.Loop // nil: no background sweep
+	close   sync.Once
 
 	sqlGet, sqlGetByID, sqlInsert, sqlUpdate, sqlRotate string
 	sqlDelete, sqlDeleteByID, sqlList, sqlDeleteSubject string
-	sqlExpire                                           string
+	sqlLiveID, sqlLiveSubject, sqlExpire                string
 }
 
 var _ keycard.Store = (*Store)(nil)
 
 // New returns a Store on pool after applying the embedded migrations (under a
 // transaction-scoped advisory lock, so that nodes starting together migrate
-// once). The caller keeps ownership of pool: Close does not close it.
+// once), and starts the background sweep. The caller keeps ownership of
+// pool: Close stops the sweep but does not close the pool; close the Store
+// before the pool.
 func New(ctx context.Context, pool *pgxpool.Pool, opts *Options) (*Store, error) {
 	o := Options{}
 	if opts != nil {
@@ -58,18 +83,22 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts *Options) (*Store, error)
 	if o.Schema == "" {
 		o.Schema = "public"
 	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
 	schema := pgx.Identifier{o.Schema}.Sanitize()
 	s := &Store{pool: pool, table: schema + ".keycard_sessions"}
 	s.prepareSQL()
 	if err := migrate(ctx, pool, o.Schema, schema); err != nil {
 		return nil, err
 	}
+	s.sweep = sweep.Start("pgstore", o.SweepInterval, o.SweepBatch, o.Logger, s.DeleteExpired)
 	return s, nil
 }
 
 // Open connects to the PostgreSQL database at url (postgres://user:pass@host:port/db?sslmode=...,
 // any form pgxpool.ParseConfig accepts), applies the migrations and returns a
-// Store whose Close closes the pool.
+// Store with the default Options whose Close closes the pool.
 func Open(ctx context.Context, url string) (*Store, error) {
 	pool, err := pgxpool.New(ctx, url)
 	if err != nil {
@@ -84,11 +113,16 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	return s, nil
 }
 
-// Close closes the pool when Open created it; a pool passed to New is the caller's.
+// Close stops the background sweep, interrupting a DELETE in progress, and
+// closes the pool when Open created it; a pool passed to New is the
+// caller's. It is safe to call more than once.
 func (s *Store) Close() error {
-	if s.ownPool {
-		s.pool.Close()
-	}
+	s.close.Do(func() {
+		s.sweep.Stop()
+		if s.ownPool {
+			s.pool.Close()
+		}
+	})
 	return nil
 }
 
@@ -194,6 +228,10 @@ func (s *Store) prepareSQL() {
 	// revocations of one subject running at once queue instead of deadlocking.
 	s.sqlDeleteSubject = `UPDATE ` + t + ` SET ` + tombstoneSet + ` WHERE state = 0 AND hash IN
 		(SELECT hash FROM ` + t + ` WHERE subject = $4 AND state = 0 AND id <> $5 ORDER BY hash FOR UPDATE)`
+	// Whether a live record that DeleteByID or DeleteSubject ($1, $2: what
+	// it destroys) should have destroyed is left (see destroyAll).
+	s.sqlLiveID = `SELECT EXISTS (SELECT 1 FROM ` + t + ` WHERE id = $1 AND state = 0)`
+	s.sqlLiveSubject = `SELECT EXISTS (SELECT 1 FROM ` + t + ` WHERE subject = $1 AND state = 0 AND id <> $2)`
 	// Concurrent sweepers on several nodes skip each other's rows.
 	s.sqlExpire = `DELETE FROM ` + t + ` WHERE hash IN (SELECT hash FROM ` + t + `
 		WHERE deadline < $1 ORDER BY deadline LIMIT $2 FOR UPDATE SKIP LOCKED)`
@@ -379,26 +417,23 @@ func (s *Store) Rotate(ctx context.Context, old, next *keycard.Record, graceUnti
 	return nil
 }
 
-func (s *Store) destroy(ctx context.Context, q string, args ...any) (int64, error) {
-	tag, err := s.pool.Exec(ctx, q, append([]any{int16(keycard.StateDestroyed), nil, nil}, args...)...)
-	if err != nil {
-		return 0, translate(err)
-	}
-	return tag.RowsAffected(), nil
-}
-
 // Delete turns the live record h into a destroyed tombstone: one UPDATE.
 func (s *Store) Delete(ctx context.Context, h keycard.Hash) error {
-	n, err := s.destroy(ctx, s.sqlDelete, h[:])
-	if err == nil && n == 0 {
-		err = keycard.ErrNotFound
+	tag, err := s.pool.Exec(ctx, s.sqlDelete, int16(keycard.StateDestroyed), nil, nil, h[:])
+	if err != nil {
+		return translate(err)
 	}
-	return err
+	if tag.RowsAffected() == 0 {
+		return keycard.ErrNotFound
+	}
+	return nil
 }
 
-// DeleteByID turns the live record with ID id into a destroyed tombstone: one UPDATE.
+// DeleteByID turns the live record with ID id into a destroyed tombstone:
+// one UPDATE, and the check that no live record with the ID is left, in
+// one round trip (see destroyAll).
 func (s *Store) DeleteByID(ctx context.Context, id string) error {
-	n, err := s.destroy(ctx, s.sqlDeleteByID, []byte(id))
+	n, err := s.destroyAll(ctx, s.sqlDeleteByID, s.sqlLiveID, []byte(id), nil)
 	if err == nil && n == 0 {
 		err = keycard.ErrNotFound
 	}
@@ -429,35 +464,59 @@ func (s *Store) List(ctx context.Context, subject string) ([]*keycard.Record, er
 	return out, nil
 }
 
-// DeleteSubject destroys the live records of subject except exceptID. It
-// sends the same UPDATE twice in one pipelined batch (one round trip): under
-// READ COMMITTED the first pass cannot see the successor of a Rotate that it
-// waited for (the successor was inserted after its snapshot), while the
-// second pass, with a new snapshot, does; so a renewal racing a "sign out
-// everywhere" never leaves a live successor behind. When the second pass
-// still finds rows (a chain of such renewals) it sends another batch.
+// DeleteSubject destroys the live records of subject except exceptID: one
+// UPDATE, and the check that none is left, in one round trip (see
+// destroyAll).
 func (s *Store) DeleteSubject(ctx context.Context, subject, exceptID string) (int, error) {
 	if subject == "" {
 		return 0, nil
 	}
-	args := []any{int16(keycard.StateDestroyed), nil, nil, []byte(subject), []byte(exceptID)}
+	return s.destroyAll(ctx, s.sqlDeleteSubject, s.sqlLiveSubject, []byte(subject), []byte(exceptID))
+}
+
+// maxDestroyPasses bounds the batches of destroyAll. A pass after the first
+// runs only when a record to destroy was renewed (or, for a subject,
+// created) while the previous pass ran.
+const maxDestroyPasses = 8
+
+// destroyAll runs the tombstoning UPDATE destroy and then, in the same
+// pipelined batch (one round trip), the query live, which reports whether a
+// live record that destroy should have destroyed is left, and repeats both
+// until none is. It returns how many records it destroyed.
+//
+// One UPDATE alone is not enough against a concurrent Rotate under READ
+// COMMITTED: when the UPDATE waits for the Rotate's lock on the old row, it
+// finds that row a tombstone once the Rotate commits, and the successor row
+// is not in the UPDATE's snapshot, so a logout or "sign out everywhere"
+// racing a renewal would leave the successor live. live runs after destroy
+// with a new snapshot and takes no lock, so it sees that successor; when it
+// sees none, none can come (a Rotate needs a live old row, and there is
+// none), so a pass that reports no live record left is the end, also
+// after a chain of Rotates.
+func (s *Store) destroyAll(ctx context.Context, destroy, live string, key, except []byte) (int, error) {
+	args := []any{int16(keycard.StateDestroyed), nil, nil, key}
+	liveArgs := []any{key}
+	if except != nil {
+		args, liveArgs = append(args, except), append(liveArgs, except)
+	}
 	total := 0
-	for range 8 {
+	for range maxDestroyPasses {
 		b := &pgx.Batch{}
-		b.Queue(s.sqlDeleteSubject, args...)
-		b.Queue(s.sqlDeleteSubject, args...)
+		b.Queue(destroy, args...)
+		b.Queue(live, liveArgs...)
 		br := s.pool.SendBatch(ctx, b)
-		first, err1 := br.Exec()
-		second, err2 := br.Exec()
+		tag, err1 := br.Exec()
+		var left bool
+		err2 := br.QueryRow().Scan(&left)
 		if err := errors.Join(err1, err2, br.Close()); err != nil {
 			return total, translate(err)
 		}
-		total += int(first.RowsAffected() + second.RowsAffected())
-		if second.RowsAffected() == 0 {
-			break
+		total += int(tag.RowsAffected())
+		if !left {
+			return total, nil
 		}
 	}
-	return total, nil
+	return total, fmt.Errorf("pgstore: records were renewed %d times while they were being destroyed", maxDestroyPasses)
 }
 
 // DeleteExpired drops at most limit rows whose deadline is before now: one

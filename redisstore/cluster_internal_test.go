@@ -313,3 +313,97 @@ func TestClusterCreateInFlight(t *testing.T) {
 		}
 	})
 }
+
+// idMoveFirst is a go-redis hook for a Cluster client that plays the worst
+// network for a Rotate racing a logout: when Rotate sends the command that
+// points the ID key at the successor, it first delivers that move on its own
+// (as a pipeline over two nodes may: each node gets its part independently)
+// and runs a DeleteByID through another Store, then lets the call go on.
+type idMoveFirst struct {
+	s, revoker *Store
+	t          *testing.T
+	id         string
+	once       bool
+	delErr     error
+}
+
+func (h *idMoveFirst) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *idMoveFirst) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.intercept(ctx, []redis.Cmder{cmd})
+		return next(ctx, cmd)
+	}
+}
+
+func (h *idMoveFirst) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		h.intercept(ctx, cmds)
+		return next(ctx, cmds)
+	}
+}
+
+func (h *idMoveFirst) intercept(ctx context.Context, cmds []redis.Cmder) {
+	ik := h.s.idKey(h.id)
+	for _, c := range cmds {
+		args := c.Args()
+		if h.once || len(args) < 3 || args[0] != "set" || args[1] != ik {
+			continue
+		}
+		h.once = true
+		if err := h.revoker.c.Set(ctx, ik, args[2], time.Hour).Err(); err != nil {
+			h.t.Error(err)
+		}
+		h.delErr = h.revoker.DeleteByID(ctx, h.id)
+	}
+}
+
+// TestClusterDeleteByIDDuringRotate: a DeleteByID that reads the ID key in
+// the middle of a Cluster Rotate, after the ID key has moved, must still
+// end the session. So Rotate moves the ID key only after the successor is
+// written (a pipeline of both lets the move land first, DeleteByID then
+// finds no record under the successor's hash, and the successor is written
+// live after the logout).
+func TestClusterDeleteByIDDuringRotate(t *testing.T) {
+	revoker, _ := newClusterStore(t)
+	cl := testserver.SharedRedisCluster(t)
+	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: cl.Addrs(), ContextTimeoutEnabled: true})
+	t.Cleanup(func() { c.Close() })
+	rotator, err := New(c, &Options{Prefix: revoker.prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hook := &idMoveFirst{s: rotator, revoker: revoker, t: t}
+	c.AddHook(hook)
+	ctx := t.Context()
+	for _, grace := range []time.Duration{0, time.Minute} {
+		old := storetest.NewRecord("heidi")
+		if err := rotator.Create(ctx, old); err != nil {
+			t.Fatal(err)
+		}
+		next := storetest.NewRecord("heidi")
+		next.ID = old.ID
+		hook.id, hook.once = old.ID, false
+		var until time.Time
+		if grace > 0 {
+			until = time.Now().Add(grace)
+		}
+		rotErr := rotator.Rotate(ctx, old, next, until)
+		hook.id = "" // an empty ID matches no command
+		if !hook.once {
+			t.Fatal("Rotate never moved the ID key")
+		}
+		if rotErr != nil && !errors.Is(rotErr, keycard.ErrNotFound) {
+			t.Errorf("grace %v: Rotate: %v, want nil or ErrNotFound", grace, rotErr)
+		}
+		if hook.delErr != nil && !errors.Is(hook.delErr, keycard.ErrNotFound) {
+			t.Errorf("grace %v: DeleteByID: %v", grace, hook.delErr)
+		}
+		if g, err := revoker.Get(ctx, next.Hash); err == nil && g.State == keycard.StateLive {
+			t.Errorf("grace %v: the successor is live after DeleteByID (Rotate %v, DeleteByID %v)", grace, rotErr, hook.delErr)
+		}
+		if _, err := revoker.GetByID(ctx, old.ID); !errors.Is(err, keycard.ErrNotFound) {
+			t.Errorf("grace %v: GetByID after DeleteByID: %v, want ErrNotFound", grace, err)
+		}
+	}
+}

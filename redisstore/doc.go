@@ -39,7 +39,11 @@
 // A record is one binary value (see codec.go), so that Get is one GET.
 // Expiry is Redis's own: a live record expires (PXAT) at its KeepUntil, a
 // tombstone and the ID key at ExpiresAt, an index at its latest member's
-// ExpiresAt. DeleteExpired therefore returns 0. The index and the ID key are
+// ExpiresAt. DeleteExpired therefore returns 0, and there is no background
+// sweep and no SweepInterval option (memstore, sqlitestore and pgstore
+// sweep every minute by default): an option here would have nothing to
+// tune. Redis drops an expired key when it is read or when its own
+// sampling finds it. The index and the ID key are
 // kept up to date eagerly where the keys share a node and pruned lazily
 // everywhere: List and DeleteSubject check every record they read (live, same
 // subject) and remove entries that name a tombstone or another subject's
@@ -69,12 +73,17 @@
 //     one else wants it). Two Creates of one ID or one hash: exactly one wins.
 //   - Rotate: (1) add next's index entry and check that next's hash is free;
 //     (2) compare-and-swap the old record into a rotated tombstone; (3) write
-//     next with NX and point the ID key at it. A crash before 2 changes
-//     nothing; between 2 and 3 the session is logged out (the old token is a
-//     tombstone whose successor does not exist); after the first half of 3,
-//     the ID key may still name the old record, and GetByID and DeleteByID
-//     follow the tombstone's Successor. There is never a moment with two live
-//     records for one ID, and a revoked record never comes back.
+//     next with NX and then (4) point the ID key at it. A crash before 2
+//     changes nothing; between 2 and 3 the session is logged out (the old
+//     token is a tombstone whose successor does not exist); between 3 and 4
+//     the ID key still names the old record, and GetByID and DeleteByID
+//     follow the tombstone's Successor. Steps 3 and 4 are two round trips,
+//     not one pipeline: the keys are on different nodes in general, and a
+//     pipeline may deliver the ID key's move first, so that a DeleteByID
+//     reading it in between would find no record under next's hash, end
+//     nothing, and leave next to be written live after the logout. There is
+//     never a moment with two live records for one ID, the ID key never
+//     names a record not written yet, and a revoked record never comes back.
 //   - DeleteByID and DeleteSubject destroy each record with a one-slot script.
 //     When they meet a rotated tombstone they follow its Successor; when the
 //     successor does not exist yet (a Rotate between its steps 2 and 3) they
@@ -84,10 +93,10 @@
 //     1 and 3), so that a session being created while the subject is signed
 //     out everywhere does not survive it; and List never prunes such entries
 //     (they go when their ExpiresAt passes).
-//   - So a Rotate racing a DeleteSubject of its subject either fails (its
-//     compare-and-swap finds a tombstone, or its successor's hash taken by a
-//     placeholder: ErrNotFound) or has its successor destroyed, as the Store
-//     contract asks. Only a Create whose index entry is added after
+//   - So a Rotate racing a DeleteSubject of its subject, or a DeleteByID of
+//     its ID, either fails (its compare-and-swap finds a tombstone, or its
+//     successor's hash taken by a placeholder: ErrNotFound) or has its
+//     successor destroyed, as the Store contract asks. Only a Create whose index entry is added after
 //     DeleteSubject read the index lives: it is a login after the revocation.
 //   - Rotate compares the stored record's version and subject with old's.
 //
@@ -99,7 +108,7 @@
 //	Create           1 (script)        3 (+1 when the ID key exists)
 //	Update           1 (script)        1 (script)
 //	Merge            1 (script)        1 (script)
-//	Rotate           1 (script)        3 (two of them pipelined over nodes)
+//	Rotate           1 (script)        4 (the first pipelined over two nodes)
 //	Delete           1 (script)        1 (script)
 //	DeleteByID       2                 2, +1 per tombstone followed
 //	List             2 (ZRANGE, MGET)  2 (ZRANGE, GETs pipelined per node)

@@ -9,8 +9,11 @@ import (
 )
 
 // TestTwoNodes: two Stores with clients of their own (two Keycard
-// processes) on one Redis: what one writes the other reads at once, and a
-// revocation through one is seen by the other on its next read.
+// processes) on one Redis: what one writes the other reads at once, a
+// revocation through one is seen by the other on its next read, and a
+// revocation through one racing a renewal through the other leaves nothing
+// live (the conformance suite's DeleteSubjectRacesRotate and
+// DeleteByIDRacesRotate across nodes).
 func TestTwoNodes(t *testing.T) {
 	srv := testserver.SharedRedis(t)
 	cl := testserver.SharedRedisCluster(t)
@@ -33,6 +36,9 @@ func TestTwoNodes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			a, b := tt.mk(prefix())
 			storetest.TwoNodes(t, a, b)
+			// The renewal on one node, the revocation on the other.
+			storetest.DeleteSubjectRacesRotate(t, a, b, 100)
+			storetest.DeleteByIDRacesRotate(t, a, b, 100)
 		})
 	}
 }

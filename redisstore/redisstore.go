@@ -501,28 +501,33 @@ func (s *Store) Rotate(ctx context.Context, old, next *keycard.Record, graceUnti
 		return keycard.ErrConflict
 	}
 	// 3: create next (NX: a placeholder tombstone that a concurrent
-	// DeleteByID or DeleteSubject put there wins) and point the ID key at it.
-	var set *redis.StatusCmd
-	_, err = s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-		if px > 0 {
-			set = p.SetArgs(ctx, nk, val, redis.SetArgs{Mode: "NX", ExpireAt: time.UnixMilli(px)})
-		} else {
-			set = p.SetArgs(ctx, nk, val, redis.SetArgs{Mode: "NX"})
-		}
-		if idPX > 0 {
-			p.SetArgs(ctx, ik, nk, redis.SetArgs{ExpireAt: time.UnixMilli(idPX)})
-		} else {
-			p.Set(ctx, ik, nk, 0)
-		}
-		return nil
-	})
+	// DeleteByID or DeleteSubject put there wins), then point the ID key at
+	// it. Not in one pipeline: the two keys are on different nodes in
+	// general, and a pipeline over nodes may deliver the move first. A
+	// DeleteByID that read the moved ID key then would find no record under
+	// next's hash and end nothing, and next would be written live after the
+	// logout. In this order the ID key names either the old record, whose
+	// Successor leads to next, or next once it exists.
+	args := redis.SetArgs{Mode: "NX"}
+	if px > 0 {
+		args.ExpireAt = time.UnixMilli(px)
+	}
+	st, err := s.c.SetArgs(ctx, nk, val, args).Result()
 	if err != nil && err != redis.Nil {
 		return translate(err)
 	}
-	if set.Val() != "OK" {
+	if st != "OK" {
 		// The session was revoked while it rotated: it stays revoked.
 		return keycard.ErrNotFound
 	}
+	idArgs := redis.SetArgs{}
+	if idPX > 0 {
+		idArgs.ExpireAt = time.UnixMilli(idPX)
+	}
+	// The rotation is done: next is live and the old token a tombstone. A
+	// move that fails leaves the ID key naming the old record, from which
+	// GetByID and DeleteByID follow Successor to next, so it is not an error.
+	_ = s.c.SetArgs(ctx, ik, nk, idArgs).Err()
 	old.Version++
 	next.Version = 1
 	return nil

@@ -13,14 +13,15 @@ import (
 	"github.com/keycard-go/keycard/storetest"
 )
 
-// TestDeleteSubjectRacesRotateTwoProcesses is the conformance suite's
-// DeleteSubjectRacesRotate with the renewal and the revocation in two
-// processes (two Stores on one file).
-func TestDeleteSubjectRacesRotateTwoProcesses(t *testing.T) {
+// TestRevocationRacesRotateTwoProcesses is the conformance suite's
+// DeleteSubjectRacesRotate and DeleteByIDRacesRotate with the renewal and
+// the revocation in two processes (two Stores on one file).
+func TestRevocationRacesRotateTwoProcesses(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "keycard.db")
 	a := open(t, path, &sqlitestore.Options{SynchronousNormal: true})
 	b := open(t, path, &sqlitestore.Options{SynchronousNormal: true})
 	storetest.DeleteSubjectRacesRotate(t, a, b, 100)
+	storetest.DeleteByIDRacesRotate(t, a, b, 100)
 }
 
 // TestReadersShared runs more concurrent reads than there are read

@@ -38,7 +38,8 @@
 //
 // # Schema
 //
-// One table, sessions, keyed by the token hash. What indexes, the
+// One table, sessions (with [Options.TablePrefix] before the name, see
+// below), keyed by the token hash. What indexes, the
 // tombstoning statements and people read is a column of its own: hash, id,
 // subject, kind, state (0 live, 1 destroyed, 2 rotated), expires_at,
 // version, successor, grace_until, deadline (KeepUntil) and data, the
@@ -63,16 +64,55 @@
 //
 // Indexes: the primary key on the token hash, a unique index on the IDs of
 // live records, an index on the subjects of live records and one on the
-// deadline. DeleteExpired drops at most limit rows per call, oldest deadline
-// first, in one short transaction; [Options.SweepInterval] starts a
-// background sweeper that calls it in batches of [Options.SweepBatch].
+// deadline.
+//
+// # Expiry
+//
+// DeleteExpired drops at most limit rows per call, oldest deadline first,
+// in one short write transaction. Open starts a background sweep that Close
+// stops: every [Options.SweepInterval] (default one minute) it calls
+// DeleteExpired with the current time and [Options.SweepBatch] (default
+// 256) until a batch is not full, so that a writer waits for one batch at
+// most. The first sweep runs one interval after Open. An error goes to
+// [Options.Logger] and the next interval tries again. A negative
+// SweepInterval turns the sweep off: then call DeleteExpired yourself, or
+// expired rows stay in the file (the Manager never accepts them, so that is
+// untidy, not wrong). Processes that share the file each sweep; their
+// batches take the file's write lock in turn. SweepInterval means the same
+// in memstore and pgstore; redisstore has none, as Redis expires its keys.
+//
+// # Sharing a database with an application
+//
+// By default the Store's tables are sessions and schema_version, with
+// indexes sessions_live_id, sessions_subject and sessions_deadline: the
+// names every earlier Keycard used, so existing files open unchanged.
+// [Options.TablePrefix] puts a prefix before every one of them (with
+// "keycard_": keycard_sessions, keycard_schema_version, ..., the names
+// pgstore uses), so that Keycard's tables can live in a database an
+// application has tables of its own in, and Stores with different prefixes
+// share one file without seeing each other.
+//
+// Before Open writes anything to an existing file, it reads the file's
+// schema on a connection of its own that sets no journal mode, and refuses
+// a table, view or index that has one of the Store's names but is not
+// Keycard's: another library's sessions table, a schema_version table of
+// another migration tool, an index called sessions_subject on some other
+// table. Keycard's tables are told by their columns, and a schema_version
+// table counts as Keycard's only with Keycard's two columns and, when it
+// records versions, a sessions table beside it. The error names the table
+// and says to set TablePrefix; the file is left byte for byte as it was
+// (it is not even switched to WAL mode). A schema_version table that an
+// earlier Keycard left behind when it met a foreign sessions table stays
+// where it is: it is empty and harmless, and a Store with a prefix does not
+// use it.
 //
 // # Migrations
 //
 // Open applies the embedded migrations the schema_version table does not
-// list, each in its own BEGIN IMMEDIATE transaction that first checks the
-// table again, so that when several processes open one file at once each
-// migration runs once. A file migrated by a newer Keycard is refused rather
+// list, each in its own BEGIN IMMEDIATE transaction that creates that table
+// when it is missing and checks it again, so that a migration that fails
+// leaves nothing behind and, when several processes open one file at once,
+// each migration runs once. A file migrated by a newer Keycard is refused rather
 // than misread. Migration 2 (the live column) rewrites a version 1 file in
 // place, in one transaction: every session and tombstone is copied, the
 // shared columns byte for byte; if any row cannot be converted nothing

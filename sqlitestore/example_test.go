@@ -20,7 +20,8 @@ func ExampleOpen() {
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "keycard.db")
 
-	store, err := sqlitestore.Open(path, &sqlitestore.Options{SweepInterval: time.Minute})
+	// Defaults: expired sessions are swept every minute until Close.
+	store, err := sqlitestore.Open(path, nil)
 	if err != nil {
 		log.Fatal(err)
 	}

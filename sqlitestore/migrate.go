@@ -21,27 +21,26 @@ var migrations embed.FS
 // goSteps are the migrations that need Go as well as SQL: the step runs in
 // the migration's transaction instead of its file and executes the file's
 // SQL itself, where it belongs.
-var goSteps = map[int]func(ctx context.Context, tx *sql.Tx, schema string) error{
+var goSteps = map[int]func(ctx context.Context, tx *sql.Tx, n names, schema string) error{
 	2: migrateLive,
 }
 
 // migrate applies the embedded migrations that the schema_version table does
-// not list yet, each in its own write transaction. The transaction begins
-// with BEGIN IMMEDIATE (the write connection's _txlock), so that when two
-// processes open one file at once the second waits for the first and then
-// finds the version recorded: every migration runs once.
-func migrate(db *sql.DB) error {
+// not list yet, each in its own write transaction, which also creates the
+// schema_version table when it is missing: a migration that fails leaves
+// nothing behind. The transaction begins with BEGIN IMMEDIATE (the write
+// connection's _txlock), so that when two processes open one file at once
+// the second waits for the first and then finds the version recorded: every
+// migration runs once.
+func migrate(db *sql.DB, n names) error {
 	ctx := context.Background()
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("sqlitestore: migrate: %w", err)
-	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	files, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
 		return err
 	}
-	sort.Strings(names)
+	sort.Strings(files)
 	known := 0
-	for _, name := range names {
+	for _, name := range files {
 		base := strings.TrimPrefix(name, "migrations/")
 		v, err := strconv.Atoi(base[:strings.IndexByte(base, '_')])
 		if err != nil {
@@ -52,8 +51,13 @@ func migrate(db *sql.DB) error {
 		if err != nil {
 			return fmt.Errorf("sqlitestore: migrate: %w", err)
 		}
+		if _, err := tx.ExecContext(ctx, n.sql(`CREATE TABLE IF NOT EXISTS {{prefix}}schema_version
+			(version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL)`)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlitestore: migrate: %w", err)
+		}
 		var have int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_version WHERE version = ?`, v).Scan(&have); err != nil {
+		if err := tx.QueryRowContext(ctx, n.sql(`SELECT count(*) FROM {{prefix}}schema_version WHERE version = ?`), v).Scan(&have); err != nil {
 			tx.Rollback()
 			return fmt.Errorf("sqlitestore: migrate: %w", err)
 		}
@@ -63,15 +67,15 @@ func migrate(db *sql.DB) error {
 		}
 		body, _ := migrations.ReadFile(name)
 		if step := goSteps[v]; step != nil {
-			err = step(ctx, tx, string(body))
+			err = step(ctx, tx, n, n.sql(string(body)))
 		} else {
-			_, err = tx.ExecContext(ctx, string(body))
+			_, err = tx.ExecContext(ctx, n.sql(string(body)))
 		}
 		if err != nil {
 			tx.Rollback()
 			return fmt.Errorf("sqlitestore: migration %s: %w", base, err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version, applied_at) VALUES (?, ?)`, v, time.Now().Unix()); err != nil {
+		if _, err := tx.ExecContext(ctx, n.sql(`INSERT INTO {{prefix}}schema_version (version, applied_at) VALUES (?, ?)`), v, time.Now().Unix()); err != nil {
 			tx.Rollback()
 			return fmt.Errorf("sqlitestore: migration %s: %w", base, err)
 		}
@@ -80,7 +84,7 @@ func migrate(db *sql.DB) error {
 		}
 	}
 	var newest sql.NullInt64
-	if err := db.QueryRowContext(ctx, `SELECT max(version) FROM schema_version`).Scan(&newest); err != nil {
+	if err := db.QueryRowContext(ctx, n.sql(`SELECT max(version) FROM {{prefix}}schema_version`)).Scan(&newest); err != nil {
 		return fmt.Errorf("sqlitestore: migrate: %w", err)
 	}
 	if int(newest.Int64) > known {
@@ -95,30 +99,30 @@ func migrate(db *sql.DB) error {
 // columns both versions share by SQL (byte for byte, NULLs and types
 // included), the live column encoded in Go from the version 1 columns.
 // Tombstones keep live NULL. Then the version 1 table is dropped.
-func migrateLive(ctx context.Context, tx *sql.Tx, schema string) error {
+func migrateLive(ctx context.Context, tx *sql.Tx, n names, schema string) error {
 	// Index names are global to the database: drop the old ones before
 	// the new table's are created.
-	if _, err := tx.ExecContext(ctx, `ALTER TABLE sessions RENAME TO sessions_0001;
-		DROP INDEX sessions_live_id; DROP INDEX sessions_subject; DROP INDEX sessions_deadline;`); err != nil {
+	if _, err := tx.ExecContext(ctx, n.sql(`ALTER TABLE {{prefix}}sessions RENAME TO {{prefix}}sessions_0001;
+		DROP INDEX {{prefix}}sessions_live_id; DROP INDEX {{prefix}}sessions_subject; DROP INDEX {{prefix}}sessions_deadline;`)); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, schema); err != nil {
 		return err
 	}
 	const shared = `hash, id, subject, kind, state, expires_at, version, successor, grace_until, deadline, data`
-	if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+shared+`, live)
-		SELECT `+shared+`, NULL FROM sessions_0001 WHERE state <> 0`); err != nil {
+	if _, err := tx.ExecContext(ctx, n.sql(`INSERT INTO {{prefix}}sessions (`+shared+`, live)
+		SELECT `+shared+`, NULL FROM {{prefix}}sessions_0001 WHERE state <> 0`)); err != nil {
 		return err
 	}
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO sessions (`+shared+`, live)
-		SELECT `+shared+`, ? FROM sessions_0001 WHERE hash = ?`)
+	ins, err := tx.PrepareContext(ctx, n.sql(`INSERT INTO {{prefix}}sessions (`+shared+`, live)
+		SELECT `+shared+`, ? FROM {{prefix}}sessions_0001 WHERE hash = ?`))
 	if err != nil {
 		return err
 	}
 	defer ins.Close()
-	rows, err := tx.QueryContext(ctx, `SELECT hash, created_at, authenticated_at, renewed_at, last_seen_at,
+	rows, err := tx.QueryContext(ctx, n.sql(`SELECT hash, created_at, authenticated_at, renewed_at, last_seen_at,
 		idle_expires_at, idle_timeout, persistent, ip, user_agent, fingerprint, meta, meta IS NOT NULL
-		FROM sessions_0001 WHERE state = 0`)
+		FROM {{prefix}}sessions_0001 WHERE state = 0`))
 	if err != nil {
 		return err
 	}
@@ -156,13 +160,13 @@ func migrateLive(ctx context.Context, tx *sql.Tx, schema string) error {
 		return err
 	}
 	var left int
-	if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM sessions_0001) - (SELECT count(*) FROM sessions)`).Scan(&left); err != nil {
+	if err := tx.QueryRowContext(ctx, n.sql(`SELECT (SELECT count(*) FROM {{prefix}}sessions_0001) - (SELECT count(*) FROM {{prefix}}sessions)`)).Scan(&left); err != nil {
 		return err
 	}
 	if left != 0 {
 		return fmt.Errorf("%d rows not copied", left)
 	}
-	_, err = tx.ExecContext(ctx, `DROP TABLE sessions_0001`)
+	_, err = tx.ExecContext(ctx, n.sql(`DROP TABLE {{prefix}}sessions_0001`))
 	return err
 }
 

@@ -21,11 +21,12 @@ import (
 // v1 writes a database the way the version 1 schema and code did, so that
 // the migration to version 2 can be checked against what was written.
 type v1 struct {
-	t  *testing.T
-	db *sql.DB
+	t      *testing.T
+	db     *sql.DB
+	prefix string // the TablePrefix of the Store that will open it
 }
 
-func newV1(t *testing.T, path string) *v1 {
+func newV1(t *testing.T, path, prefix string) *v1 {
 	t.Helper()
 	schema, err := os.ReadFile("migrations/0001_sessions.sql")
 	if err != nil {
@@ -37,15 +38,15 @@ func newV1(t *testing.T, path string) *v1 {
 	}
 	db.SetMaxOpenConns(1)
 	for _, q := range []string{
-		`CREATE TABLE schema_version (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL)`,
-		string(schema),
-		`INSERT INTO schema_version VALUES (1, 1700000000)`,
+		`CREATE TABLE ` + prefix + `schema_version (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL)`,
+		strings.ReplaceAll(string(schema), "{{prefix}}", prefix),
+		`INSERT INTO ` + prefix + `schema_version VALUES (1, 1700000000)`,
 	} {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return &v1{t, db}
+	return &v1{t, db, prefix}
 }
 
 func v1Micros(t time.Time) any {
@@ -66,7 +67,7 @@ func v1Bytes(b []byte) any {
 func (w *v1) Create(r *keycard.Record) {
 	w.t.Helper()
 	blob := func(s string) []byte { return append([]byte{}, s...) }
-	_, err := w.db.Exec(`INSERT INTO sessions (hash, id, subject, kind, state, created_at, authenticated_at,
+	_, err := w.db.Exec(`INSERT INTO `+w.prefix+`sessions (hash, id, subject, kind, state, created_at, authenticated_at,
 		renewed_at, last_seen_at, idle_expires_at, expires_at, idle_timeout, persistent, ip, user_agent,
 		fingerprint, data, meta, version, successor, grace_until, deadline)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
@@ -83,7 +84,7 @@ func (w *v1) Create(r *keycard.Record) {
 // Tombstone turns the record under h into a tombstone with version 1's UPDATE.
 func (w *v1) Tombstone(h keycard.Hash, state keycard.State, succ []byte, grace time.Time) {
 	w.t.Helper()
-	res, err := w.db.Exec(`UPDATE sessions SET state = ?, version = version + 1, successor = ?, grace_until = ?,
+	res, err := w.db.Exec(`UPDATE `+w.prefix+`sessions SET state = ?, version = version + 1, successor = ?, grace_until = ?,
 		created_at = NULL, authenticated_at = NULL, renewed_at = NULL, last_seen_at = NULL,
 		idle_expires_at = NULL, idle_timeout = 0, persistent = 0, ip = x'', user_agent = x'',
 		fingerprint = x'', data = NULL, meta = NULL, deadline = expires_at WHERE hash = ? AND state = 0`,
@@ -95,8 +96,8 @@ func (w *v1) Tombstone(h keycard.Hash, state keycard.State, succ []byte, grace t
 
 // migrationFixture writes a version 1 database with storetest's migration
 // fixture and returns what each record must read back as.
-func migrationFixture(t *testing.T, path string) []*keycard.Record {
-	w := newV1(t, path)
+func migrationFixture(t *testing.T, path, prefix string) []*keycard.Record {
+	w := newV1(t, path, prefix)
 	defer w.db.Close()
 	return storetest.MigrationFixture(w)
 }
@@ -106,39 +107,52 @@ type schemaState struct {
 	objects  []string // type:name:sql of the schema
 }
 
-func readSchema(t *testing.T, path string) schemaState {
+// readSchema returns the versions the schema_version table (of TablePrefix
+// prefix) records and the objects of the schema, after checking the file's
+// integrity.
+func readSchema(t *testing.T, path, prefix string) schemaState {
+	t.Helper()
+	return schemaState{
+		versions: query(t, path, `SELECT version || ':' || applied_at FROM `+prefix+`schema_version ORDER BY version`),
+		objects:  objectsOf(t, path),
+	}
+}
+
+// objectsOf returns the objects of the schema of the database at path, as
+// type:name:sql, after checking the file's integrity.
+func objectsOf(t *testing.T, path string) []string {
+	t.Helper()
+	if check := query(t, path, `PRAGMA integrity_check`); len(check) != 1 || check[0] != "ok" {
+		t.Errorf("integrity_check = %q", check)
+	}
+	return query(t, path, `SELECT type || ':' || name || ':' || ifnull(sql, '') FROM sqlite_schema ORDER BY type, name`)
+}
+
+// query returns the one column of every row of q on the database at path.
+func query(t *testing.T, path, q string) []string {
 	t.Helper()
 	db, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	var st schemaState
-	for q, dst := range map[string]*[]string{
-		`SELECT version || ':' || applied_at FROM schema_version ORDER BY version`:                    &st.versions,
-		`SELECT type || ':' || name || ':' || ifnull(sql, '') FROM sqlite_schema ORDER BY type, name`: &st.objects,
-	} {
-		rows, err := db.Query(q)
-		if err != nil {
+	rows, err := db.Query(q)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
 			t.Fatal(err)
 		}
-		for rows.Next() {
-			var s string
-			if err := rows.Scan(&s); err != nil {
-				t.Fatal(err)
-			}
-			*dst = append(*dst, s)
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-		rows.Close()
+		out = append(out, s)
 	}
-	var check string
-	if err := db.QueryRow(`PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
-		t.Errorf("integrity_check = %q, %v", check, err)
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
-	return st
+	return out
 }
 
 // TestMigrateFromVersion1 opens a database written by the version 1 schema:
@@ -146,7 +160,7 @@ func readSchema(t *testing.T, path string) schemaState {
 // their columns and a second Open changes nothing.
 func TestMigrateFromVersion1(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "keycard.db")
-	want := migrationFixture(t, path)
+	want := migrationFixture(t, path, "")
 
 	s, err := sqlitestore.Open(path, nil)
 	if err != nil {
@@ -157,7 +171,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	first := readSchema(t, path)
+	first := readSchema(t, path, "")
 	if len(first.versions) != 2 || !strings.HasPrefix(first.versions[0], "1:1700000000") || !strings.HasPrefix(first.versions[1], "2:") {
 		t.Errorf("schema_version = %q, want versions 1 (as it was) and 2", first.versions)
 	}
@@ -199,7 +213,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 		t.Errorf("DeleteExpired after migration = %d, %v; want the one expired record", n, err)
 	}
 	s.Close()
-	second := readSchema(t, path)
+	second := readSchema(t, path, "")
 	if strings.Join(second.versions, ",") != strings.Join(first.versions, ",") ||
 		strings.Join(second.objects, "\n") != strings.Join(first.objects, "\n") {
 		t.Errorf("second Open changed the schema:\n%q\n%q\nwant\n%q\n%q", second.versions, second.objects, first.versions, first.objects)
@@ -210,7 +224,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 // once, as two processes would: both succeed and the migration runs once.
 func TestMigrateConcurrentOpens(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "keycard.db")
-	want := migrationFixture(t, path)
+	want := migrationFixture(t, path, "")
 	var wg sync.WaitGroup
 	stores := make([]*sqlitestore.Store, 2)
 	errs := make([]error, 2)
@@ -225,7 +239,7 @@ func TestMigrateConcurrentOpens(t *testing.T) {
 		storetest.CheckMigrated(t, s, want)
 		s.Close()
 	}
-	if v := readSchema(t, path).versions; len(v) != 2 {
+	if v := readSchema(t, path, "").versions; len(v) != 2 {
 		t.Errorf("schema_version = %q, want versions 1 and 2 once each", v)
 	}
 }
@@ -234,7 +248,7 @@ func TestMigrateConcurrentOpens(t *testing.T) {
 // fails Open, and the file is left as version 1 wrote it.
 func TestMigrateFailureChangesNothing(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "keycard.db")
-	migrationFixture(t, path)
+	migrationFixture(t, path, "")
 	db, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)
@@ -244,7 +258,7 @@ func TestMigrateFailureChangesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	before := readSchema(t, path)
+	before := readSchema(t, path, "")
 
 	if s, err := sqlitestore.Open(path, nil); err == nil {
 		s.Close()
@@ -252,7 +266,7 @@ func TestMigrateFailureChangesNothing(t *testing.T) {
 	} else {
 		t.Logf("Open: %v", err)
 	}
-	after := readSchema(t, path)
+	after := readSchema(t, path, "")
 	if strings.Join(after.versions, ",") != strings.Join(before.versions, ",") ||
 		strings.Join(after.objects, "\n") != strings.Join(before.objects, "\n") {
 		t.Errorf("failed migration changed the schema:\n%q\n%q\nwant\n%q\n%q", after.versions, after.objects, before.versions, before.objects)

@@ -31,10 +31,11 @@ const columns = `hash, id, subject, kind, state, expires_at, version, successor,
 
 const ncolumns = 11
 
+// readSQL are the read statements, with {{prefix}} for Options.TablePrefix.
 var readSQL = [...]string{
-	readGet:     `SELECT ` + columns + ` FROM sessions WHERE hash = ?`,
-	readGetByID: `SELECT ` + columns + ` FROM sessions WHERE id = ? AND state = 0`,
-	readList:    `SELECT ` + columns + ` FROM sessions WHERE subject = ? AND state = 0`,
+	readGet:     `SELECT ` + columns + ` FROM {{prefix}}sessions WHERE hash = ?`,
+	readGetByID: `SELECT ` + columns + ` FROM {{prefix}}sessions WHERE id = ? AND state = 0`,
+	readList:    `SELECT ` + columns + ` FROM {{prefix}}sessions WHERE subject = ? AND state = 0`,
 }
 
 const (
@@ -61,8 +62,9 @@ var errClosed = errors.New("sqlitestore: store closed")
 // errCorrupt is wrapped by every error for a row that does not decode.
 var errCorrupt = errors.New("sqlitestore: corrupt session record")
 
-// newReader takes a connection of db for good and prepares the reads on it.
-func newReader(db *sql.DB) (*reader, error) {
+// newReader takes a connection of db for good and prepares the reads on it,
+// with the Store's table names n.
+func newReader(db *sql.DB, n names) (*reader, error) {
 	ctx := context.Background()
 	conn, err := db.Conn(ctx)
 	if err != nil {
@@ -75,7 +77,7 @@ func newReader(db *sql.DB) (*reader, error) {
 			return fmt.Errorf("driver connection %T cannot prepare with a context", dc)
 		}
 		for i, q := range readSQL {
-			st, err := p.PrepareContext(ctx, q)
+			st, err := p.PrepareContext(ctx, n.sql(q))
 			if err != nil {
 				return err
 			}

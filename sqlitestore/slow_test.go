@@ -6,7 +6,6 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"github.com/keycard-go/keycard"
@@ -57,46 +56,26 @@ func TestContextStopsSlowWrite(t *testing.T) {
 	}
 }
 
-// TestSweeper checks that the background sweeper drops expired records, in
-// batches, on synctest's fake clock.
-func TestSweeper(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "keycard.db")
-	synctest.Test(t, func(t *testing.T) {
-		s, err := sqlitestore.Open(path, &sqlitestore.Options{SweepInterval: time.Second, SweepBatch: 2})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		ctx := context.Background()
-		var expired []*keycard.Record
-		for range 5 {
-			r := storetest.NewRecord("alice")
-			r.IdleExpiresAt = storetest.Now().Add(-time.Minute)
-			if err := s.Create(ctx, r); err != nil {
-				t.Fatal(err)
-			}
-			expired = append(expired, r)
-		}
-		keep := storetest.NewRecord("alice")
-		if err := s.Create(ctx, keep); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(999 * time.Millisecond) // fake time: just before the first sweep
-		synctest.Wait()
-		if _, err := s.Get(ctx, expired[0].Hash); err != nil {
-			t.Fatalf("Get before the first sweep: %v, want the record", err)
-		}
-		time.Sleep(2 * time.Millisecond) // the first sweep: three batches of two
-		synctest.Wait()
-		for i, r := range expired {
-			if _, err := s.Get(ctx, r.Hash); !errors.Is(err, keycard.ErrNotFound) {
-				t.Errorf("expired record %d after the first sweep: %v, want ErrNotFound", i, err)
-			}
-		}
-		if _, err := s.Get(ctx, keep.Hash); err != nil {
-			t.Errorf("Get(live record) after the sweep: %v", err)
-		}
-	})
+// TestBackgroundSweep: a store opened with nil Options drops expired
+// records one minute after Open, and not before, without anyone calling
+// DeleteExpired; SweepBatch splits a sweep into transactions of that many
+// rows, and a negative SweepInterval turns the sweep off.
+func TestBackgroundSweep(t *testing.T) {
+	tests := []struct {
+		name  string
+		opts  *sqlitestore.Options
+		every time.Duration
+	}{
+		{"default", nil, time.Minute},
+		{"batches of two", &sqlitestore.Options{SweepInterval: time.Second, SweepBatch: 2}, time.Second},
+		{"off", &sqlitestore.Options{SweepInterval: -1}, -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "keycard.db")
+			storetest.BackgroundSweep(t, tt.every, func(t *testing.T) keycard.Store { return open(t, path, tt.opts) })
+		})
+	}
 }
 
 // TestReopen checks that migrations run once and data survives Close.

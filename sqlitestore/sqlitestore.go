@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/internal/binrec"
+	"github.com/keycard-go/keycard/internal/sweep"
 )
 
 // Options configures a Store. A nil *Options means all defaults.
@@ -30,15 +32,33 @@ type Options struct {
 	// others wait for a free one. Default 4.
 	ReadConns int
 
-	// SweepInterval, when positive, starts a background goroutine that drops
-	// expired records and tombstones every SweepInterval, SweepBatch rows per
-	// write transaction so that writers never wait long. Default 0: no
-	// sweeper (call DeleteExpired yourself).
+	// SweepInterval is how often a background goroutine that Open starts
+	// and Close stops drops expired records and tombstones, SweepBatch rows
+	// per write transaction so that writers never wait long. Default (0):
+	// one minute. A negative value turns the background sweep off;
+	// DeleteExpired still works.
 	SweepInterval time.Duration
 
-	// SweepBatch is the number of rows the sweeper drops per transaction.
-	// Default 256.
+	// SweepBatch is the number of rows the background sweep drops per
+	// transaction; it goes on while a batch is full. Default 256.
 	SweepBatch int
+
+	// Logger receives the errors of the background sweep (at Warn; the
+	// sweep tries again at its next interval). Default slog.Default().
+	Logger *slog.Logger
+
+	// TablePrefix starts the names of the tables and indexes the Store
+	// makes: TablePrefix+"sessions", TablePrefix+"schema_version" and
+	// indexes named after the sessions table. Default "": the names every
+	// Keycard before this option used, so that existing files open as they
+	// are. Set it (for example to "keycard_", the names pgstore uses) to keep
+	// Keycard's tables in a database an application has tables of its own
+	// in; Open refuses a file that holds a table or index with one of the
+	// Store's names that is not Keycard's, before it changes anything in
+	// it. It may hold up to 64 ASCII letters, digits and underscores, and
+	// may not start with a digit or with "sqlite_". Stores with different
+	// prefixes share a file without seeing each other.
+	TablePrefix string
 
 	// SynchronousNormal sets PRAGMA synchronous=NORMAL instead of FULL: writes
 	// are faster, and a crash of the process still loses nothing, but a power
@@ -56,8 +76,8 @@ type Store struct {
 	readers  chan *reader // the free readers, on connections of r (read.go); closed by Close
 	nreaders int          // how many readers Open made
 
-	stopSweep chan struct{}
-	sweepDone chan struct{}
+	sql       statements
+	sweep     *sweep.Loop // nil: no background sweep
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -65,8 +85,11 @@ type Store struct {
 var _ keycard.Store = (*Store)(nil)
 
 // Open opens (creating it with mode 0600 when it does not exist) the SQLite
-// database at path, applies the embedded schema migrations and returns the
-// Store. An existing file keeps its mode. Close the Store when done.
+// database at path, applies the embedded schema migrations, starts the
+// background sweep and returns the Store. An existing file keeps its mode;
+// one that holds a table or index with one of the Store's names that is not
+// Keycard's is refused before anything in it changes (see
+// Options.TablePrefix). Close the Store when done.
 func Open(path string, opts *Options) (*Store, error) {
 	o := Options{}
 	if opts != nil {
@@ -78,11 +101,20 @@ func Open(path string, opts *Options) (*Store, error) {
 	if o.ReadConns <= 0 {
 		o.ReadConns = 4
 	}
-	if o.SweepBatch <= 0 {
-		o.SweepBatch = 256
+	if o.Logger == nil {
+		o.Logger = slog.Default()
 	}
 	if path == "" || path == ":memory:" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("sqlitestore: unsupported database path %q (a file path without '?' or '#')", path)
+	}
+	n, err := newNames(o.TablePrefix)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
+		if err := checkFile(path, n); err != nil {
+			return nil, err
+		}
 	}
 	// Create the file ourselves so that it is 0600 from the first byte; the
 	// WAL and shared-memory files SQLite adds inherit the database's mode.
@@ -106,8 +138,8 @@ func Open(path string, opts *Options) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{w: w}
-	if err := migrate(w); err != nil {
+	s := &Store{w: w, sql: newStatements(n)}
+	if err := migrate(w, n); err != nil {
 		w.Close()
 		return nil, err
 	}
@@ -120,7 +152,7 @@ func Open(path string, opts *Options) (*Store, error) {
 	s.r = r
 	s.readers = make(chan *reader, o.ReadConns)
 	for range o.ReadConns {
-		rd, err := newReader(r)
+		rd, err := newReader(r, n)
 		if err != nil {
 			s.Close()
 			return nil, fmt.Errorf("sqlitestore: %w", err)
@@ -128,12 +160,20 @@ func Open(path string, opts *Options) (*Store, error) {
 		s.readers <- rd
 		s.nreaders++
 	}
-	if o.SweepInterval > 0 {
-		s.stopSweep = make(chan struct{})
-		s.sweepDone = make(chan struct{})
-		go s.sweep(o.SweepInterval, o.SweepBatch)
-	}
+	s.sweep = sweep.Start("sqlitestore", o.SweepInterval, o.SweepBatch, o.Logger, s.DeleteExpired)
 	return s, nil
+}
+
+// checkFile runs names.checkForeign on the existing database file at path,
+// on a connection of its own that sets no journal mode and writes nothing,
+// so that a file Open refuses is left exactly as it was.
+func checkFile(path string, n names) error {
+	db, err := sql.Open("sqlite", path+"?_query_only=1")
+	if err != nil {
+		return fmt.Errorf("sqlitestore: %w", err)
+	}
+	defer db.Close()
+	return n.checkForeign(context.Background(), db)
 }
 
 // Close stops the sweeper, waits for the reads under way and closes the
@@ -141,10 +181,7 @@ func Open(path string, opts *Options) (*Store, error) {
 // once.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
-		if s.stopSweep != nil {
-			close(s.stopSweep)
-			<-s.sweepDone
-		}
+		s.sweep.Stop()
 		var errs []error
 		for range s.nreaders {
 			errs = append(errs, (<-s.readers).close())
@@ -159,30 +196,6 @@ func (s *Store) Close() error {
 		s.closeErr = errors.Join(errs...)
 	})
 	return s.closeErr
-}
-
-func (s *Store) sweep(every time.Duration, batch int) {
-	defer close(s.sweepDone)
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stopSweep:
-			return
-		case <-t.C:
-		}
-		for {
-			n, err := s.DeleteExpired(context.Background(), time.Now(), batch)
-			if err != nil || n < batch {
-				break
-			}
-			select {
-			case <-s.stopSweep:
-				return
-			default:
-			}
-		}
-	}
 }
 
 // micros encodes a time as Unix microseconds, NULL for the zero time.
@@ -203,26 +216,45 @@ func nullBytes(b []byte) any {
 	return b
 }
 
-const insertSQL = `INSERT INTO sessions (hash, id, subject, kind, state, expires_at, version, deadline, data, live)
-	VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?)`
+// tombstoneSet turns a row into a tombstone: it keeps hash, id, subject,
+// kind and expires_at, bumps the version and clears data and live.
+const tombstoneSet = `state = ?, version = version + 1, successor = ?, grace_until = ?,
+	data = NULL, live = NULL, deadline = expires_at`
+
+// statements are the write statements of a Store, with its table names.
+type statements struct {
+	insert, update, state, tombstone, destroyHash, destroyID, destroySubject, expire string
+}
+
+func newStatements(n names) statements {
+	return statements{
+		insert: n.sql(`INSERT INTO {{prefix}}sessions (hash, id, subject, kind, state, expires_at, version, deadline, data, live)
+			VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?)`),
+		update: n.sql(`UPDATE {{prefix}}sessions SET kind = ?, expires_at = ?, data = ?, live = ?,
+			version = version + 1, deadline = ? WHERE hash = ? AND state = 0 AND version = ?`),
+		state: n.sql(`SELECT state FROM {{prefix}}sessions WHERE hash = ?`),
+		// Rotate's compare-and-swap of the old record.
+		tombstone:      n.sql(`UPDATE {{prefix}}sessions SET ` + tombstoneSet + ` WHERE hash = ? AND state = 0 AND version = ? AND subject = ?`),
+		destroyHash:    n.sql(`UPDATE {{prefix}}sessions SET ` + tombstoneSet + ` WHERE hash = ? AND state = 0`),
+		destroyID:      n.sql(`UPDATE {{prefix}}sessions SET ` + tombstoneSet + ` WHERE id = ? AND state = 0`),
+		destroySubject: n.sql(`UPDATE {{prefix}}sessions SET ` + tombstoneSet + ` WHERE subject = ? AND state = 0 AND id <> ?`),
+		expire: n.sql(`DELETE FROM {{prefix}}sessions WHERE hash IN
+			(SELECT hash FROM {{prefix}}sessions WHERE deadline < ? ORDER BY deadline LIMIT ?)`),
+	}
+}
 
 // insert inserts the live record r with the given version.
-func insert(ctx context.Context, db interface {
+func (s *Store) insert(ctx context.Context, db interface {
 	ExecContext(context.Context, string, ...any) (sql.Result, error)
 }, r *keycard.Record, version uint64) error {
 	live, err := binrec.EncodeLive(r)
 	if err != nil {
 		return fmt.Errorf("sqlitestore: %w", err)
 	}
-	_, err = db.ExecContext(ctx, insertSQL, r.Hash[:], blob(r.ID), blob(r.Subject), int64(r.Kind),
+	_, err = db.ExecContext(ctx, s.sql.insert, r.Hash[:], blob(r.ID), blob(r.Subject), int64(r.Kind),
 		micros(r.ExpiresAt), int64(version), micros(r.KeepUntil()), nullBytes(r.Data), live)
 	return translate(err)
 }
-
-// tombstoneSet turns a row into a tombstone: it keeps hash, id, subject,
-// kind and expires_at, bumps the version and clears data and live.
-const tombstoneSet = `state = ?, version = version + 1, successor = ?, grace_until = ?,
-	data = NULL, live = NULL, deadline = expires_at`
 
 // translate maps SQLite errors to keycard sentinels where one applies and
 // wraps everything else (an unavailable store) with the package name.
@@ -243,7 +275,7 @@ func translate(err error) error {
 // Create inserts r with Version 1; the primary key on hash and the unique
 // index on the live IDs turn a duplicate into ErrExists.
 func (s *Store) Create(ctx context.Context, r *keycard.Record) error {
-	if err := insert(ctx, s.w, r, 1); err != nil {
+	if err := s.insert(ctx, s.w, r, 1); err != nil {
 		return err
 	}
 	r.Version = 1
@@ -252,11 +284,11 @@ func (s *Store) Create(ctx context.Context, r *keycard.Record) error {
 
 // casFailure tells ErrNotFound from ErrConflict after a compare-and-swap
 // statement changed no row.
-func casFailure(ctx context.Context, q interface {
+func (s *Store) casFailure(ctx context.Context, q interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
 }, h keycard.Hash) error {
 	var state int64
-	err := q.QueryRowContext(ctx, `SELECT state FROM sessions WHERE hash = ?`, h[:]).Scan(&state)
+	err := q.QueryRowContext(ctx, s.sql.state, h[:]).Scan(&state)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return keycard.ErrNotFound
@@ -268,9 +300,6 @@ func casFailure(ctx context.Context, q interface {
 	return keycard.ErrConflict
 }
 
-const updateSQL = `UPDATE sessions SET kind = ?, expires_at = ?, data = ?, live = ?,
-	version = version + 1, deadline = ? WHERE hash = ? AND state = 0 AND version = ?`
-
 // Update is one UPDATE ... WHERE hash = ? AND state = 0 AND version = ?; only
 // when it changes no row does a SELECT tell ErrNotFound from ErrConflict.
 func (s *Store) Update(ctx context.Context, r *keycard.Record) error {
@@ -278,13 +307,13 @@ func (s *Store) Update(ctx context.Context, r *keycard.Record) error {
 	if err != nil {
 		return fmt.Errorf("sqlitestore: %w", err)
 	}
-	n, err := exec(ctx, s.w, updateSQL, int64(r.Kind), micros(r.ExpiresAt), nullBytes(r.Data), live,
+	n, err := exec(ctx, s.w, s.sql.update, int64(r.Kind), micros(r.ExpiresAt), nullBytes(r.Data), live,
 		micros(r.KeepUntil()), r.Hash[:], int64(r.Version))
 	if err != nil {
 		return err
 	}
 	if n != 1 {
-		return casFailure(ctx, s.w, r.Hash)
+		return s.casFailure(ctx, s.w, r.Hash)
 	}
 	r.Version++
 	return nil
@@ -299,15 +328,14 @@ func (s *Store) Rotate(ctx context.Context, old, next *keycard.Record, graceUnti
 	}
 	defer tx.Rollback()
 	var succ any = next.Hash[:]
-	n, err := exec(ctx, tx, `UPDATE sessions SET `+tombstoneSet+` WHERE hash = ? AND state = 0 AND version = ? AND subject = ?`,
-		int64(keycard.StateRotated), succ, micros(graceUntil), old.Hash[:], int64(old.Version), []byte(old.Subject))
+	n, err := exec(ctx, tx, s.sql.tombstone, int64(keycard.StateRotated), succ, micros(graceUntil), old.Hash[:], int64(old.Version), []byte(old.Subject))
 	if err != nil {
 		return err
 	}
 	if n != 1 {
-		return casFailure(ctx, tx, old.Hash)
+		return s.casFailure(ctx, tx, old.Hash)
 	}
-	if err := insert(ctx, tx, next, 1); err != nil {
+	if err := s.insert(ctx, tx, next, 1); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -320,17 +348,16 @@ func (s *Store) Rotate(ctx context.Context, old, next *keycard.Record, graceUnti
 
 // Delete turns the live record h into a destroyed tombstone: one UPDATE.
 func (s *Store) Delete(ctx context.Context, h keycard.Hash) error {
-	return s.destroy(ctx, `hash = ?`, h[:])
+	return s.destroy(ctx, s.sql.destroyHash, h[:])
 }
 
 // DeleteByID turns the live record with ID id into a destroyed tombstone: one UPDATE.
 func (s *Store) DeleteByID(ctx context.Context, id string) error {
-	return s.destroy(ctx, `id = ?`, []byte(id))
+	return s.destroy(ctx, s.sql.destroyID, []byte(id))
 }
 
-func (s *Store) destroy(ctx context.Context, where string, arg any) error {
-	n, err := exec(ctx, s.w, `UPDATE sessions SET `+tombstoneSet+` WHERE `+where+` AND state = 0`,
-		int64(keycard.StateDestroyed), nil, nil, arg)
+func (s *Store) destroy(ctx context.Context, q string, arg any) error {
+	n, err := exec(ctx, s.w, q, int64(keycard.StateDestroyed), nil, nil, arg)
 	if err != nil {
 		return err
 	}
@@ -345,8 +372,7 @@ func (s *Store) DeleteSubject(ctx context.Context, subject, exceptID string) (in
 	if subject == "" {
 		return 0, nil
 	}
-	n, err := exec(ctx, s.w, `UPDATE sessions SET `+tombstoneSet+` WHERE subject = ? AND state = 0 AND id <> ?`,
-		int64(keycard.StateDestroyed), nil, nil, []byte(subject), []byte(exceptID))
+	n, err := exec(ctx, s.w, s.sql.destroySubject, int64(keycard.StateDestroyed), nil, nil, []byte(subject), []byte(exceptID))
 	return int(n), err
 }
 
@@ -356,8 +382,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (in
 	if limit <= 0 {
 		return 0, nil
 	}
-	n, err := exec(ctx, s.w, `DELETE FROM sessions WHERE hash IN
-		(SELECT hash FROM sessions WHERE deadline < ? ORDER BY deadline LIMIT ?)`, now.UnixMicro(), limit)
+	n, err := exec(ctx, s.w, s.sql.expire, now.UnixMicro(), limit)
 	return int(n), err
 }
 

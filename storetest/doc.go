@@ -44,10 +44,17 @@
 //   - A cancelled context makes every method return a non-nil error; which
 //     error is not checked, as stores wrap their drivers' errors.
 //   - Data and Meta compare with bytes.Equal: nil and empty are the same.
+//   - DeleteSubject and DeleteByID are atomic with respect to a concurrent
+//     Rotate of the session they end, also a chain of two Rotates, with or
+//     without a grace deadline (DeleteSubjectRacesRotate,
+//     DeleteByIDRacesRotate): afterwards nothing of the session is live, and
+//     the revocation ended it unless a Rotate failed. The Manager's Logout
+//     ends a session by its ID, so a logout racing a renewal in another tab
+//     must end the successor too. Both are exported with two stores, for a
+//     store that several processes share.
 //
 // Not checked, because the contract does not say: Rotate onto a taken
-// next.Hash or with next.ID different from old.ID, and whether DeleteSubject
-// is atomic against a concurrent Rotate of one of the subject's sessions.
+// next.Hash or with next.ID different from old.ID.
 //
 // # Time
 //
@@ -59,5 +66,10 @@
 //
 // # Helpers
 //
-// NewRecord, NewID, NewHash, Now and Diff are exported for stores' own tests.
+// NewRecord, NewID, NewHash, Now and Diff are exported for stores' own tests,
+// and so are checks that need more than one store or a store made a
+// particular way: TwoNodes, Outage, DeleteSubjectRacesRotate and
+// DeleteByIDRacesRotate with two stores on one server, and BackgroundSweep,
+// which checks on testing/synctest's fake clock that a store sweeps expired
+// records by itself one interval after it is made, and not before.
 package storetest

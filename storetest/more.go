@@ -612,41 +612,143 @@ func testConcurrentDeleteSubject(t *testing.T, s keycard.Store) {
 	}
 }
 
+// raceRounds is how many rounds Run gives each race of a revocation
+// against a renewal: enough to meet the interleavings that matter on every
+// store in a few seconds, fewer under -short.
+func raceRounds() int {
+	if testing.Short() {
+		return 30
+	}
+	return 150
+}
+
 func testDeleteSubjectRacesRotate(t *testing.T, s keycard.Store) {
-	DeleteSubjectRacesRotate(t, s, s, 200)
+	DeleteSubjectRacesRotate(t, s, s, raceRounds())
 }
 
 // DeleteSubjectRacesRotate races, rounds times, a renewal (Rotate through
 // rotator) against "sign out everywhere" (DeleteSubject through revoker) of
 // the same subject: whichever wins, no live record of the subject may be
-// left, the successor included. Run calls it with one store for both;
-// a store that several processes share can pass two (one per process).
+// left, the successor included. The rounds take turns as in
+// DeleteByIDRacesRotate (no grace deadline, a grace deadline, a chain of two
+// Rotates). DeleteSubject must succeed, destroy at most the one live record
+// and destroy it unless a Rotate failed. Run calls it with one store for
+// both; a store that several processes share can pass two (one per
+// process).
 func DeleteSubjectRacesRotate(t *testing.T, rotator, revoker keycard.Store, rounds int) {
 	t.Helper()
+	raceRevocation(t, rotator, revoker, rounds, "DeleteSubject", func(c context.Context, r *keycard.Record) (bool, error) {
+		n, err := revoker.DeleteSubject(c, r.Subject, "")
+		if err == nil && n > 1 {
+			err = fmt.Errorf("destroyed %d records, but one session has one live record", n)
+		}
+		return n > 0, err
+	})
+}
+
+func testDeleteByIDRacesRotate(t *testing.T, s keycard.Store) {
+	DeleteByIDRacesRotate(t, s, s, raceRounds())
+}
+
+// DeleteByIDRacesRotate races, rounds times, a renewal (Rotate through
+// rotator: the same ID under a new hash) against a logout by public ID
+// (DeleteByID through revoker) of the same session. The rounds take turns:
+// a Rotate without a grace deadline, one with a grace deadline, and a chain
+// of two Rotates (old to next to last) while DeleteByID runs. Whichever
+// wins, no live record with the ID may be left: GetByID is ErrNotFound, no
+// hash of the chain is live and List of the subject is empty. DeleteByID
+// must succeed or return ErrNotFound, and ErrNotFound only when a Rotate
+// failed (otherwise the session was live throughout). Run calls it with one
+// store for both; a store that several processes share can pass two (one
+// per process).
+func DeleteByIDRacesRotate(t *testing.T, rotator, revoker keycard.Store, rounds int) {
+	t.Helper()
+	raceRevocation(t, rotator, revoker, rounds, "DeleteByID", func(c context.Context, r *keycard.Record) (bool, error) {
+		err := revoker.DeleteByID(c, r.ID)
+		if errors.Is(err, keycard.ErrNotFound) {
+			return false, nil
+		}
+		return err == nil, err
+	})
+}
+
+// raceRevocation races, rounds times, renewals of a new session (created
+// through rotator) against end, a revocation of it through revoker, which
+// reports whether it destroyed a live record. Round i renews without a
+// grace deadline (i%3 == 0), with one (1) or twice in a row (2). Every
+// Rotate must succeed or fail with ErrNotFound or ErrConflict, end must not
+// fail, and it must destroy a record unless a Rotate failed. Afterwards
+// neither store may hold a live record of the session: GetByID is
+// ErrNotFound, Get of every hash of the chain is not live and List of the
+// subject is empty.
+func raceRevocation(t *testing.T, rotator, revoker keycard.Store, rounds int, what string,
+	end func(context.Context, *keycard.Record) (bool, error)) {
+	t.Helper()
 	c := ctx(t)
+	// A subject of its own, so that a store shared with other tests holds
+	// no other record of it.
+	sub := "race-" + NewID()
 	for round := range rounds {
-		r := NewRecord("alice")
-		mustCreate(t, rotator, r)
-		next := NewRecord("alice")
-		next.ID = r.ID
+		var grace time.Time
+		if round%3 > 0 {
+			grace = Now().Add(time.Minute)
+		}
+		chain := []*keycard.Record{NewRecord(sub), NewRecord(sub)}
+		if round%3 == 2 {
+			chain = append(chain, NewRecord(sub))
+		}
+		for _, r := range chain[1:] {
+			r.ID = chain[0].ID
+		}
+		mustCreate(t, rotator, chain[0])
+		first := chain[0].Clone()
+		rotErrs := make([]error, len(chain)-1)
+		var ended bool
+		var endErr error
 		var wg sync.WaitGroup
-		var rotErr, delErr error
 		start := make(chan struct{})
-		wg.Go(func() { <-start; rotErr = rotator.Rotate(c, r, next, time.Time{}) })
-		wg.Go(func() { <-start; _, delErr = revoker.DeleteSubject(c, "alice", "") })
+		wg.Go(func() {
+			<-start
+			for i := range rotErrs {
+				if rotErrs[i] = rotator.Rotate(c, chain[i], chain[i+1], grace); rotErrs[i] != nil {
+					break
+				}
+			}
+		})
+		wg.Go(func() { <-start; ended, endErr = end(c, first) })
 		close(start)
 		wg.Wait()
-		if delErr != nil {
-			t.Fatalf("round %d: DeleteSubject: %v", round, delErr)
+		rotated := true
+		for i, err := range rotErrs {
+			if err != nil {
+				rotated = false
+			}
+			if err != nil && !errors.Is(err, keycard.ErrNotFound) && !errors.Is(err, keycard.ErrConflict) {
+				t.Fatalf("round %d: Rotate %d: %v, want nil, ErrNotFound or ErrConflict", round, i+1, err)
+			}
 		}
-		if rotErr != nil && !errors.Is(rotErr, keycard.ErrNotFound) && !errors.Is(rotErr, keycard.ErrConflict) {
-			t.Fatalf("round %d: Rotate: %v", round, rotErr)
+		if endErr != nil {
+			t.Fatalf("round %d: %s: %v", round, what, endErr)
 		}
-		if l, err := rotator.List(c, "alice"); err != nil || len(l) != 0 {
-			t.Fatalf("round %d: after Rotate (%v) raced DeleteSubject, List = %d live records, %v; want none", round, rotErr, len(l), err)
+		if !ended && rotated {
+			t.Fatalf("round %d: %s destroyed nothing although every Rotate (%d) succeeded, so the session was live throughout", round, what, len(rotErrs))
 		}
-		if g, err := rotator.Get(c, next.Hash); err == nil && g.State == keycard.StateLive {
-			t.Fatalf("round %d: the successor is live after DeleteSubject", round)
+		for _, s := range []keycard.Store{rotator, revoker} {
+			if r, err := s.GetByID(c, first.ID); err == nil {
+				t.Fatalf("round %d: after Rotate (%v) raced %s, GetByID found a record in state %v; want ErrNotFound", round, rotErrs, what, r.State)
+			} else if !errors.Is(err, keycard.ErrNotFound) {
+				t.Fatalf("round %d: GetByID: %v", round, err)
+			}
+			for i, r := range chain {
+				if g, err := s.Get(c, r.Hash); err == nil && g.State == keycard.StateLive {
+					t.Fatalf("round %d: after Rotate (%v) raced %s, hash %d of the chain is live", round, rotErrs, what, i)
+				} else if err != nil && !errors.Is(err, keycard.ErrNotFound) {
+					t.Fatalf("round %d: Get: %v", round, err)
+				}
+			}
+			if l, err := s.List(c, sub); err != nil || len(l) != 0 {
+				t.Fatalf("round %d: after Rotate (%v) raced %s, List = %d live records, %v; want none", round, rotErrs, what, len(l), err)
+			}
 		}
 	}
 }

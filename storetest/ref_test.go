@@ -3,6 +3,7 @@ package storetest_test
 import (
 	"context"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -212,6 +213,17 @@ func (s *refStore) DeleteByID(ctx context.Context, id string) error {
 	h, ok := s.byID[id]
 	if !ok {
 		return keycard.ErrNotFound
+	}
+	if s.bug == "by ID from a stale index" {
+		// The ID is resolved, then the record destroyed in a second step, as
+		// a store without a lock over both would: a Rotate in between moves
+		// the ID to a successor that this DeleteByID never sees.
+		s.mu.Unlock()
+		runtime.Gosched()
+		s.mu.Lock()
+		if cur := s.byH[h]; cur.State != keycard.StateLive {
+			return keycard.ErrNotFound
+		}
 	}
 	s.destroy(s.byH[h])
 	return nil

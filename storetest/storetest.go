@@ -47,6 +47,7 @@ func Run(t *testing.T, newStore func(t *testing.T) keycard.Store) {
 		{"ConcurrentCreate", testConcurrentCreate},
 		{"ConcurrentDeleteSubject", testConcurrentDeleteSubject},
 		{"DeleteSubjectRacesRotate", testDeleteSubjectRacesRotate},
+		{"DeleteByIDRacesRotate", testDeleteByIDRacesRotate},
 		{"RotateChecksSubject", testRotateChecksSubject},
 		{"ContextCanceled", testContextCanceled},
 		{"LargeValues", testLargeValues},

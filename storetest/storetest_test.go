@@ -31,6 +31,7 @@ func TestSuiteCatchesMutants(t *testing.T) {
 		"rotate keeps subject", "rotate keeps ID index", "rotate keeps version", "rotate ignores subject",
 		"forget", "list tombstones", "prefix subjects", "delete anonymous",
 		"ignore except", "ignore limit", "tombstone by idle", "early expiry",
+		"by ID from a stale index",
 	}
 	for _, m := range mutants {
 		t.Run(m, func(t *testing.T) {

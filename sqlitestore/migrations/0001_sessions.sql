@@ -1,7 +1,8 @@
 -- Keycard session records. Strings are BLOBs so that every byte (NUL,
 -- invalid UTF-8) comes back as it went in; times are Unix microseconds in
--- UTC, NULL for the zero time.
-CREATE TABLE sessions (
+-- UTC, NULL for the zero time. Open replaces {{prefix}} by
+-- Options.TablePrefix.
+CREATE TABLE {{prefix}}sessions (
 	hash             BLOB    NOT NULL PRIMARY KEY, -- SHA-256 of the token
 	id               BLOB    NOT NULL,
 	subject          BLOB    NOT NULL,
@@ -27,6 +28,6 @@ CREATE TABLE sessions (
 ) WITHOUT ROWID;
 
 -- One live record per public ID; tombstones keep theirs.
-CREATE UNIQUE INDEX sessions_live_id ON sessions (id) WHERE state = 0;
-CREATE INDEX sessions_subject ON sessions (subject) WHERE state = 0;
-CREATE INDEX sessions_deadline ON sessions (deadline);
+CREATE UNIQUE INDEX {{prefix}}sessions_live_id ON {{prefix}}sessions (id) WHERE state = 0;
+CREATE INDEX {{prefix}}sessions_subject ON {{prefix}}sessions (subject) WHERE state = 0;
+CREATE INDEX {{prefix}}sessions_deadline ON {{prefix}}sessions (deadline);

@@ -5,8 +5,9 @@
 -- 11 columns instead of 21. Strings are BLOBs so that every byte comes back
 -- as it went in; times are Unix microseconds in UTC, NULL for the zero time.
 -- Open runs this file inside the Go step of migration 2 (migrate.go), once
--- the version 1 table has been renamed and its indexes dropped.
-CREATE TABLE sessions (
+-- the version 1 table has been renamed and its indexes dropped, with
+-- {{prefix}} replaced by Options.TablePrefix.
+CREATE TABLE {{prefix}}sessions (
 	hash        BLOB    NOT NULL PRIMARY KEY, -- SHA-256 of the token
 	id          BLOB    NOT NULL,
 	subject     BLOB    NOT NULL,
@@ -22,6 +23,6 @@ CREATE TABLE sessions (
 ) WITHOUT ROWID;
 
 -- One live record per public ID; tombstones keep theirs.
-CREATE UNIQUE INDEX sessions_live_id ON sessions (id) WHERE state = 0;
-CREATE INDEX sessions_subject ON sessions (subject) WHERE state = 0;
-CREATE INDEX sessions_deadline ON sessions (deadline);
+CREATE UNIQUE INDEX {{prefix}}sessions_live_id ON {{prefix}}sessions (id) WHERE state = 0;
+CREATE INDEX {{prefix}}sessions_subject ON {{prefix}}sessions (subject) WHERE state = 0;
+CREATE INDEX {{prefix}}sessions_deadline ON {{prefix}}sessions (deadline);
