@@ -62,10 +62,11 @@ var (
 //   - An ID may be reused once its record is destroyed: uniqueness of IDs
 //     covers live records only.
 //
-// DeleteSubject and a concurrent Rotate of one of the subject's sessions
-// must be atomic with respect to each other, so that a renewal racing a
-// "sign out everywhere" cannot leave a live successor behind (storetest:
-// DeleteSubjectRacesRotate).
+// DeleteSubject and DeleteByID must each be atomic with respect to a
+// concurrent Rotate of the session they end, so that a renewal racing a
+// logout, a revocation or a "sign out everywhere" cannot leave a live
+// successor behind (storetest: DeleteSubjectRacesRotate,
+// DeleteByIDRacesRotate).
 type Store interface {
 	// Get returns the record or tombstone stored under h, or ErrNotFound.
 	Get(ctx context.Context, h Hash) (*Record, error)

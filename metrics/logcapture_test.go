@@ -258,6 +258,7 @@ type browser struct {
 	s              *site
 	addr, ua, lang string
 	cookie         string // "name=value" of the session cookie, "" for none
+	anonCSRF       string // "name=value" of the CSRF cookie of a visitor without a session
 }
 
 func (s *site) browser(addr, ua string) *browser {
@@ -283,8 +284,8 @@ func (b *browser) request(method, path string, form url.Values, header map[strin
 	if method != "GET" {
 		r.Header.Set("Sec-Fetch-Site", "same-origin")
 	}
-	if b.cookie != "" {
-		r.Header.Set("Cookie", b.cookie)
+	if c := strings.Trim(b.cookie+"; "+b.anonCSRF, "; "); c != "" {
+		r.Header.Set("Cookie", c)
 	}
 	for k, v := range header {
 		r.Header.Set(k, v)
@@ -296,6 +297,12 @@ func (b *browser) request(method, path string, form url.Values, header map[strin
 	}
 	for _, c := range w.Result().Cookies() {
 		b.s.secrets.token("Set-Cookie "+c.Name, c.Value)
+		if c.Name == b.s.m.CookieName()+"-csrf-anon" {
+			b.anonCSRF = c.Name + "=" + c.Value
+			if c.Value == "" || c.MaxAge < 0 {
+				b.anonCSRF = ""
+			}
+		}
 		if c.Name != b.s.m.CookieName() {
 			continue
 		}
