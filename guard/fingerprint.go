@@ -216,7 +216,7 @@ func (g *Guard) precompute() {
 
 // sums computes the keyed hash of every signal of r, encoded.
 func (g *Guard) sums(r *http.Request, out *[numSignals * fpCharLen]byte) {
-	fam, major := ParseUserAgent(r.Header.Get("User-Agent"))
+	fam, major, _ := parseUserAgent(r.Header.Get("User-Agent"), true) // as the g1 format reads it
 	net := Network(g.ClientIP(r))
 
 	st := g.macState()
