@@ -70,3 +70,11 @@ func BenchmarkParseUserAgent(b *testing.B) {
 		ParseUserAgent(uaChrome131)
 	}
 }
+
+// BenchmarkParseBrands: a current Sec-CH-UA header.
+func BenchmarkParseBrands(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		parseBrands(hintsChrome131)
+	}
+}
