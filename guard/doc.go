@@ -40,9 +40,13 @@
 // session token is the credential, and the properties of the client that
 // presents it (its browser, language and network) are evidence, not proof.
 // They can be forged by an attacker who knows them and change innocently for
-// a legitimate user. So by default a change is logged and only a different
-// browser family for the same token, which an ordinary user never causes,
-// ends the session. Every signal's action can be raised or lowered (Actions).
+// a legitimate user. So by default a change is logged, and a different
+// browser class for the same token (another rendering engine, or a program
+// that is not a browser), which an ordinary user does not cause, requires
+// re-authentication. Nothing ends a session by default: the browser is read
+// from headers the client writes, and a misreading must not log a user out.
+// Every signal's action can be raised or lowered (Actions), up to
+// ActionRevoke.
 //
 // Nothing raw is kept: a fingerprint holds a 48-bit HMAC-SHA256 of each
 // signal under a key derived from the configured one, so a leaked session

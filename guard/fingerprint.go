@@ -89,10 +89,13 @@ func (a Action) String() string {
 // its default, which follows OWASP's advice to detect first and block only
 // on strong evidence: a new network (mobile users roam, IPv6 privacy
 // addresses rotate), a new Accept-Language or a new browser version (browsers
-// update themselves) are logged; a different browser family for the same
-// session token is revoked, since one browser does not turn into another.
+// update themselves) are logged; a different browser class for the same
+// session token requires re-authentication. It does not revoke by default
+// because the class is read from headers the client writes, and a misreading
+// (a browser mode or an app Keycard does not know) must not log a user out;
+// ActionRevoke is there for applications that prefer that risk.
 type Actions struct {
-	Browser  Action // default ActionRevoke
+	Browser  Action // default ActionRequireReauth
 	Version  Action // default ActionLog
 	Language Action // default ActionLog
 	Network  Action // default ActionLog
@@ -100,7 +103,7 @@ type Actions struct {
 
 func (a Actions) resolve() ([numSignals]Action, error) {
 	out := [numSignals]Action{a.Browser, a.Version, a.Language, a.Network}
-	defaults := [numSignals]Action{ActionRevoke, ActionLog, ActionLog, ActionLog}
+	defaults := [numSignals]Action{ActionRequireReauth, ActionLog, ActionLog, ActionLog}
 	for i := range out {
 		if out[i] > ActionRevoke {
 			return out, fmt.Errorf("guard: invalid action %d for signal %s", out[i], Signal(i+1))

@@ -21,7 +21,7 @@ func base() []string {
 }
 
 func TestFingerprintSignals(t *testing.T) {
-	custom := Actions{Browser: ActionRequireReauth, Version: ActionRevoke, Language: ActionRequireReauth, Network: ActionRevoke}
+	custom := Actions{Browser: ActionRevoke, Version: ActionRevoke, Language: ActionRequireReauth, Network: ActionRevoke}
 	tests := []struct {
 		name        string
 		remote      string
@@ -42,10 +42,10 @@ func TestFingerprintSignals(t *testing.T) {
 		{"language", "198.51.100.7:1", []string{"User-Agent", uaFirefox133, "Accept-Language", "de-DE"}, []Signal{SignalLanguage}, ActionLog, ActionRequireReauth},
 		{"language dropped", "198.51.100.7:1", []string{"User-Agent", uaFirefox133}, []Signal{SignalLanguage}, ActionLog, ActionRequireReauth},
 		{"version", "198.51.100.7:1", []string{"User-Agent", uaFirefox134, "Accept-Language", "en-GB,en;q=0.9"}, []Signal{SignalVersion}, ActionLog, ActionRevoke},
-		{"browser", "198.51.100.7:1", []string{"User-Agent", uaChrome131, "Accept-Language", "en-GB,en;q=0.9"}, []Signal{SignalBrowser}, ActionRevoke, ActionRequireReauth},
-		{"browser to curl", "198.51.100.7:1", []string{"User-Agent", "curl/8.5.0", "Accept-Language", "en-GB,en;q=0.9"}, []Signal{SignalBrowser}, ActionRevoke, ActionRequireReauth},
-		{"browser and network", "203.0.113.1:1", []string{"User-Agent", uaChrome131, "Accept-Language", "en-GB,en;q=0.9"}, []Signal{SignalBrowser, SignalNetwork}, ActionRevoke, ActionRevoke},
-		{"everything", "203.0.113.1:1", []string{"User-Agent", uaChrome131}, []Signal{SignalBrowser, SignalLanguage, SignalNetwork}, ActionRevoke, ActionRevoke},
+		{"browser", "198.51.100.7:1", []string{"User-Agent", uaChrome131, "Accept-Language", "en-GB,en;q=0.9"}, []Signal{SignalBrowser}, ActionRequireReauth, ActionRevoke},
+		{"browser to curl", "198.51.100.7:1", []string{"User-Agent", "curl/8.5.0", "Accept-Language", "en-GB,en;q=0.9"}, []Signal{SignalBrowser}, ActionRequireReauth, ActionRevoke},
+		{"browser and network", "203.0.113.1:1", []string{"User-Agent", uaChrome131, "Accept-Language", "en-GB,en;q=0.9"}, []Signal{SignalBrowser, SignalNetwork}, ActionRequireReauth, ActionRevoke},
+		{"everything", "203.0.113.1:1", []string{"User-Agent", uaChrome131}, []Signal{SignalBrowser, SignalLanguage, SignalNetwork}, ActionRequireReauth, ActionRevoke},
 		{"version and language", "198.51.100.7:1", []string{"User-Agent", uaFirefox134}, []Signal{SignalVersion, SignalLanguage}, ActionLog, ActionRevoke},
 	}
 	gd := newGuard(t, nil)
@@ -83,7 +83,7 @@ func TestFingerprintSignals(t *testing.T) {
 
 // TestFingerprintMalformedStoredFailsClosed: a stored value that is not a
 // fingerprint changes every signal, so it takes the strongest configured
-// action (by default ActionRevoke, the browser's).
+// action (by default ActionRequireReauth, the browser's).
 func TestFingerprintMalformedStoredFailsClosed(t *testing.T) {
 	g := newGuard(t, nil)
 	r := req("198.51.100.7:1", base()...)
@@ -91,8 +91,8 @@ func TestFingerprintMalformedStoredFailsClosed(t *testing.T) {
 	all := []Signal{SignalBrowser, SignalLanguage, SignalNetwork}
 	for _, stored := range []string{"", "g2.", "g1.", fp[:FingerprintLen-1], fp + "A", "g3." + fp[3:], "g0." + fp[3:], strings.ToUpper(fp), strings.Repeat("\x00", FingerprintLen)} {
 		v := g.Check(stored, r)
-		if v.Action != ActionRevoke || len(v.Changed) < len(all) {
-			t.Errorf("Check(malformed %q): got %v, want at least %v and revoke", stored, v, all)
+		if v.Action != ActionRequireReauth || len(v.Changed) < len(all) {
+			t.Errorf("Check(malformed %q): got %v, want at least %v and require_reauth", stored, v, all)
 		}
 	}
 	// A single changed character changes exactly one signal.
@@ -215,19 +215,19 @@ func TestBrowserChangePairs(t *testing.T) {
 		{"android chrome to desktop mode, no hints", client{uaChromeAndroid, ""}, client{uaChromeLinux, ""}, nil, ActionNone},
 		{"android firefox to desktop mode", client{uaFirefoxAndroid, ""}, client{uaFirefox133, ""}, nil, ActionNone},
 
-		{"firefox to chrome", client{uaFirefox133, ""}, client{uaChrome131, ""}, []Signal{SignalBrowser}, ActionRevoke},
-		{"firefox to chrome with hints", client{uaFirefoxWin, ""}, client{uaChrome131, hintsChrome131}, []Signal{SignalBrowser}, ActionRevoke},
-		{"firefox to firefox with forged hints", client{uaFirefox133, ""}, client{uaFirefox133, hintsChrome131}, []Signal{SignalBrowser}, ActionRevoke},
-		{"chrome to firefox, same platform", client{uaChromeMac, hintsChrome131}, client{uaFirefoxMac, ""}, []Signal{SignalBrowser}, ActionRevoke},
-		{"safari to chrome on a mac", client{uaSafariMac, ""}, client{uaChromeMac, hintsChrome131}, []Signal{SignalBrowser}, ActionRevoke},
-		{"safari to firefox on a mac", client{uaSafariMac, ""}, client{uaFirefoxMac, ""}, []Signal{SignalBrowser}, ActionRevoke},
+		{"firefox to chrome", client{uaFirefox133, ""}, client{uaChrome131, ""}, []Signal{SignalBrowser}, ActionRequireReauth},
+		{"firefox to chrome with hints", client{uaFirefoxWin, ""}, client{uaChrome131, hintsChrome131}, []Signal{SignalBrowser}, ActionRequireReauth},
+		{"firefox to firefox with forged hints", client{uaFirefox133, ""}, client{uaFirefox133, hintsChrome131}, []Signal{SignalBrowser}, ActionRequireReauth},
+		{"chrome to firefox, same platform", client{uaChromeMac, hintsChrome131}, client{uaFirefoxMac, ""}, []Signal{SignalBrowser}, ActionRequireReauth},
+		{"safari to chrome on a mac", client{uaSafariMac, ""}, client{uaChromeMac, hintsChrome131}, []Signal{SignalBrowser}, ActionRequireReauth},
+		{"safari to firefox on a mac", client{uaSafariMac, ""}, client{uaFirefoxMac, ""}, []Signal{SignalBrowser}, ActionRequireReauth},
 		{"chrome to edge", client{uaChrome131, hintsChrome131}, client{uaEdgeWin, hintsEdge131}, []Signal{SignalVersion}, ActionLog},
 		{"brave with hints, then without", client{uaChrome131, hintsBrave131}, client{uaChrome131, ""}, []Signal{SignalVersion}, ActionLog},
-		{"chrome to curl", client{uaChrome131, hintsChrome131}, client{"curl/8.5.0", ""}, []Signal{SignalBrowser}, ActionRevoke},
-		{"chrome to go", client{uaChrome131, ""}, client{"Go-http-client/2.0", ""}, []Signal{SignalBrowser}, ActionRevoke},
-		{"chrome to googlebot", client{uaChrome131, ""}, client{uaGooglebot, ""}, []Signal{SignalBrowser}, ActionRevoke},
-		{"chrome to no user agent", client{uaChrome131, ""}, client{"", ""}, []Signal{SignalBrowser}, ActionRevoke},
-		{"chrome to garbage", client{uaChrome131, ""}, client{"\x00\xff<script>", "\x00"}, []Signal{SignalBrowser}, ActionRevoke},
+		{"chrome to curl", client{uaChrome131, hintsChrome131}, client{"curl/8.5.0", ""}, []Signal{SignalBrowser}, ActionRequireReauth},
+		{"chrome to go", client{uaChrome131, ""}, client{"Go-http-client/2.0", ""}, []Signal{SignalBrowser}, ActionRequireReauth},
+		{"chrome to googlebot", client{uaChrome131, ""}, client{uaGooglebot, ""}, []Signal{SignalBrowser}, ActionRequireReauth},
+		{"chrome to no user agent", client{uaChrome131, ""}, client{"", ""}, []Signal{SignalBrowser}, ActionRequireReauth},
+		{"chrome to garbage", client{uaChrome131, ""}, client{"\x00\xff<script>", "\x00"}, []Signal{SignalBrowser}, ActionRequireReauth},
 		{"android chrome to the facebook app's web view", client{uaChromeAndroid, ""}, client{uaAndroidWebViewFB, ""}, []Signal{SignalVersion}, ActionLog},
 	}
 	g := newGuard(t, nil)
@@ -305,8 +305,8 @@ func TestCheckG1Fingerprints(t *testing.T) {
 				other = uaChrome131
 			}
 			moved := req(v.remote, "User-Agent", other, "Accept-Language", v.lang)
-			if got := g.Check(v.fp, moved); !slices.Equal(got.Changed, []Signal{SignalBrowser}) || got.Action != ActionRevoke {
-				t.Fatalf("another browser: got %v %s, want [browser] revoke", got.Changed, got.Action)
+			if got := g.Check(v.fp, moved); !slices.Equal(got.Changed, []Signal{SignalBrowser}) || got.Action != ActionRequireReauth {
+				t.Fatalf("another browser: got %v %s, want [browser] require_reauth", got.Changed, got.Action)
 			}
 		})
 	}
