@@ -106,8 +106,18 @@ func TestGuardLimitsInvalidTokens(t *testing.T) {
 }
 
 func TestGuardFingerprintActions(t *testing.T) {
-	t.Run("browser change revokes", func(t *testing.T) {
+	t.Run("browser change asks for reauth by default", func(t *testing.T) {
 		e, _ := newGuardEnv(t, guard.Actions{})
+		cookie := e.loginFrom("203.0.113.7:5000", chrome, "en")
+		if res := e.from("203.0.113.7:5000", firefox, "en", cookie); res.StatusCode != 200 {
+			t.Fatalf("cookie in another browser: %d, want 200 (kept, reauth required)", res.StatusCode)
+		}
+		if r := e.events.reasons(keycard.EventAnomaly); len(r) != 1 || r[0] != "browser" {
+			t.Fatalf("anomaly reasons %v, want [browser]", r)
+		}
+	})
+	t.Run("browser change revokes when configured", func(t *testing.T) {
+		e, _ := newGuardEnv(t, guard.Actions{Browser: guard.ActionRevoke})
 		cookie := e.loginFrom("203.0.113.7:5000", chrome, "en")
 		if res := e.from("203.0.113.7:5000", chrome, "en", cookie); res.StatusCode != 200 {
 			t.Fatalf("same client: %d", res.StatusCode)

@@ -18,6 +18,34 @@ func BenchmarkFingerprintCheck(b *testing.B) {
 	}
 }
 
+// BenchmarkFingerprintCheckHints: the same for a Chrome request that carries
+// Sec-CH-UA.
+func BenchmarkFingerprintCheckHints(b *testing.B) {
+	g := newGuard(b, &Options{TrustedProxies: []string{"10.0.0.0/8"}})
+	r := req("10.0.0.1:1234", "User-Agent", uaChrome131, "Sec-CH-UA", hintsChrome131,
+		"Accept-Language", "en-GB,en;q=0.9", "X-Forwarded-For", "198.51.100.7, 10.0.0.9")
+	stored := g.Fingerprint(r)
+	b.ReportAllocs()
+	for b.Loop() {
+		if v := g.Check(stored, r); v.Action != ActionNone {
+			b.Fatal("changed")
+		}
+	}
+}
+
+// BenchmarkFingerprintCheckG1: a fingerprint stored by the g1 format.
+func BenchmarkFingerprintCheckG1(b *testing.B) {
+	g := newGuard(b, nil)
+	r := req("198.51.100.7:1", base()...)
+	stored := g1Fingerprint(b, "firefox linux")
+	b.ReportAllocs()
+	for b.Loop() {
+		if v := g.Check(stored, r); v.Action != ActionNone {
+			b.Fatal("changed")
+		}
+	}
+}
+
 // BenchmarkFingerprint: computing the fingerprint to store at login.
 func BenchmarkFingerprint(b *testing.B) {
 	g := newGuard(b, nil)
@@ -68,5 +96,13 @@ func BenchmarkParseUserAgent(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		ParseUserAgent(uaChrome131)
+	}
+}
+
+// BenchmarkParseBrands: a current Sec-CH-UA header.
+func BenchmarkParseBrands(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		parseBrands(hintsChrome131)
 	}
 }

@@ -40,9 +40,13 @@
 // session token is the credential, and the properties of the client that
 // presents it (its browser, language and network) are evidence, not proof.
 // They can be forged by an attacker who knows them and change innocently for
-// a legitimate user. So by default a change is logged and only a different
-// browser family for the same token, which an ordinary user never causes,
-// ends the session. Every signal's action can be raised or lowered (Actions).
+// a legitimate user. So by default a change is logged, and a different
+// browser class for the same token (another rendering engine, or a program
+// that is not a browser), which an ordinary user does not cause, requires
+// re-authentication. Nothing ends a session by default: the browser is read
+// from headers the client writes, and a misreading must not log a user out.
+// Every signal's action can be raised or lowered (Actions), up to
+// ActionRevoke.
 //
 // Nothing raw is kept: a fingerprint holds a 48-bit HMAC-SHA256 of each
 // signal under a key derived from the configured one, so a leaked session
@@ -64,12 +68,33 @@
 //
 // # Fingerprints
 //
-// The signals are the user-agent family (ParseUserAgent knows Chrome,
-// Chromium, Edge, Firefox, Safari, Opera, curl and Go's client; the rest are
-// "other"), its major version, Accept-Language (case and spaces ignored),
-// and the client network: the /24 of an IPv4 address or the /48 of an IPv6
-// one (IPv4-mapped IPv6 counts as IPv4). Record Fingerprint(r) at login and
-// pass it to Check on later requests.
+// The signals are the browser class, the browser family and major version,
+// Accept-Language (case and spaces ignored), and the client network: the /24
+// of an IPv4 address or the /48 of an IPv6 one (IPv4-mapped IPv6 counts as
+// IPv4). Record Fingerprint(r) at login and pass it to Check on later
+// requests.
+//
+// The browser is read from the Sec-CH-UA client hint where the browser sends
+// one (Chromium-based browsers do, over HTTPS), and from the User-Agent
+// otherwise. ParseUserAgent knows Chrome, Chromium, Edge, Firefox, Safari,
+// Opera, Samsung Internet, in-app web views, crawlers, curl and Go's client;
+// Brave is known from its hints only; the rest are "other".
+//
+// The class is the rendering engine (Blink, Gecko, WebKit, or an older one)
+// or the kind of program that is not a browser (curl, Go's client, a
+// crawler, unknown). It is coarse on purpose, so that one browser keeps its
+// class in all its modes: "request desktop site" turns an iPhone or iPad
+// into a Mac and an Android phone into Linux, Chrome on iOS may then read as
+// Safari, and Samsung Internet's desktop mode as Chrome, but the engine
+// stays. Every browser and in-app view on iOS is WebKit, so they share
+// Safari's class. Such a switch is at most a version change, which is
+// logged. The price is that another browser of the same engine (Chrome to
+// Edge) is a version change too, not a browser change.
+//
+// Fingerprints start "g2.". Check still compares a "g1." fingerprint, stored
+// before the class existed, the way it was made (by family, from the
+// User-Agent alone), so that existing sessions keep working; each gets a g2
+// fingerprint at its next login.
 //
 // # Invalid-token limiter
 //

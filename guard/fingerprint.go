@@ -16,10 +16,19 @@ type Signal uint8
 
 // The signals of a fingerprint.
 const (
-	// SignalBrowser is the user-agent family (Firefox, Chrome, curl, ...).
+	// SignalBrowser is the browser's class: its rendering engine (Blink for
+	// Chrome, Edge, Opera, Samsung Internet and other Chromium browsers;
+	// Gecko for Firefox; WebKit for Safari and every browser on iOS), or the
+	// kind of program that is not a browser (curl, Go's client, a crawler).
+	// The class is what survives a browser's modes: "request desktop site",
+	// which makes an iPhone claim to be a Mac and an Android phone claim to
+	// be Linux, and client hints that come and go.
 	SignalBrowser Signal = iota + 1
-	// SignalVersion is the major version of the user agent. A change of
-	// family is reported as SignalBrowser alone.
+	// SignalVersion is the browser's family and major version within its
+	// class, such as Chrome 131: it changes when a browser updates, when
+	// Chrome on iOS asks for the desktop site (it may then read as Safari), or
+	// when another browser of the same engine presents the token. A change
+	// of class is reported as SignalBrowser alone.
 	SignalVersion
 	// SignalLanguage is the Accept-Language header (case and spaces ignored).
 	SignalLanguage
@@ -80,10 +89,13 @@ func (a Action) String() string {
 // its default, which follows OWASP's advice to detect first and block only
 // on strong evidence: a new network (mobile users roam, IPv6 privacy
 // addresses rotate), a new Accept-Language or a new browser version (browsers
-// update themselves) are logged; a different browser family for the same
-// session token is revoked, since one browser does not turn into another.
+// update themselves) are logged; a different browser class for the same
+// session token requires re-authentication. It does not revoke by default
+// because the class is read from headers the client writes, and a misreading
+// (a browser mode or an app Keycard does not know) must not log a user out;
+// ActionRevoke is there for applications that prefer that risk.
 type Actions struct {
-	Browser  Action // default ActionRevoke
+	Browser  Action // default ActionRequireReauth
 	Version  Action // default ActionLog
 	Language Action // default ActionLog
 	Network  Action // default ActionLog
@@ -91,7 +103,7 @@ type Actions struct {
 
 func (a Actions) resolve() ([numSignals]Action, error) {
 	out := [numSignals]Action{a.Browser, a.Version, a.Language, a.Network}
-	defaults := [numSignals]Action{ActionRevoke, ActionLog, ActionLog, ActionLog}
+	defaults := [numSignals]Action{ActionRequireReauth, ActionLog, ActionLog, ActionLog}
 	for i := range out {
 		if out[i] > ActionRevoke {
 			return out, fmt.Errorf("guard: invalid action %d for signal %s", out[i], Signal(i+1))
@@ -143,15 +155,24 @@ func (v Verdict) Signals() string {
 	return b.String()
 }
 
-// Fingerprint format: "g1." then, for each signal in Signal order, the first
+// Fingerprint format: "g2." then, for each signal in Signal order, the first
 // 6 bytes of HMAC-SHA256(subkey, signal number || value) in base64url (8
 // characters). Each signal can be compared on its own, and none can be read
 // back without the key. 48 bits per signal make an unnoticed change a
-// 1-in-2^48 event.
+// 1-in-2^48 event. The browser value is 'c' and the class; the version
+// value is the family and the major version.
+//
+// The g1 format, which fingerprints stored before this one use, hashed the
+// family as the browser value, and read the browser and version values from
+// the User-Agent alone, as the g1 column of uaRules does. Check compares a g1
+// fingerprint the g1 way, so that sessions from before the change do not all
+// look as if their browser changed; they get a g2 fingerprint at their next
+// login.
 const (
-	fpPrefix  = "g1."
-	fpSumLen  = 6
-	fpCharLen = 8 // base64 of fpSumLen bytes
+	fpPrefix   = "g2."
+	fpPrefixG1 = "g1."
+	fpSumLen   = 6
+	fpCharLen  = 8 // base64 of fpSumLen bytes
 	// FingerprintLen is the length of the string Fingerprint returns.
 	FingerprintLen = len(fpPrefix) + numSignals*fpCharLen
 )
@@ -183,8 +204,8 @@ func (g *Guard) macState() *macState {
 type encodedSum [fpCharLen]byte
 
 // precomputedMajors is how many major versions per family have their keyed
-// hash computed in New (about 14 KB), so that a request with a common user
-// agent costs two HMACs (language, network) instead of four.
+// hash computed in New (about 26 KB), so that a request with a common user
+// agent costs no HMAC for its browser signals.
 const precomputedMajors = 256
 
 // hash returns the encoded keyed hash of signal s with value v.
@@ -205,8 +226,13 @@ func versionValue(fam Family, major int) [5]byte {
 func (g *Guard) precompute() {
 	st := g.macState()
 	defer g.macs.Put(st)
+	for c := range numClasses {
+		g.classSums[c] = st.hash(SignalBrowser, []byte{'c', byte(c)})
+	}
+	for f := range numFamiliesG1 {
+		g.g1FamilySums[f] = st.hash(SignalBrowser, []byte{byte(f)})
+	}
 	for f := range numFamilies {
-		g.browserSums[f] = st.hash(SignalBrowser, []byte{byte(f)})
 		for m := range precomputedMajors {
 			v := versionValue(Family(f), m)
 			g.versionSums[f][m] = st.hash(SignalVersion, v[:])
@@ -214,20 +240,30 @@ func (g *Guard) precompute() {
 	}
 }
 
-// sums computes the keyed hash of every signal of r, encoded.
-func (g *Guard) sums(r *http.Request, out *[numSignals * fpCharLen]byte) {
-	fam, major := ParseUserAgent(r.Header.Get("User-Agent"))
+// sums computes the keyed hash of every signal of r, encoded, in the g2
+// format or, with g1, in the g1 format.
+func (g *Guard) sums(r *http.Request, out *[numSignals * fpCharLen]byte, g1 bool) {
+	var c client
+	if g1 {
+		c.family, c.major, _ = parseUserAgent(r.Header.Get("User-Agent"), true)
+	} else {
+		c = clientOf(r.Header)
+	}
 	net := Network(g.ClientIP(r))
 
 	st := g.macState()
 	defer g.macs.Put(st)
 	put := func(s Signal, e encodedSum) { copy(out[int(s-1)*fpCharLen:], e[:]) }
 
-	put(SignalBrowser, g.browserSums[fam])
-	if major < precomputedMajors {
-		put(SignalVersion, g.versionSums[fam][major])
+	if g1 {
+		put(SignalBrowser, g.g1FamilySums[c.family])
 	} else {
-		v := versionValue(fam, major)
+		put(SignalBrowser, g.classSums[c.class])
+	}
+	if c.major < precomputedMajors {
+		put(SignalVersion, g.versionSums[c.family][c.major])
+	} else {
+		v := versionValue(c.family, c.major)
 		put(SignalVersion, st.hash(SignalVersion, v[:]))
 	}
 	// The language is normalised into the scratch buffer after the signal
@@ -298,20 +334,23 @@ func appendLanguage(b []byte, v string) []byte {
 // fingerprint.
 func (g *Guard) Fingerprint(r *http.Request) string {
 	var enc [numSignals * fpCharLen]byte
-	g.sums(r, &enc)
+	g.sums(r, &enc, false)
 	return fpPrefix + string(enc[:])
 }
 
 // Check compares the fingerprint stored at login with the client that sent r
 // and says which signals changed and what to do about it. It does not
-// allocate when nothing changed. A stored value that is not a fingerprint
-// (empty, truncated, from another format) fails closed: every signal counts
+// allocate when nothing changed. A fingerprint of the previous (g1) format is
+// compared as that format was made. A stored value that is not a fingerprint
+// (empty, truncated, of an unknown format) fails closed: every signal counts
 // as changed. The caller acts on the verdict (Keycard's session layer emits
 // an anomaly event and revokes or flags the session).
 func (g *Guard) Check(stored string, r *http.Request) Verdict {
+	wellFormed := len(stored) == FingerprintLen
+	g1 := wellFormed && stored[:len(fpPrefix)] == fpPrefixG1
+	wellFormed = wellFormed && (g1 || stored[:len(fpPrefix)] == fpPrefix)
 	var enc [numSignals * fpCharLen]byte
-	g.sums(r, &enc)
-	wellFormed := len(stored) == FingerprintLen && stored[:len(fpPrefix)] == fpPrefix
+	g.sums(r, &enc, g1)
 	var v Verdict
 	for s := SignalBrowser; s <= SignalNetwork; s++ {
 		i := int(s-1) * fpCharLen
@@ -319,7 +358,7 @@ func (g *Guard) Check(stored string, r *http.Request) Verdict {
 			continue
 		}
 		if s == SignalVersion && v.Has(SignalBrowser) {
-			continue // another browser: its version means nothing
+			continue // another class: its version means nothing
 		}
 		if v.Changed == nil {
 			v.Changed = make([]Signal, 0, numSignals)

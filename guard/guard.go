@@ -64,8 +64,9 @@ type Guard struct {
 	macKey  []byte
 	macs    sync.Pool // *macState
 
-	browserSums [numFamilies]encodedSum
-	versionSums [numFamilies][precomputedMajors]encodedSum
+	classSums    [numClasses]encodedSum
+	g1FamilySums [numFamiliesG1]encodedSum // the g1 format's browser values
+	versionSums  [numFamilies][precomputedMajors]encodedSum
 	// langSums and netSums remember the keyed hashes of recently seen
 	// languages and networks, so that a request from a known client costs no
 	// HMAC. They hold raw values in memory only and are bounded (sumCacheMax).

@@ -7,6 +7,8 @@ import "strings"
 type Family uint8
 
 // The families ParseUserAgent tells apart. Any other client is FamilyOther.
+// The numbers are part of the fingerprint format, so new families are added
+// at the end.
 const (
 	FamilyOther Family = iota
 	FamilyChrome
@@ -17,11 +19,26 @@ const (
 	FamilyOpera
 	FamilyCurl
 	FamilyGo
+	// FamilySamsung is Samsung Internet, in any mode.
+	FamilySamsung
+	// FamilyBrave is Brave. Its User-Agent is Chrome's; only its client hints
+	// (Sec-CH-UA) name it, so ParseUserAgent never returns it.
+	FamilyBrave
+	// FamilyWebView is a browser embedded in an app: an Android WebView, or
+	// an in-app view on iOS (Facebook, Instagram, LINE, WeChat, the Google
+	// app).
+	FamilyWebView
+	// FamilyBot is a search-engine crawler (Googlebot, Bingbot, ...).
+	FamilyBot
 
 	numFamilies = iota
 )
 
-var familyNames = [...]string{"other", "chrome", "chromium", "edge", "firefox", "safari", "opera", "curl", "go-http-client"}
+// numFamiliesG1 is how many families the g1 fingerprint format knew.
+const numFamiliesG1 = FamilyGo + 1
+
+var familyNames = [...]string{"other", "chrome", "chromium", "edge", "firefox", "safari", "opera", "curl", "go-http-client",
+	"samsung", "brave", "webview", "bot"}
 
 // String returns the family's lowercase name, such as "firefox".
 func (f Family) String() string {
@@ -31,71 +48,195 @@ func (f Family) String() string {
 	return "other"
 }
 
+// class is what the browser signal records: the rendering engine of a
+// browser, or the kind of program that is not one. It is coarse on purpose,
+// so that one browser stays in one class whatever it claims to be running
+// on. A platform is not part of it, because the modes browsers offer rewrite
+// the platform: "request desktop site" turns an iPhone or iPad into a
+// Macintosh and an Android phone into X11 Linux, and Samsung Internet's
+// desktop mode reads like desktop Chrome. The engine survives all of these;
+// the family and version, which do not, are the version signal.
+type class uint8
+
+const (
+	// classUnknown: no engine recognised (empty, garbage, an unknown program).
+	classUnknown class = iota
+	// classBlink: Chromium-based browsers (Chrome, Edge, Opera, Brave,
+	// Samsung Internet, Android WebViews), in any mode and on any platform
+	// except iOS.
+	classBlink
+	// classGecko: Firefox, except on iOS.
+	classGecko
+	// classWebKit: Safari, and every browser and in-app view on iOS and
+	// iPadOS, which must all use WebKit, in their mobile and desktop modes.
+	classWebKit
+	// classLegacy: EdgeHTML, Presto and Trident browsers.
+	classLegacy
+	classCurl
+	classGo
+	classBot
+
+	numClasses = iota
+)
+
+var classNames = [numClasses]string{"unknown", "blink", "gecko", "webkit", "legacy", "curl", "go-http-client", "bot"}
+
+func (c class) String() string {
+	if c < numClasses {
+		return classNames[c]
+	}
+	return "invalid"
+}
+
 // maxUserAgent caps how much of a User-Agent header is looked at. Real ones
 // are a few hundred bytes; the cap bounds the work an attacker can cause.
 const maxUserAgent = 1024
 
-// uaRules are tried in order; the first marker found decides the family.
-// Order matters because browsers borrow each other's names: Edge and Opera
-// send "Chrome/" and "Safari/", Chrome sends "Safari/", Chromium sends
-// "Chrome/", and the iOS browsers (all WebKit) send "Safari/".
-var uaRules = []struct {
+// g1None marks a rule that the g1 fingerprint format did not have.
+const g1None Family = 255
+
+// uaRules: the first rule, in this order, whose marker the header contains
+// decides the family and the class. Order matters because browsers borrow each other's names:
+// crawlers send a browser's tokens, Edge and Opera send "Chrome/" and
+// "Safari/", Samsung Internet and Android WebViews send "Chrome/", Chrome
+// sends "Safari/", and the iOS browsers (all WebKit) send "Safari/".
+//
+// The g1 column is what the g1 fingerprint format made of the marker, so that
+// a stored g1 fingerprint is compared exactly as it was made: a g1 reading
+// skips the rules marked g1None, and a rule whose g1 family is FamilyOther
+// ends the reading with version 0.
+var uaRules = [...]struct {
 	marker string
 	family Family
-	prefix bool   // marker must start the header (command-line clients)
+	class  class
+	g1     Family
 	major  string // the marker whose number is the major version ("" = marker)
+	prefix bool   // marker must start the header (command-line clients)
 }{
-	{"Edg/", FamilyEdge, false, ""},
-	{"EdgA/", FamilyEdge, false, ""},
-	{"EdgiOS/", FamilyEdge, false, ""},
-	{"Edge/", FamilyEdge, false, ""},
-	{"OPR/", FamilyOpera, false, ""},
-	{"OPiOS/", FamilyOpera, false, ""},
-	{"Opera/", FamilyOpera, false, "Version/"},
-	{"SamsungBrowser/", FamilyOther, false, ""},
-	{"Chromium/", FamilyChromium, false, ""},
-	{"CriOS/", FamilyChrome, false, ""},
-	{"Chrome/", FamilyChrome, false, ""},
-	{"FxiOS/", FamilyFirefox, false, ""},
-	{"Firefox/", FamilyFirefox, false, ""},
-	{"Safari/", FamilySafari, false, "Version/"},
-	{"curl/", FamilyCurl, true, ""},
-	{"Go-http-client/", FamilyGo, true, ""},
+	{"Googlebot/", FamilyBot, classBot, g1None, "", false},
+	{"bingbot/", FamilyBot, classBot, g1None, "", false},
+	{"Applebot/", FamilyBot, classBot, g1None, "", false},
+	{"DuckDuckBot/", FamilyBot, classBot, g1None, "", false},
+	{"YandexBot/", FamilyBot, classBot, g1None, "", false},
+	{"Baiduspider/", FamilyBot, classBot, g1None, "", false},
+	{"Edg/", FamilyEdge, classBlink, FamilyEdge, "", false},
+	{"EdgA/", FamilyEdge, classBlink, FamilyEdge, "", false},
+	{"EdgiOS/", FamilyEdge, classWebKit, FamilyEdge, "", false},
+	{"Edge/", FamilyEdge, classLegacy, FamilyEdge, "", false},
+	{"OPR/", FamilyOpera, classBlink, FamilyOpera, "", false},
+	{"OPiOS/", FamilyOpera, classWebKit, FamilyOpera, "", false},
+	{"OPT/", FamilyOpera, classWebKit, g1None, "", false},
+	{"Opera/", FamilyOpera, classLegacy, FamilyOpera, "Version/", false},
+	{"SamsungBrowser/", FamilySamsung, classBlink, FamilyOther, "", false},
+	{"; wv)", FamilyWebView, classBlink, g1None, "Chrome/", false},
+	{"GSA/", FamilyWebView, classWebKit, g1None, "", false},
+	{"Chromium/", FamilyChromium, classBlink, FamilyChromium, "", false},
+	{"CriOS/", FamilyChrome, classWebKit, FamilyChrome, "", false},
+	{"Chrome/", FamilyChrome, classBlink, FamilyChrome, "", false},
+	{"FxiOS/", FamilyFirefox, classWebKit, FamilyFirefox, "", false},
+	{"Firefox/", FamilyFirefox, classGecko, FamilyFirefox, "", false},
+	{"Safari/", FamilySafari, classWebKit, FamilySafari, "Version/", false},
+	// Safari and every browser on iOS name themselves: a WebKit header that
+	// names nothing is an app's web view (Instagram or WeChat on iOS, or any
+	// app on iPadOS and macOS, whose web views claim a Macintosh).
+	{"AppleWebKit/", FamilyWebView, classWebKit, g1None, "Version/", false},
+	{"Trident/", FamilyOther, classLegacy, g1None, "", false},
+	{"curl/", FamilyCurl, classCurl, FamilyCurl, "", true},
+	{"Go-http-client/", FamilyGo, classGo, FamilyGo, "", true},
 }
 
 // ParseUserAgent returns the family and major version of a User-Agent
 // header, such as FamilyFirefox and 128 for a Firefox 128.0 header. Unknown
-// clients are FamilyOther; an unknown version is 0. It does not allocate.
-// A User-Agent is whatever the client says: use it to notice a change, never
-// to authenticate.
+// clients are FamilyOther; an unknown version is 0. An in-app view's version
+// is its engine's where the header has one (an Android WebView's Chrome/),
+// else the app's or 0. It does not allocate. A User-Agent is whatever the
+// client says: use it to notice a change, never to authenticate.
 func ParseUserAgent(ua string) (Family, int) {
+	f, major, _ := parseUserAgent(ua, false)
+	return f, major
+}
+
+// parseUserAgent returns the family, major version and class of ua. With g1
+// it reads the rules as the g1 fingerprint format did (the class is then
+// meaningless).
+func parseUserAgent(ua string, g1 bool) (Family, int, class) {
 	if len(ua) > maxUserAgent {
 		ua = ua[:maxUserAgent]
 	}
-	for _, rule := range uaRules {
-		var i int
-		if rule.prefix {
-			if !strings.HasPrefix(ua, rule.marker) {
-				continue
-			}
-		} else if i = strings.Index(ua, rule.marker); i < 0 {
+	i, at := firstRule(ua, g1)
+	if i == len(uaRules) {
+		return FamilyOther, 0, classUnknown
+	}
+	rule := &uaRules[i]
+	fam := rule.family
+	if g1 {
+		fam = rule.g1
+	}
+	if fam == FamilyOther {
+		return FamilyOther, 0, rule.class
+	}
+	v := ua[at+len(rule.marker):]
+	if rule.major != "" {
+		if j := strings.Index(ua, rule.major); j >= 0 {
+			v = ua[j+len(rule.major):]
+		} else if rule.class == classWebKit {
+			v = "" // the marker's number is WebKit's build (Safari/605.1.15), not a version
+		}
+	}
+	return fam, leadingInt(v), rule.class
+}
+
+// firstRule returns the index of the first rule of uaRules (in the g1
+// reading with g1) whose marker ua contains, and where the marker first
+// occurs; len(uaRules) when there is none. It is the loop "for each rule,
+// strings.Index(ua, marker)" without its cost growing with the rules: most
+// markers are a product name and "/", so it visits each "/" of ua once and
+// tries only the rules whose marker ends there (slashRules).
+func firstRule(ua string, g1 bool) (best, at int) {
+	usable := func(r int) bool { return !g1 || uaRules[r].g1 != g1None }
+	best = len(uaRules)
+	for i := 0; ; i++ {
+		j := strings.IndexByte(ua[i:], '/')
+		if j < 0 {
+			break
+		}
+		if i += j; i == 0 {
 			continue
 		}
-		if rule.family == FamilyOther {
-			return FamilyOther, 0
-		}
-		v := ua[i+len(rule.marker):]
-		if rule.major != "" {
-			if j := strings.Index(ua, rule.major); j >= 0 {
-				v = ua[j+len(rule.major):]
-			} else if rule.family == FamilySafari {
-				v = "" // WebKit's "Safari/605.1.15" is not Safari's version
+		for _, r := range slashRules[ua[i-1]] {
+			m := uaRules[r].marker
+			if int(r) < best && usable(int(r)) && i+1 >= len(m) && ua[i+1-len(m):i+1] == m {
+				best, at = int(r), i+1-len(m)
 			}
 		}
-		return rule.family, leadingInt(v)
 	}
-	return FamilyOther, 0
+	for _, r := range otherRules {
+		if int(r) >= best || !usable(int(r)) {
+			continue
+		}
+		if m := uaRules[r].marker; uaRules[r].prefix {
+			if strings.HasPrefix(ua, m) {
+				return int(r), 0
+			}
+		} else if k := strings.Index(ua, m); k >= 0 {
+			return int(r), k
+		}
+	}
+	return best, at
 }
+
+// slashRules lists, for each byte b, the rules whose marker is "...b/" and
+// may be anywhere in the header; otherRules are the rest, in order.
+var slashRules, otherRules = func() (slash [256][]uint8, other []uint8) {
+	for i, r := range uaRules {
+		if n := len(r.marker); !r.prefix && n >= 2 && r.marker[n-1] == '/' {
+			slash[r.marker[n-2]] = append(slash[r.marker[n-2]], uint8(i))
+		} else {
+			other = append(other, uint8(i))
+		}
+	}
+	return slash, other
+}()
 
 // leadingInt parses the decimal digits at the start of s, saturating at
 // 99999 so that a long run of digits cannot overflow.
