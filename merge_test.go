@@ -317,10 +317,11 @@ func mustCookie(e *env, res *http.Response) string {
 
 // TestMergeKeepsTheGuard: with a guard, every request's client is judged
 // against the session's fingerprint, so a write-only request from another
-// browser still revokes the session instead of being merged into it.
+// browser still revokes the session (when the guard is set to) instead of
+// being merged into it.
 func TestMergeKeepsTheGuard(t *testing.T) {
 	c := newClock()
-	g, err := guard.New([]byte("0123456789abcdef0123456789abcdef"), &guard.Options{Now: c.Now, Logger: discard})
+	g, err := guard.New([]byte("0123456789abcdef0123456789abcdef"), &guard.Options{Now: c.Now, Logger: discard, Actions: guard.Actions{Browser: guard.ActionRevoke}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -186,7 +186,7 @@ func newSite(t *testing.T) *site {
 	logger := slog.New(slog.NewJSONHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	key := []byte("log-capture-test-fingerprint-key-0123456789")
 	s.secrets.add("guard key", string(key))
-	g, err := guard.New(key, &guard.Options{Now: s.clock.Now, Logger: logger})
+	g, err := guard.New(key, &guard.Options{Now: s.clock.Now, Logger: logger, Actions: guard.Actions{Browser: guard.ActionRevoke}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -417,7 +417,7 @@ func TestNoSecretInLogsMetricsOrEvents(t *testing.T) {
 		t.Fatalf("Lookup of a malformed token: %v, want ErrInvalidToken", err)
 	}
 
-	// A browser-family change revokes; a network change is logged.
+	// A browser change revokes (as configured); a network change is logged.
 	bob := s.browser(home, chrome)
 	bob.login("bob")
 	stolen := s.browser(home, firefox)
