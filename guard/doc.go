@@ -19,7 +19,12 @@
 //	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
 //		sess, ok := lookup(r) // the session store
 //		if !ok {
-//			g.Invalid(r) // an unknown, expired or forged token
+//			// An unknown, expired or forged token: count it.
+//			if within, retry := g.Invalid(r); !within {
+//				w.Header().Set("Retry-After", strconv.Itoa(int(retry.Seconds())+1))
+//				http.Error(w, "too many invalid tokens", http.StatusTooManyRequests)
+//				return
+//			}
 //			http.Error(w, "no session", http.StatusUnauthorized)
 //			return
 //		}
@@ -99,9 +104,14 @@
 // # Invalid-token limiter
 //
 // Presentations of invalid session tokens are counted per client network in
-// a token bucket (default 20 a minute, bursts of 10). Allow is checked before
-// any store lookup; Invalid counts one; Limit is the middleware that answers
-// 429 with Retry-After. At most Options.MaxNetworks networks are remembered
+// a token bucket (default 20 a minute, bursts of 10). Invalid counts one,
+// after the store found the token invalid, and says in the same atomic step
+// whether the network is still within its limit, so a valid token is never
+// refused and concurrent guesses cannot slip past; this is what Keycard's
+// Manager uses. Allow only checks, and Limit is a middleware that refuses a
+// limited network outright with 429 and Retry-After, for applications
+// without a session layer: in front of one it would lock out every valid
+// session behind a shared address (NAT). At most Options.MaxNetworks networks are remembered
 // (least recently seen are forgotten first), so a flood of source addresses
 // costs a bounded amount of memory; the price is that a network forgotten
 // under such a flood starts afresh. The limiter is a speed bump, not the
