@@ -225,14 +225,12 @@ func TestInstrumentStoreMerge(t *testing.T) {
 		t.Fatal("the wrapper of a memstore does not implement keycard.Merger")
 	}
 	ctx := context.Background()
-	now := time.Now().UTC().Truncate(time.Microsecond)
-	_, h := keycard.NewToken()
-	rec := &keycard.Record{Hash: h, ID: "id-1", Kind: keycard.KindBrowser, CreatedAt: now, RenewedAt: now,
-		LastSeenAt: now, IdleExpiresAt: now.Add(time.Hour), ExpiresAt: now.Add(2 * time.Hour)}
+	rec := storetest.NewRecord("alice")
+	h := rec.Hash
 	if err := s.Create(ctx, rec.Clone()); err != nil {
 		t.Fatal(err)
 	}
-	m := &keycard.Merge{Kind: keycard.KindBrowser, Now: now.Add(time.Minute), IdleTimeout: time.Hour,
+	m := &keycard.Merge{Kind: keycard.KindBrowser, Now: rec.LastSeenAt.Add(time.Minute), IdleTimeout: time.Hour,
 		Changes: []keycard.Change{{Key: "color", Value: []byte(`"blue"`)}}}
 	got, err := s.Merge(ctx, h, m)
 	if err != nil {
@@ -242,9 +240,10 @@ func TestInstrumentStoreMerge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(got.Data) != `{"color":"blue"}` || got.Version != stored.Version || string(stored.Data) != string(got.Data) {
-		t.Fatalf("Merge returned data %s version %d, store holds %s version %d, want {\"color\":\"blue\"} in both",
-			got.Data, got.Version, stored.Data, stored.Version)
+	const want = `{"color":"blue","k":"v"}`
+	if string(got.Data) != want || got.Version != stored.Version || string(stored.Data) != want {
+		t.Fatalf("Merge returned data %s version %d, store holds %s version %d, want %s in both",
+			got.Data, got.Version, stored.Data, stored.Version, want)
 	}
 	// Declined merges: an unknown hash, another kind, a cancelled context.
 	if _, err := s.Merge(ctx, keycard.Hash{9}, m); !errors.Is(err, keycard.ErrNotFound) {
