@@ -1,6 +1,6 @@
 module github.com/keycard-go/keycard/bench
 
-go 1.26.4
+go 1.26.0
 
 replace github.com/keycard-go/keycard => ../
 

@@ -67,7 +67,9 @@
 //   - reason of keycard_csrf_rejections_total: cross_origin, token_missing,
 //     token_invalid, other;
 //   - op of keycard_store_duration_seconds: get, get_by_id, create, update,
-//     rotate, delete, delete_by_id, list, delete_subject, delete_expired;
+//     rotate, delete, delete_by_id, list, delete_subject, delete_expired,
+//     and merge for a store that implements keycard.Merger (the wrapper
+//     keeps that ability of the store it wraps);
 //     result: ok, not_found, conflict, exists, error.
 //
 // Anything outside these sets, such as a reason a newer Keycard or a custom

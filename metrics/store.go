@@ -8,7 +8,8 @@ import (
 	"github.com/keycard-go/keycard"
 )
 
-// The op label values of keycard_store_duration_seconds, one per Store method.
+// The op label values of keycard_store_duration_seconds, one per Store method
+// and one per method of the optional store interfaces the wrapper keeps.
 const (
 	opGet           = "get"
 	opGetByID       = "get_by_id"
@@ -20,27 +21,54 @@ const (
 	opList          = "list"
 	opDeleteSubject = "delete_subject"
 	opDeleteExpired = "delete_expired"
+	opMerge         = "merge" // keycard.Merger
 )
 
 // InstrumentStore returns a keycard.Store that passes every call to s and
 // observes its latency in keycard_store_duration_seconds, labelled with the
 // operation (get, get_by_id, create, update, rotate, delete, delete_by_id,
-// list, delete_subject, delete_expired) and the result: ok, not_found,
-// conflict, exists (the Store sentinels, also when wrapped) or error for
-// anything else, a cancelled context included. Results and errors are
-// returned unchanged. Give the wrapper to keycard.New and keep s to close it:
+// list, delete_subject, delete_expired, merge) and the result: ok,
+// not_found, conflict, exists (the Store sentinels, also when wrapped) or
+// error for anything else, a cancelled context included. Results and errors
+// are returned unchanged. Give the wrapper to keycard.New and keep s to
+// close it:
 //
 //	sessions, err := keycard.New(collector.InstrumentStore(store), opts)
 //
+// The wrapper implements exactly the optional interfaces s implements, so
+// the Manager finds the same abilities through it as in s: when s is a
+// keycard.Merger, so is the wrapper, and a request that only writes values
+// stays one Merge call (op merge; a Merge the store declines counts as
+// not_found) instead of becoming a Get and an Update. When s is not a
+// Merger, neither is the wrapper.
+//
 // The wrapper is safe for concurrent use when s is.
 func (c *Collector) InstrumentStore(s keycard.Store) keycard.Store {
-	return &instrumentedStore{next: s, c: c}
+	// The wrapper type is chosen once, here, by what s implements (the way
+	// go-chi/chi's middleware.NewWrapResponseWriter picks a writer that
+	// keeps http.Flusher and friends): a wrapper without Merge would hide
+	// the store's one-round-trip write path from the Manager.
+	base := &instrumentedStore{next: s, c: c}
+	if m, ok := s.(keycard.Merger); ok {
+		return &instrumentedMerger{instrumentedStore: base, merger: m}
+	}
+	return base
 }
 
+// instrumentedStore instruments the methods of keycard.Store.
 type instrumentedStore struct {
 	next keycard.Store
 	c    *Collector
 }
+
+// instrumentedMerger is the wrapper of a store that implements
+// keycard.Merger: the Store methods of instrumentedStore, and Merge.
+type instrumentedMerger struct {
+	*instrumentedStore
+	merger keycard.Merger
+}
+
+var _ keycard.Merger = (*instrumentedMerger)(nil)
 
 // observe records one call of op that began at start and ended with err.
 func (s *instrumentedStore) observe(op string, start time.Time, err error) {
@@ -129,4 +157,11 @@ func (s *instrumentedStore) DeleteExpired(ctx context.Context, now time.Time, li
 	n, err := s.next.DeleteExpired(ctx, now, limit)
 	s.observe(opDeleteExpired, start, err)
 	return n, err
+}
+
+func (s *instrumentedMerger) Merge(ctx context.Context, h keycard.Hash, m *keycard.Merge) (*keycard.Record, error) {
+	start := time.Now()
+	r, err := s.merger.Merge(ctx, h, m)
+	s.observe(opMerge, start, err)
+	return r, err
 }

@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/memstore"
+	"github.com/keycard-go/keycard/metrics"
 	"github.com/keycard-go/keycard/storetest"
 )
 
@@ -23,6 +26,11 @@ func TestInstrumentStoreConformance(t *testing.T) {
 	})
 	if n := observations(t, c, "keycard_store_duration_seconds", map[string]string{"op": "create", "result": "ok"}); n == 0 {
 		t.Fatal("the conformance suite ran without a create{ok} observation")
+	}
+	// memstore is a Merger, so the suite's Merge tests ran through the
+	// wrapper rather than being skipped.
+	if n := observations(t, c, "keycard_store_duration_seconds", map[string]string{"op": "merge", "result": "ok"}); n == 0 {
+		t.Fatal("the conformance suite ran without a merge{ok} observation")
 	}
 }
 
@@ -46,6 +54,13 @@ func TestInstrumentStoreOps(t *testing.T) {
 		{"list", func(s keycard.Store) (any, error) { return s.List(ctx, "alice") }},
 		{"delete_subject", func(s keycard.Store) (any, error) { return s.DeleteSubject(ctx, "alice", "") }},
 		{"delete_expired", func(s keycard.Store) (any, error) { return s.DeleteExpired(ctx, time.Now(), 10) }},
+		{"merge", func(s keycard.Store) (any, error) {
+			m, ok := s.(keycard.Merger)
+			if !ok {
+				return nil, errNotMerger
+			}
+			return m.Merge(ctx, keycard.Hash{1}, &keycard.Merge{})
+		}},
 	}
 	results := []struct {
 		err  error
@@ -65,7 +80,7 @@ func TestInstrumentStoreOps(t *testing.T) {
 		for _, res := range results {
 			t.Run(call.op+"/"+fmt.Sprint(res.err), func(t *testing.T) {
 				c := newCollector(t)
-				inner := &fakeStore{err: res.err}
+				inner := &fakeMerger{fakeStore{err: res.err}}
 				s := c.InstrumentStore(inner)
 				wantV, wantErr := call.call(inner)
 				gotV, gotErr := call.call(s)
@@ -134,4 +149,190 @@ func TestInstrumentStoreRealErrors(t *testing.T) {
 			t.Errorf("store_duration_seconds%v = %d observations, want %d", labels, n, tt.want)
 		}
 	}
+}
+
+var errNotMerger = errors.New("the store does not implement keycard.Merger")
+
+// fakeMerger is a fakeStore that also implements keycard.Merger.
+type fakeMerger struct{ fakeStore }
+
+func (f *fakeMerger) Merge(context.Context, keycard.Hash, *keycard.Merge) (*keycard.Record, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
+	return &keycard.Record{Version: 5}, nil
+}
+
+// casOnly hides the Merge method of the store it embeds: only the methods
+// of keycard.Store are promoted.
+type casOnly struct{ keycard.Store }
+
+// TestInstrumentStoreOptionalInterfaces checks that the wrapper implements
+// exactly the optional interfaces of the store it wraps, both ways: it must
+// not hide one (a Manager would lose the store's fast path) nor claim one the
+// store lacks (the Manager would call a method that cannot work).
+func TestInstrumentStoreOptionalInterfaces(t *testing.T) {
+	// optional lists the interfaces a Store may add that Keycard finds by
+	// type assertion; grep for ".(keycard." when adding one.
+	optional := []struct {
+		name string
+		has  func(keycard.Store) bool
+	}{
+		{"keycard.Merger", func(s keycard.Store) bool { _, ok := s.(keycard.Merger); return ok }},
+	}
+	newMem := func(t *testing.T) keycard.Store {
+		s := memstore.New(nil)
+		t.Cleanup(s.Close)
+		return s
+	}
+	stores := []struct {
+		name  string
+		inner func(*testing.T) keycard.Store
+	}{
+		{"memstore", newMem},
+		{"memstore without Merge", func(t *testing.T) keycard.Store { return casOnly{newMem(t)} }},
+		{"fake store", func(*testing.T) keycard.Store { return &fakeStore{} }},
+		{"fake merger", func(*testing.T) keycard.Store { return &fakeMerger{} }},
+		// Hostile rows: instrumented twice (two collectors on one store), and
+		// the Merge of an instrumented store hidden before instrumenting again.
+		{"instrumented memstore", func(t *testing.T) keycard.Store { return newCollector(t).InstrumentStore(newMem(t)) }},
+		{"instrumented memstore without Merge", func(t *testing.T) keycard.Store {
+			return casOnly{newCollector(t).InstrumentStore(newMem(t))}
+		}},
+		{"typed nil memstore", func(*testing.T) keycard.Store { return (*memstore.Store)(nil) }},
+	}
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) {
+			inner := st.inner(t)
+			s := newCollector(t).InstrumentStore(inner)
+			for _, o := range optional {
+				if got, want := o.has(s), o.has(inner); got != want {
+					t.Errorf("wrapper implements %s: %v, want %v like the store it wraps", o.name, got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestInstrumentStoreMerge merges through the wrapper of a memstore and
+// checks the store's answer comes back unchanged and is observed as op merge.
+func TestInstrumentStoreMerge(t *testing.T) {
+	c := newCollector(t)
+	inner := memstore.New(nil)
+	t.Cleanup(inner.Close)
+	s, ok := c.InstrumentStore(inner).(keycard.Merger)
+	if !ok {
+		t.Fatal("the wrapper of a memstore does not implement keycard.Merger")
+	}
+	ctx := context.Background()
+	rec := storetest.NewRecord("alice")
+	h := rec.Hash
+	if err := s.Create(ctx, rec.Clone()); err != nil {
+		t.Fatal(err)
+	}
+	m := &keycard.Merge{Kind: keycard.KindBrowser, Now: rec.LastSeenAt.Add(time.Minute), IdleTimeout: time.Hour,
+		Changes: []keycard.Change{{Key: "color", Value: []byte(`"blue"`)}}}
+	got, err := s.Merge(ctx, h, m)
+	if err != nil {
+		t.Fatalf("Merge: %v", err)
+	}
+	stored, err := inner.Get(ctx, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = `{"color":"blue","k":"v"}`
+	if string(got.Data) != want || got.Version != stored.Version || string(stored.Data) != want {
+		t.Fatalf("Merge returned data %s version %d, store holds %s version %d, want %s in both",
+			got.Data, got.Version, stored.Data, stored.Version, want)
+	}
+	// Declined merges: an unknown hash, another kind, a cancelled context.
+	if _, err := s.Merge(ctx, keycard.Hash{9}, m); !errors.Is(err, keycard.ErrNotFound) {
+		t.Fatalf("Merge of an unknown hash: %v, want ErrNotFound", err)
+	}
+	api := *m
+	api.Kind = keycard.KindAPI
+	if _, err := s.Merge(ctx, h, &api); !errors.Is(err, keycard.ErrNotFound) {
+		t.Fatalf("Merge of another kind: %v, want ErrNotFound", err)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := s.Merge(cancelled, h, m); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Merge with a cancelled context: %v, want context.Canceled", err)
+	}
+	tests := []struct {
+		result string
+		want   uint64
+	}{
+		{"ok", 1},
+		{"not_found", 2},
+		{"error", 1},
+	}
+	for _, tt := range tests {
+		labels := map[string]string{"op": "merge", "result": tt.result}
+		if n := observations(t, c, "keycard_store_duration_seconds", labels); n != tt.want {
+			t.Errorf("store_duration_seconds%v = %d observations, want %d", labels, n, tt.want)
+		}
+	}
+}
+
+// TestInstrumentStoreKeepsOneCallWrites runs a Manager on an instrumented
+// memstore: a request that only writes a value must cost one Merge, as on
+// the bare memstore, not a Get and an Update.
+func TestInstrumentStoreKeepsOneCallWrites(t *testing.T) {
+	c := newCollector(t)
+	store := memstore.New(nil)
+	t.Cleanup(store.Close)
+	m, err := keycard.New(c.InstrumentStore(store), &keycard.Options{Logger: discardLogger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		if err := keycard.Login(r.Context(), "alice"); err != nil {
+			http.Error(w, "login failed", http.StatusInternalServerError)
+		}
+	})
+	mux.HandleFunc("POST /put", func(w http.ResponseWriter, r *http.Request) {
+		if err := keycard.FromContext(r.Context()).Put("color", "blue"); err != nil {
+			http.Error(w, "no session", http.StatusBadRequest)
+		}
+	})
+	h := m.Handler(mux)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("POST", "/login", nil))
+	cookies := w.Result().Cookies()
+	if len(cookies) == 0 {
+		t.Fatalf("login: status %d and no cookie", w.Code)
+	}
+	before := storeCalls(t, c)
+	put := httptest.NewRequest("POST", "/put", nil)
+	for _, ck := range cookies {
+		put.AddCookie(ck)
+	}
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, put)
+	if w.Code != http.StatusOK {
+		t.Fatalf("put: status %d", w.Code)
+	}
+	after := storeCalls(t, c)
+	calls := map[string]uint64{}
+	for op, n := range after {
+		if d := n - before[op]; d != 0 {
+			calls[op] = d
+		}
+	}
+	if len(calls) != 1 || calls["merge/ok"] != 1 {
+		t.Fatalf("a write-only request made the store calls %v, want one merge/ok", calls)
+	}
+}
+
+// storeCalls returns the observations of keycard_store_duration_seconds so
+// far, keyed by "op/result".
+func storeCalls(t *testing.T, c *metrics.Collector) map[string]uint64 {
+	t.Helper()
+	out := map[string]uint64{}
+	for _, s := range gather(t, c)["keycard_store_duration_seconds"].samples {
+		out[s.labels["op"]+"/"+s.labels["result"]] = s.count
+	}
+	return out
 }

@@ -1,33 +1,25 @@
-// Package wycheproof reads the test vectors of the Wycheproof project (Go
-// module github.com/c2sp/wycheproof, a test-only requirement of Keycard's
-// module) from the module cache, for the seal and jwt tests.
+// Package wycheproof holds the Project Wycheproof test vectors that the seal
+// and jwt tests run: copies of the upstream files in testdata/, embedded in
+// the package, so the tests need no network and no module cache. Only tests
+// import it. testdata/README.md names the upstream version and license.
 package wycheproof
 
 import (
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
+	"embed"
 	"testing"
 )
 
-const module = "github.com/c2sp/wycheproof"
+//go:embed testdata/*.json
+var vectors embed.FS
 
-// Read returns the contents of the vector file name in testvectors_v1, such
-// as "ed25519_test.json", failing t when it cannot.
+// Read returns the contents of the vector file name, such as
+// "ed25519_test.json" (the name it has in Wycheproof's testvectors_v1),
+// failing t when the file is not one of those kept in testdata/.
 func Read(t testing.TB, name string) []byte {
 	t.Helper()
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", module).Output()
+	b, err := vectors.ReadFile("testdata/" + name)
 	if err != nil {
-		t.Fatalf("go list -m %s: %v", module, err)
-	}
-	dir := strings.TrimSpace(string(out))
-	if dir == "" {
-		t.Fatalf("module %s is not in the module cache; run go mod download %s", module, module)
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "testvectors_v1", name))
-	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("wycheproof: %v (the vectors kept are in internal/wycheproof/testdata)", err)
 	}
 	return b
 }
