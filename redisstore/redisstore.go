@@ -288,8 +288,8 @@ func (s *Store) GetByID(ctx context.Context, id string) (*keycard.Record, error)
 	return nil, keycard.ErrNotFound
 }
 
-// Create: one script (one round trip) on one node; in a Cluster three steps,
-// see the package documentation.
+// Create stores r with one script (one round trip) on one node; in a
+// Cluster it takes three steps, described in the package documentation.
 func (s *Store) Create(ctx context.Context, r *keycard.Record) error {
 	val := encode(r, keycard.StateLive, 1)
 	rk, ik := s.recKey(r.Hash), s.idKey(r.ID)
@@ -438,8 +438,9 @@ func (s *Store) Merge(ctx context.Context, h keycard.Hash, m *keycard.Merge) (*k
 	return decode(h, []byte(b))
 }
 
-// Rotate: one script (one round trip) on one node; in a Cluster three
-// steps, see the package documentation.
+// Rotate replaces old by next with one script (one round trip) on one node;
+// in a Cluster it takes ordered steps, described in the package
+// documentation.
 func (s *Store) Rotate(ctx context.Context, old, next *keycard.Record, graceUntil time.Time) error {
 	ok, nk, ik := s.recKey(old.Hash), s.recKey(next.Hash), s.idKey(next.ID)
 	val := encode(next, keycard.StateLive, 1)
