@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -404,6 +405,30 @@ func TestClusterDeleteByIDDuringRotate(t *testing.T) {
 		}
 		if _, err := revoker.GetByID(ctx, old.ID); !errors.Is(err, keycard.ErrNotFound) {
 			t.Errorf("grace %v: GetByID after DeleteByID: %v, want ErrNotFound", grace, err)
+		}
+	}
+}
+
+// TestSplitHosts: a node list leaves the URL before url.Parse sees it, so
+// that Open does not depend on how a Go release parses "h1:p1,h2:p2".
+func TestSplitHosts(t *testing.T) {
+	tests := []struct {
+		in, first string
+		more      []string
+	}{
+		{"redis://h1:1,h2:2,h3:3", "redis://h1:1", []string{"h2:2", "h3:3"}},
+		{"redis://u:p,w@h1:1,h2:2/0?dial_timeout=3s", "redis://u:p,w@h1:1/0?dial_timeout=3s", []string{"h2:2"}},
+		{"rediss://h1:1,[::1]:2#frag", "rediss://h1:1#frag", []string{"[::1]:2"}},
+		{"redis://s1:26379,s2:26379?master_name=m", "redis://s1:26379?master_name=m", []string{"s2:26379"}},
+		{"redis://h1:1", "redis://h1:1", nil},
+		{"redis://h1:1/0?addr=a,b", "redis://h1:1/0?addr=a,b", nil}, // commas after the authority stay
+		{"h1:1,h2:2", "h1:1,h2:2", nil},                             // no scheme: url.Parse reports it
+		{"", "", nil},
+	}
+	for _, tt := range tests {
+		first, more := splitHosts(tt.in)
+		if first != tt.first || !slices.Equal(more, tt.more) {
+			t.Errorf("splitHosts(%q) = %q, %q; want %q, %q", tt.in, first, more, tt.first, tt.more)
 		}
 	}
 }

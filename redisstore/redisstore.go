@@ -86,7 +86,10 @@ func New(client redis.UniversalClient, opts *Options) (*Store, error) {
 // The query parameters are go-redis's (redis.ParseURL, ParseClusterURL,
 // ParseFailoverURL). Errors never repeat the URL, which may hold a password.
 func Open(rawURL string) (*Store, error) {
-	u, err := url.Parse(rawURL)
+	// A node list is split off before url.Parse, which rejects
+	// "h1:p1,h2:p2" as a bad port on some Go releases (1.26.0 and 1.26.1).
+	first, more := splitHosts(rawURL)
+	u, err := url.Parse(first)
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: bad URL: %w", redactURLError(err))
 	}
@@ -94,9 +97,8 @@ func Open(rawURL string) (*Store, error) {
 		return nil, fmt.Errorf("redisstore: URL scheme %q, want redis or rediss", u.Scheme)
 	}
 	q := u.Query()
-	if hosts := strings.Split(u.Host, ","); len(hosts) > 1 {
-		u.Host = hosts[0]
-		for _, h := range hosts[1:] {
+	if len(more) > 0 {
+		for _, h := range more {
 			q.Add("addr", h)
 		}
 		u.RawQuery = q.Encode()
@@ -132,6 +134,27 @@ func Open(rawURL string) (*Store, error) {
 	}
 	s.own = true
 	return s, nil
+}
+
+// splitHosts returns rawURL with only the first host of a comma-separated
+// node list in its authority, and the other hosts.
+func splitHosts(rawURL string) (first string, more []string) {
+	_, rest, ok := strings.Cut(rawURL, "://")
+	if !ok {
+		return rawURL, nil
+	}
+	start := len(rawURL) - len(rest)
+	end := len(rest)
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		end = i
+	}
+	authority := rest[:end]
+	at := strings.LastIndexByte(authority, '@') + 1 // the hosts follow the user info
+	hosts := strings.Split(authority[at:], ",")
+	if len(hosts) < 2 {
+		return rawURL, nil
+	}
+	return rawURL[:start+at] + hosts[0] + rest[end:], hosts[1:]
 }
 
 // redactURLError drops the URL (which may hold a password) from a parse error.
