@@ -166,19 +166,17 @@ func keycardOn(b *testing.B, st keycard.Store, sealer keycard.Sealer) map[string
 func runScenario(b *testing.B, hs map[string]http.Handler, sc scenario, rt *roundTrips) {
 	cookie := seedCookie(b, hs)
 	h := hs[sc.name]
-	r := httptest.NewRequest("GET", "/", nil)
+	req := newRequest(httptest.NewRequest("GET", "/", nil))
 	if rt != nil {
 		rt.n.Store(0)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
+		c := cookie
 		if sc.fresh {
-			delete(r.Header, "Cookie")
-		} else {
-			r.Header["Cookie"] = []string{cookie}
+			c = ""
 		}
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
+		w := req.serve(h, c)
 		if w.Code != http.StatusOK {
 			b.Fatalf("status %d", w.Code)
 		}
@@ -245,12 +243,10 @@ func readVsRaw(b *testing.B, st keycard.Store, hs map[string]http.Handler, rawOf
 			io.WriteString(w, "ok")
 		})
 	}
-	r := httptest.NewRequest("GET", "/", nil)
-	r.Header.Set("Cookie", cookie)
+	req := newRequest(httptest.NewRequest("GET", "/", nil))
 	serve := func(h http.Handler) func() error {
 		return func() error {
-			w := httptest.NewRecorder()
-			h.ServeHTTP(w, r)
+			w := req.serve(h, cookie)
 			if w.Code != http.StatusOK {
 				return fmt.Errorf("status %d", w.Code)
 			}
