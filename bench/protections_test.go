@@ -130,7 +130,7 @@ func newProtectedRead(b *testing.B, withCSRF, withGuard bool) *protectedRead {
 	seed := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := keycard.FromContext(r.Context())
 		s.Login("alice")
-		s.Put("k", "value")
+		s.Put("k", seeded)
 	}))
 	read := m.Handler(protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, keycard.FromContext(r.Context()).GetString("k"))
@@ -162,7 +162,7 @@ func newProtectedRead(b *testing.B, withCSRF, withGuard bool) *protectedRead {
 // serve sends one read request.
 func (p *protectedRead) serve(b *testing.B) {
 	w := p.req.serve(p.h, p.cookie)
-	if w.Code != http.StatusOK || w.Body.String() != "value" {
+	if w.Code != http.StatusOK || string(w.Body.Bytes()) != seeded {
 		b.Fatalf("status %d body %q", w.Code, w.Body.String())
 	}
 }
