@@ -7,14 +7,20 @@ import (
 )
 
 // TestScenarios checks the benchmarks' own harness, so that a scenario
-// cannot time an error path unnoticed: for every library, and for Keycard on
-// every store and in sealed-cookie mode, each scenario served through the
-// benchmarks' request loop answers request after request as it should, the
-// session the client holds afterwards has the seeded value, and then a read
-// through the same loop without the cookie finds nothing: the value came
-// from the request's own cookie, not from something an earlier request left
-// behind.
+// cannot time an error path unnoticed. The floor answers as it should. For
+// every library, and for Keycard on every store and in sealed-cookie mode,
+// each scenario served through the benchmarks' request loop answers
+// request after request as it should, the session the client holds
+// afterwards has the seeded value, and then a read through the same loop
+// without the cookie finds nothing: the value came from the request's own
+// cookie, not from something an earlier request left behind.
 func TestScenarios(t *testing.T) {
+	t.Run("lib=none/scenario=floor", func(t *testing.T) {
+		l := newScenarioLoop(t, floorHandlers(t), floor)
+		for range 3 {
+			l.next(t)
+		}
+	})
 	type target struct {
 		name     string
 		handlers func(tb testing.TB) map[string]http.Handler
