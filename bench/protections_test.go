@@ -84,7 +84,7 @@ func BenchmarkProtections(b *testing.B) {
 // protectedRead is the read scenario on its own Manager and memstore.
 type protectedRead struct {
 	h         http.Handler
-	r         *http.Request
+	req       *request
 	cookie    string
 	anomalies *atomic.Int64
 }
@@ -130,13 +130,13 @@ func newProtectedRead(b *testing.B, withCSRF, withGuard bool) *protectedRead {
 	seed := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := keycard.FromContext(r.Context())
 		s.Login("alice")
-		s.Put("k", "value")
+		s.Put("k", seeded)
 	}))
 	read := m.Handler(protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, keycard.FromContext(r.Context()).GetString("k"))
 	})))
 
-	newRequest := func() *http.Request {
+	newClientRequest := func() *http.Request {
 		r := httptest.NewRequest("GET", "/", nil) // RemoteAddr 192.0.2.1:1234
 		r.Header.Set("User-Agent", benchUA)
 		r.Header.Set("Accept-Language", "en-GB,en;q=0.9")
@@ -144,7 +144,7 @@ func newProtectedRead(b *testing.B, withCSRF, withGuard bool) *protectedRead {
 		return r
 	}
 	w := httptest.NewRecorder()
-	seed.ServeHTTP(w, newRequest())
+	seed.ServeHTTP(w, newClientRequest())
 	cookie := cookieOf(w)
 	if cookie == "" {
 		b.Fatal("login set no cookie")
@@ -156,15 +156,13 @@ func newProtectedRead(b *testing.B, withCSRF, withGuard bool) *protectedRead {
 			b.Fatalf("no fingerprint recorded at login (err %v): the guard would not judge the reads", err)
 		}
 	}
-	return &protectedRead{h: read, r: newRequest(), cookie: cookie, anomalies: &anomalies}
+	return &protectedRead{h: read, req: newRequest(newClientRequest()), cookie: cookie, anomalies: &anomalies}
 }
 
 // serve sends one read request.
 func (p *protectedRead) serve(b *testing.B) {
-	p.r.Header["Cookie"] = []string{p.cookie}
-	w := httptest.NewRecorder()
-	p.h.ServeHTTP(w, p.r)
-	if w.Code != http.StatusOK || w.Body.String() != "value" {
+	w := p.req.serve(p.h, p.cookie)
+	if w.Code != http.StatusOK || string(w.Body.Bytes()) != seeded {
 		b.Fatalf("status %d body %q", w.Code, w.Body.String())
 	}
 }

@@ -53,56 +53,56 @@ func (c *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEnd
 // primary-key SELECT of the row's data column.
 type storeBackend struct {
 	name string
-	open func(b *testing.B) (st keycard.Store, rt *roundTrips, rawOf func(h keycard.Hash) func() error)
+	open func(tb testing.TB) (st keycard.Store, rt *roundTrips, rawOf func(h keycard.Hash) func() error)
 }
 
 func storeBackends() []storeBackend {
 	return []storeBackend{
-		{name: "memstore", open: func(b *testing.B) (keycard.Store, *roundTrips, func(keycard.Hash) func() error) {
+		{name: "memstore", open: func(tb testing.TB) (keycard.Store, *roundTrips, func(keycard.Hash) func() error) {
 			st := memstore.New(nil)
-			b.Cleanup(st.Close)
+			tb.Cleanup(st.Close)
 			return st, nil, nil
 		}},
-		{name: "sqlite", open: func(b *testing.B) (keycard.Store, *roundTrips, func(keycard.Hash) func() error) {
-			st, err := sqlitestore.Open(filepath.Join(b.TempDir(), "keycard.db"), nil)
+		{name: "sqlite", open: func(tb testing.TB) (keycard.Store, *roundTrips, func(keycard.Hash) func() error) {
+			st, err := sqlitestore.Open(filepath.Join(tb.TempDir(), "keycard.db"), nil)
 			if err != nil {
-				b.Fatal(err)
+				tb.Fatal(err)
 			}
-			b.Cleanup(func() { st.Close() })
+			tb.Cleanup(func() { st.Close() })
 			return st, nil, nil
 		}},
-		{name: "redis", open: func(b *testing.B) (keycard.Store, *roundTrips, func(keycard.Hash) func() error) {
-			srv := testserver.SharedRedis(b)
+		{name: "redis", open: func(tb testing.TB) (keycard.Store, *roundTrips, func(keycard.Hash) func() error) {
+			srv := testserver.SharedRedis(tb)
 			rt := &roundTrips{}
 			c := redis.NewClient(&redis.Options{Addr: srv.Addr})
-			b.Cleanup(func() { c.Close() })
+			tb.Cleanup(func() { c.Close() })
 			c.AddHook(rt)
 			st, err := redisstore.New(c, &redisstore.Options{Prefix: fmt.Sprintf("bench%d:", time.Now().UnixNano())})
 			if err != nil {
-				b.Fatal(err)
+				tb.Fatal(err)
 			}
 			return st, rt, func(h keycard.Hash) func() error {
 				key := st.RecordKey(h)
 				return func() error { return c.Get(context.Background(), key).Err() }
 			}
 		}},
-		{name: "postgres", open: func(b *testing.B) (keycard.Store, *roundTrips, func(keycard.Hash) func() error) {
-			pg := testserver.SharedPostgres(b)
+		{name: "postgres", open: func(tb testing.TB) (keycard.Store, *roundTrips, func(keycard.Hash) func() error) {
+			pg := testserver.SharedPostgres(tb)
 			cfg, err := pgxpool.ParseConfig(pg.URL(""))
 			if err != nil {
-				b.Fatal(err)
+				tb.Fatal(err)
 			}
 			rt := &roundTrips{}
 			cfg.ConnConfig.Tracer = rt
 			ctx := context.Background()
 			pool, err := pgxpool.NewWithConfig(ctx, cfg)
 			if err != nil {
-				b.Fatal(err)
+				tb.Fatal(err)
 			}
-			b.Cleanup(pool.Close)
+			tb.Cleanup(pool.Close)
 			st, err := pgstore.New(ctx, pool, &pgstore.Options{Schema: fmt.Sprintf("bench%d", time.Now().UnixNano())})
 			if err != nil {
-				b.Fatal(err)
+				tb.Fatal(err)
 			}
 			return st, rt, func(h keycard.Hash) func() error {
 				q := `SELECT data FROM ` + st.TableName() + ` WHERE hash = $1`
@@ -144,74 +144,75 @@ func BenchmarkStores(b *testing.B) {
 	// Sealed-cookie mode: the read needs no session record, only the
 	// revocation look-ups (deny entry, and not-before for a subject).
 	b.Run("scenario=read/lib=sealed-memstore", func(b *testing.B) {
-		st := memstore.New(nil)
-		b.Cleanup(st.Close)
-		ring, _ := seal.NewKeyRing([]byte("0123456789abcdef0123456789abcdef"))
-		sealer, _ := seal.New(ring, nil)
-		runScenario(b, keycardOn(b, st, sealer), scenario{name: "read"}, nil)
+		runScenario(b, sealedHandlers(b), readScenario, nil)
 	})
 }
 
+// sealedHandlers returns the Keycard scenario handlers in sealed-cookie
+// mode, on memstore.
+func sealedHandlers(tb testing.TB) map[string]http.Handler {
+	st := memstore.New(nil)
+	tb.Cleanup(st.Close)
+	ring, err := seal.NewKeyRing([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sealer, err := seal.New(ring, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return keycardOn(tb, st, sealer)
+}
+
 // keycardOn returns the Keycard scenario handlers on st.
-func keycardOn(b *testing.B, st keycard.Store, sealer keycard.Sealer) map[string]http.Handler {
+func keycardOn(tb testing.TB, st keycard.Store, sealer keycard.Sealer) map[string]http.Handler {
 	opts := &keycard.Options{RenewalTimeout: -1}
 	if sealer != nil {
 		opts.Sealer = sealer
 	}
-	return keycardHandlersOn(b, st, opts)
+	return keycardHandlersOn(tb, st, opts)
 }
 
 // runScenario runs one scenario on handlers hs, like BenchmarkHTTP does,
-// and reports store round trips per request when rt counts them.
+// and reports store round trips per request when rt counts them. It checks
+// every response, and the client's session before and after the timed loop
+// (scenarioLoop.check).
 func runScenario(b *testing.B, hs map[string]http.Handler, sc scenario, rt *roundTrips) {
-	cookie := seedCookie(b, hs)
-	h := hs[sc.name]
-	r := httptest.NewRequest("GET", "/", nil)
+	l := newScenarioLoop(b, hs, sc)
+	l.next(b) // untimed, to check the session before the loop
+	l.check(b)
 	if rt != nil {
 		rt.n.Store(0)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if sc.fresh {
-			delete(r.Header, "Cookie")
-		} else {
-			r.Header["Cookie"] = []string{cookie}
-		}
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		if w.Code != http.StatusOK {
-			b.Fatalf("status %d", w.Code)
-		}
-		if sc.chain {
-			if c := cookieOf(w); c != "" {
-				cookie = c
-			}
-		}
+		l.next(b)
 	}
 	if rt != nil {
 		b.ReportMetric(float64(rt.n.Load())/float64(b.N), "roundtrips/op")
 	}
+	l.check(b)
 }
 
 // seedCookie starts a session through the seed handler of hs and returns its
 // Cookie header.
-func seedCookie(b *testing.B, hs map[string]http.Handler) string {
+func seedCookie(tb testing.TB, hs map[string]http.Handler) string {
 	w := httptest.NewRecorder()
 	hs["seed"].ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
 	cookie := cookieOf(w)
-	if cookie == "" {
-		b.Fatal("seed request set no cookie")
+	if w.Code != http.StatusOK || cookie == "" {
+		tb.Fatalf("seed request: status %d, set a cookie: %v", w.Code, cookie != "")
 	}
 	return cookie
 }
 
 // seedSession is seedCookie for a server-side session, with its token hash.
-func seedSession(b *testing.B, hs map[string]http.Handler) (string, keycard.Hash) {
-	cookie := seedCookie(b, hs)
+func seedSession(tb testing.TB, hs map[string]http.Handler) (string, keycard.Hash) {
+	cookie := seedCookie(tb, hs)
 	_, value, _ := strings.Cut(cookie, "=")
 	t, err := keycard.ParseToken(value)
 	if err != nil {
-		b.Fatalf("seed cookie %q: %v", cookie, err)
+		tb.Fatalf("seed cookie %q: %v", cookie, err)
 	}
 	return cookie, keycard.HashToken(t)
 }
@@ -222,9 +223,9 @@ func seedSession(b *testing.B, hs map[string]http.Handler) (string, keycard.Hash
 //
 //	raw       one raw read through the driver
 //	get       the store's Get of the same record
-//	raw-http  the raw read in a bare handler that writes "ok", served like
-//	          every scenario: what a request that reads its session with no
-//	          session library costs
+//	raw-http  the raw read in a bare handler that writes the seeded value,
+//	          served like every scenario: what a request that reads its
+//	          session with no session library costs
 //	get-http  the store's Get in the same bare handler
 //	read      the read scenario's request
 //
@@ -242,17 +243,15 @@ func readVsRaw(b *testing.B, st keycard.Store, hs map[string]http.Handler, rawOf
 				http.Error(w, err.Error(), http.StatusServiceUnavailable)
 				return
 			}
-			io.WriteString(w, "ok")
+			io.WriteString(w, seeded)
 		})
 	}
-	r := httptest.NewRequest("GET", "/", nil)
-	r.Header.Set("Cookie", cookie)
+	req := newRequest(httptest.NewRequest("GET", "/", nil))
 	serve := func(h http.Handler) func() error {
 		return func() error {
-			w := httptest.NewRecorder()
-			h.ServeHTTP(w, r)
-			if w.Code != http.StatusOK {
-				return fmt.Errorf("status %d", w.Code)
+			w := req.serve(h, cookie)
+			if w.Code != http.StatusOK || string(w.Body.Bytes()) != seeded {
+				return fmt.Errorf("status %d, body %q; want 200, %q", w.Code, w.Body.String(), seeded)
 			}
 			return nil
 		}
