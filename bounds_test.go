@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/storage"
 )
 
 // TestClientFieldsBounded: what a record keeps from the client's headers is
@@ -15,15 +16,15 @@ import (
 func TestClientFieldsBounded(t *testing.T) {
 	e := newEnv(t, nil)
 	huge := strings.Repeat("Mozilla/5.0 ", 900<<10/12)
-	recordOf := func(cookieValue string) *keycard.Record {
+	recordOf := func(cookieValue string) *storage.Record {
 		t.Helper()
-		rec, err := e.store.Get(context.Background(), keycard.HashToken(keycard.Token(cookieValue)))
+		rec, err := e.store.Get(context.Background(), storage.HashToken(cookieValue))
 		if err != nil {
 			t.Fatal(err)
 		}
 		return rec
 	}
-	check := func(what string, rec *keycard.Record, sentUA string) {
+	check := func(what string, rec *storage.Record, sentUA string) {
 		t.Helper()
 		if len(rec.UserAgent) > 512 || !strings.HasPrefix(sentUA, rec.UserAgent) || rec.UserAgent == "" {
 			t.Fatalf("%s: stored user agent of %d bytes, want a prefix of at most 512", what, len(rec.UserAgent))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/csrf"
+	"github.com/keycard-go/keycard/storage"
 )
 
 // csrfApp is the test app behind the csrf middleware, inside Keycard's.
@@ -247,21 +248,21 @@ func TestLoginFormWritesNothing(t *testing.T) {
 
 // writeCounter counts the store writes.
 type writeCounter struct {
-	keycard.Store
+	storage.Store
 	writes atomic.Int64
 }
 
-func (w *writeCounter) Create(ctx context.Context, r *keycard.Record) error {
+func (w *writeCounter) Create(ctx context.Context, r *storage.Record) error {
 	w.writes.Add(1)
 	return w.Store.Create(ctx, r)
 }
 
-func (w *writeCounter) Update(ctx context.Context, r *keycard.Record) error {
+func (w *writeCounter) Update(ctx context.Context, r *storage.Record) error {
 	w.writes.Add(1)
 	return w.Store.Update(ctx, r)
 }
 
-func (w *writeCounter) Rotate(ctx context.Context, old, next *keycard.Record, grace time.Time) error {
+func (w *writeCounter) Rotate(ctx context.Context, old, next *storage.Record, grace time.Time) error {
 	w.writes.Add(1)
 	return w.Store.Rotate(ctx, old, next, grace)
 }

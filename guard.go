@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/keycard-go/keycard/storage"
 )
 
 // GuardAction is what a Guard asks the Manager to do when a session's client
@@ -113,7 +115,7 @@ func (s *Session) checkClient(ctx context.Context) {
 		var err error
 		if s.sealed() {
 			err = s.m.deny(ctx, rec.ID, rec.ExpiresAt)
-		} else if err = s.m.store.DeleteByID(ctx, rec.ID); errors.Is(err, ErrNotFound) {
+		} else if err = s.m.store.DeleteByID(ctx, rec.ID); errors.Is(err, storage.ErrNotFound) {
 			err = nil
 		}
 		if err != nil {

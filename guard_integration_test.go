@@ -12,6 +12,8 @@ import (
 
 	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/guard"
+	"github.com/keycard-go/keycard/storage"
+	"github.com/keycard-go/keycard/storetest"
 )
 
 const (
@@ -21,11 +23,11 @@ const (
 
 // countingStore counts Get calls.
 type countingStore struct {
-	keycard.Store
+	storage.Store
 	gets atomic.Int64
 }
 
-func (c *countingStore) Get(ctx context.Context, h keycard.Hash) (*keycard.Record, error) {
+func (c *countingStore) Get(ctx context.Context, h storage.Hash) (*storage.Record, error) {
 	c.gets.Add(1)
 	return c.Store.Get(ctx, h)
 }
@@ -73,8 +75,8 @@ func TestGuardLimitsInvalidTokens(t *testing.T) {
 	e, st := newGuardEnv(t, guard.Actions{})
 	limited := 0
 	for i := range 40 {
-		forged, _ := keycard.NewToken()
-		res := e.from("203.0.113.7:5000", chrome, "en", e.m.CookieName()+"="+forged.Reveal())
+		forged, _ := storetest.NewToken()
+		res := e.from("203.0.113.7:5000", chrome, "en", e.m.CookieName()+"="+forged)
 		if res.StatusCode == http.StatusTooManyRequests {
 			limited++
 			if res.Header.Get("Retry-After") == "" {
@@ -96,8 +98,8 @@ func TestGuardLimitsInvalidTokens(t *testing.T) {
 		t.Fatalf("rate-limited events = %d, want %d", n, limited)
 	}
 	// Another network is not affected, and neither are requests without a token.
-	forged, _ := keycard.NewToken()
-	if res := e.from("198.51.100.9:5000", chrome, "en", e.m.CookieName()+"="+forged.Reveal()); res.StatusCode != http.StatusUnauthorized {
+	forged, _ := storetest.NewToken()
+	if res := e.from("198.51.100.9:5000", chrome, "en", e.m.CookieName()+"="+forged); res.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("other network: %d, want 401", res.StatusCode)
 	}
 	if res := e.from("203.0.113.8:5000", chrome, "en", ""); res.StatusCode != http.StatusUnauthorized {
@@ -186,8 +188,8 @@ func TestGuardNeverLocksOutValidSessions(t *testing.T) {
 			served, attackerLimited := 0, 0
 			for range 40 { // two minutes, a request every three seconds
 				for range 2 {
-					junk, _ := keycard.NewToken()
-					if res := e.from(net.attacker, chrome, "en", e.m.CookieName()+"="+junk.Reveal()); res.StatusCode == http.StatusTooManyRequests {
+					junk, _ := storetest.NewToken()
+					if res := e.from(net.attacker, chrome, "en", e.m.CookieName()+"="+junk); res.StatusCode == http.StatusTooManyRequests {
 						attackerLimited++
 					}
 				}
@@ -227,9 +229,9 @@ func TestGuardLimitHoldsUnderConcurrency(t *testing.T) {
 	start := make(chan struct{})
 	for range n {
 		wg.Go(func() {
-			junk, _ := keycard.NewToken()
+			junk, _ := storetest.NewToken()
 			<-start
-			if res := e.from("203.0.113.66:4000", chrome, "en", e.m.CookieName()+"="+junk.Reveal()); res.StatusCode != http.StatusTooManyRequests {
+			if res := e.from("203.0.113.66:4000", chrome, "en", e.m.CookieName()+"="+junk); res.StatusCode != http.StatusTooManyRequests {
 				passed.Add(1)
 			}
 		})
@@ -244,13 +246,13 @@ func TestGuardLimitHoldsUnderConcurrency(t *testing.T) {
 // barrierStore holds every Get until n Gets have arrived (or, should fewer
 // ever come, a second has passed).
 type barrierStore struct {
-	keycard.Store
+	storage.Store
 	n       int64
 	arrived atomic.Int64
 	gate    chan struct{}
 }
 
-func (b *barrierStore) Get(ctx context.Context, h keycard.Hash) (*keycard.Record, error) {
+func (b *barrierStore) Get(ctx context.Context, h storage.Hash) (*storage.Record, error) {
 	if b.arrived.Add(1) == b.n {
 		close(b.gate)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/internal/testclock"
 	"github.com/keycard-go/keycard/memstore"
+	"github.com/keycard-go/keycard/storage"
 )
 
 // clock is the injected clock of the timeout tests.
@@ -64,7 +65,7 @@ func (l *eventLog) reasons(t keycard.EventType) []string {
 type env struct {
 	t      *testing.T
 	m      *keycard.Manager
-	store  keycard.Store
+	store  storage.Store
 	clock  *clock
 	events *eventLog
 	h      http.Handler
@@ -78,7 +79,7 @@ func newEnv(t *testing.T, opts *keycard.Options) *env {
 	return newEnvStore(t, st, c, opts)
 }
 
-func newEnvStore(t *testing.T, st keycard.Store, c *clock, opts *keycard.Options) *env {
+func newEnvStore(t *testing.T, st storage.Store, c *clock, opts *keycard.Options) *env {
 	t.Helper()
 	if opts == nil {
 		opts = &keycard.Options{}
@@ -211,41 +212,41 @@ func body(res *http.Response) string {
 
 // flakyStore fails every call while down is set, like a store that went away.
 type flakyStore struct {
-	keycard.Store
+	storage.Store
 	down atomic.Bool
 }
 
 var errDown = errors.New("connection refused")
 
-func (f *flakyStore) Get(ctx context.Context, h keycard.Hash) (*keycard.Record, error) {
+func (f *flakyStore) Get(ctx context.Context, h storage.Hash) (*storage.Record, error) {
 	if f.down.Load() {
 		return nil, errDown
 	}
 	return f.Store.Get(ctx, h)
 }
 
-func (f *flakyStore) Update(ctx context.Context, r *keycard.Record) error {
+func (f *flakyStore) Update(ctx context.Context, r *storage.Record) error {
 	if f.down.Load() {
 		return errDown
 	}
 	return f.Store.Update(ctx, r)
 }
 
-func (f *flakyStore) Create(ctx context.Context, r *keycard.Record) error {
+func (f *flakyStore) Create(ctx context.Context, r *storage.Record) error {
 	if f.down.Load() {
 		return errDown
 	}
 	return f.Store.Create(ctx, r)
 }
 
-func (f *flakyStore) Rotate(ctx context.Context, old, next *keycard.Record, grace time.Time) error {
+func (f *flakyStore) Rotate(ctx context.Context, old, next *storage.Record, grace time.Time) error {
 	if f.down.Load() {
 		return errDown
 	}
 	return f.Store.Rotate(ctx, old, next, grace)
 }
 
-func (f *flakyStore) Delete(ctx context.Context, h keycard.Hash) error {
+func (f *flakyStore) Delete(ctx context.Context, h storage.Hash) error {
 	if f.down.Load() {
 		return errDown
 	}

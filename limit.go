@@ -6,6 +6,8 @@ import (
 	"errors"
 	"slices"
 	"time"
+
+	"github.com/keycard-go/keycard/storage"
 )
 
 // SessionLimit caps how many live sessions one subject may hold at once.
@@ -63,7 +65,7 @@ func (m *Manager) admit(ctx context.Context, subject, keepID string) error {
 // passing storetest) then never keeps more than Max sessions: of any set of
 // sessions that all survive, the last one stored saw all the others and
 // would have ended one of them, or itself.
-func (m *Manager) enforceLimit(ctx context.Context, subject string, self *Record, isNew bool, now time.Time) error {
+func (m *Manager) enforceLimit(ctx context.Context, subject string, self *storage.Record, isNew bool, now time.Time) error {
 	lim := m.cfg.limit
 	if lim.Max <= 0 {
 		return nil
@@ -75,7 +77,7 @@ func (m *Manager) enforceLimit(ctx context.Context, subject string, self *Record
 	if len(live) <= lim.Max {
 		return nil
 	}
-	var end []*Record
+	var end []*storage.Record
 	selfEnds := false
 	if lim.DenyNew {
 		// Only a new session gives way; the others were admitted before it.
@@ -86,7 +88,7 @@ func (m *Manager) enforceLimit(ctx context.Context, subject string, self *Record
 	} else {
 		// Keep the newest Max by authentication time, an order every node
 		// computes alike from the stored records.
-		slices.SortFunc(live, func(a, b *Record) int {
+		slices.SortFunc(live, func(a, b *storage.Record) int {
 			if c := b.AuthenticatedAt.Compare(a.AuthenticatedAt); c != 0 {
 				return c
 			}
@@ -98,7 +100,7 @@ func (m *Manager) enforceLimit(ctx context.Context, subject string, self *Record
 		}
 	}
 	for _, r := range end {
-		if err := m.store.DeleteByID(ctx, r.ID); err != nil && !errors.Is(err, ErrNotFound) {
+		if err := m.store.DeleteByID(ctx, r.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return storeErr(err)
 		}
 		m.emit(ctx, Event{Type: EventRevoked, Time: now, SessionID: r.ID, Subject: subject, Kind: r.Kind, Reason: "session-limit"})
@@ -110,14 +112,14 @@ func (m *Manager) enforceLimit(ctx context.Context, subject string, self *Record
 }
 
 // liveSessions returns the sessions of subject that are live at now.
-func (m *Manager) liveSessions(ctx context.Context, subject string, now time.Time) ([]*Record, error) {
+func (m *Manager) liveSessions(ctx context.Context, subject string, now time.Time) ([]*storage.Record, error) {
 	recs, err := m.store.List(ctx, subject)
 	if err != nil {
 		return nil, storeErr(err)
 	}
 	live := recs[:0]
 	for _, r := range recs {
-		if r.State == StateLive && now.Before(r.ExpiresAt) && now.Before(r.IdleExpiresAt) {
+		if r.State == storage.StateLive && now.Before(r.ExpiresAt) && now.Before(r.IdleExpiresAt) {
 			live = append(live, r)
 		}
 	}

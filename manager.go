@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/keycard-go/keycard/storage"
 )
 
 // Errors the Manager returns.
@@ -26,6 +28,9 @@ var (
 	// ErrNoSession means the operation needs a session and the request has none
 	// that the middleware may create (API requests without a valid token).
 	ErrNoSession = errors.New("keycard: no session")
+	// ErrNotFound is storage.ErrNotFound: Revoke returns it when there is no
+	// live session with the ID.
+	ErrNotFound = storage.ErrNotFound
 	// ErrWrongKind means the operation is not available for this kind of session,
 	// such as Login on a request authenticated by a bearer token.
 	ErrWrongKind = errors.New("keycard: operation not available for this kind of session")
@@ -33,8 +38,8 @@ var (
 
 // Manager creates, loads and ends sessions. It is safe for concurrent use.
 type Manager struct {
-	store  Store
-	merger Merger // store, when it implements Merger
+	store  storage.Store
+	merger storage.Merger // store, when it implements Merger
 	cfg    *config
 	// commitLocks serialise commits to one session within this process, so
 	// that compare-and-swap conflicts arise only between processes.
@@ -52,7 +57,7 @@ func (m *Manager) commitLock(id string) *sync.Mutex {
 
 // New returns a Manager keeping sessions in store. A nil opts means every
 // default. New refuses insecure combinations of options with an error.
-func New(store Store, opts *Options) (*Manager, error) {
+func New(store storage.Store, opts *Options) (*Manager, error) {
 	if store == nil {
 		return nil, errors.New("keycard: nil Store")
 	}
@@ -61,12 +66,12 @@ func New(store Store, opts *Options) (*Manager, error) {
 		return nil, err
 	}
 	m := &Manager{store: store, cfg: cfg}
-	m.merger, _ = store.(Merger)
+	m.merger, _ = store.(storage.Merger)
 	return m, nil
 }
 
 // Store returns the store the Manager was created with.
-func (m *Manager) Store() Store { return m.store }
+func (m *Manager) Store() storage.Store { return m.store }
 
 // CookieName returns the name of the browser session cookie.
 func (m *Manager) CookieName() string { return m.cfg.cookieName }
@@ -91,7 +96,7 @@ type Info struct {
 	Persistent      bool      `json:"persistent,omitempty"`
 }
 
-func infoOf(r *Record) Info {
+func infoOf(r *storage.Record) Info {
 	return Info{
 		ID:              r.ID,
 		Subject:         r.Subject,
@@ -110,7 +115,7 @@ func infoOf(r *Record) Info {
 // storeErr maps an error from the store: sentinels pass, anything else is
 // wrapped in ErrStoreUnavailable.
 func storeErr(err error) error {
-	if err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrExists) || errors.Is(err, ErrConflict) {
+	if err == nil || errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrExists) || errors.Is(err, storage.ErrConflict) {
 		return err
 	}
 	if errors.Is(err, ErrStoreUnavailable) {
@@ -124,19 +129,19 @@ const maxGraceHops = 4
 
 // resolved is the outcome of looking a token up.
 type resolved struct {
-	rec       *Record // the live record, nil when the token is not usable
-	viaGrace  bool    // the token was rotated and resolved through its grace window
-	reason    string  // why rec is nil: "unknown", "destroyed", "expired", ...
-	clearable bool    // the client should drop its cookie
+	rec       *storage.Record // the live record, nil when the token is not usable
+	viaGrace  bool            // the token was rotated and resolved through its grace window
+	reason    string          // why rec is nil: "unknown", "destroyed", "expired", ...
+	clearable bool            // the client should drop its cookie
 }
 
 // resolve looks up the token hash h presented through transport kind and
 // applies every server-side check: kind, tombstones, grace window, replay,
 // idle and absolute deadlines. It emits the events those checks raise. The
 // error is non-nil only when the store failed.
-func (m *Manager) resolve(ctx context.Context, r *http.Request, h Hash, kind Kind, now time.Time) (resolved, error) {
+func (m *Manager) resolve(ctx context.Context, r *http.Request, h storage.Hash, kind Kind, now time.Time) (resolved, error) {
 	rec, err := m.store.Get(ctx, h)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, storage.ErrNotFound) {
 		m.emit(ctx, Event{Type: EventInvalidToken, Time: now, Kind: kind, Reason: "unknown", Request: requestOf(r)})
 		return resolved{reason: "unknown", clearable: true}, nil
 	}
@@ -150,7 +155,7 @@ func (m *Manager) resolve(ctx context.Context, r *http.Request, h Hash, kind Kin
 		return resolved{reason: "wrong-kind"}, nil
 	}
 	viaGrace := false
-	for hops := 0; rec.State == StateRotated; hops++ {
+	for hops := 0; rec.State == storage.StateRotated; hops++ {
 		if rec.GraceUntil.IsZero() {
 			// Replaced at a privilege change (login, step-up): the old token
 			// belonged to the lesser privilege, and whoever holds it (maybe a
@@ -166,7 +171,7 @@ func (m *Manager) resolve(ctx context.Context, r *http.Request, h Hash, kind Kin
 			// both resolve this by ending the session for everyone.
 			m.emit(ctx, Event{Type: EventReplay, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: kind, Reason: "rotated-token-after-grace", Request: requestOf(r)})
 			err := m.store.DeleteByID(ctx, rec.ID)
-			if err != nil && !errors.Is(err, ErrNotFound) {
+			if err != nil && !errors.Is(err, storage.ErrNotFound) {
 				return resolved{}, storeErr(err)
 			}
 			if err == nil {
@@ -175,7 +180,7 @@ func (m *Manager) resolve(ctx context.Context, r *http.Request, h Hash, kind Kin
 			return resolved{reason: "replay", clearable: true}, nil
 		}
 		next, err := m.store.Get(ctx, rec.Successor)
-		if err != nil && !errors.Is(err, ErrNotFound) {
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return resolved{}, storeErr(err)
 		}
 		if err != nil || next.ID != rec.ID || next.Kind != rec.Kind {
@@ -186,7 +191,7 @@ func (m *Manager) resolve(ctx context.Context, r *http.Request, h Hash, kind Kin
 		}
 		rec, viaGrace = next, true
 	}
-	if rec.State == StateDestroyed {
+	if rec.State == storage.StateDestroyed {
 		m.emit(ctx, Event{Type: EventInvalidToken, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: kind, Reason: "destroyed", Request: requestOf(r)})
 		return resolved{reason: "destroyed", clearable: true}, nil
 	}
@@ -208,7 +213,7 @@ func (m *Manager) Lookup(ctx context.Context, token string, kind Kind) (Info, er
 		m.emit(ctx, Event{Type: EventInvalidToken, Kind: kind, Reason: "malformed"})
 		return Info{}, ErrInvalidToken
 	}
-	res, err := m.resolve(ctx, nil, HashToken(t), kind, m.now())
+	res, err := m.resolve(ctx, nil, storage.HashToken(string(t)), kind, m.now())
 	if err != nil {
 		return Info{}, err
 	}
@@ -261,7 +266,7 @@ func (m *Manager) Issue(ctx context.Context, o IssueOptions) (Credentials, error
 		c.RefreshToken, md.Refresh = newRefresh(rec.ID)
 		rec.Meta = md.encode()
 	}
-	c.Token, rec.Hash = NewToken()
+	c.Token, rec.Hash = newToken()
 	if err := m.store.Create(ctx, rec); err != nil {
 		return Credentials{}, storeErr(err)
 	}
@@ -274,8 +279,8 @@ func (m *Manager) Issue(ctx context.Context, o IssueOptions) (Credentials, error
 }
 
 // newRecord returns a live record with a fresh ID and deadlines from now.
-func (m *Manager) newRecord(now time.Time, kind Kind, subject string) *Record {
-	rec := &Record{
+func (m *Manager) newRecord(now time.Time, kind Kind, subject string) *storage.Record {
+	rec := &storage.Record{
 		ID:         newID(),
 		Subject:    subject,
 		Kind:       kind,
@@ -292,7 +297,7 @@ func (m *Manager) newRecord(now time.Time, kind Kind, subject string) *Record {
 }
 
 // idleTimeout returns the idle timeout that applies to rec.
-func (m *Manager) idleTimeout(rec *Record) time.Duration {
+func (m *Manager) idleTimeout(rec *storage.Record) time.Duration {
 	if rec.IdleTimeout > 0 {
 		return rec.IdleTimeout
 	}
@@ -301,7 +306,7 @@ func (m *Manager) idleTimeout(rec *Record) time.Duration {
 
 // idleDeadline returns the idle deadline of rec for activity at now, capped
 // by the absolute deadline.
-func (m *Manager) idleDeadline(rec *Record, now time.Time) time.Time {
+func (m *Manager) idleDeadline(rec *storage.Record, now time.Time) time.Time {
 	d := now.Add(m.idleTimeout(rec))
 	if d.After(rec.ExpiresAt) {
 		return rec.ExpiresAt
@@ -316,22 +321,22 @@ func (m *Manager) idleDeadline(rec *Record, now time.Time) time.Time {
 func (m *Manager) Active(ctx context.Context, id string) (bool, error) {
 	rec, err := m.store.GetByID(ctx, id)
 	switch {
-	case errors.Is(err, ErrNotFound) && m.cfg.sealer != nil:
+	case errors.Is(err, storage.ErrNotFound) && m.cfg.sealer != nil:
 		denied, err := m.store.Get(ctx, denyHash(id))
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, storage.ErrNotFound) {
 			return true, nil
 		}
 		if err != nil {
 			return false, storeErr(err)
 		}
-		return denied.State != StateLive, nil
-	case errors.Is(err, ErrNotFound):
+		return denied.State != storage.StateLive, nil
+	case errors.Is(err, storage.ErrNotFound):
 		return false, nil
 	case err != nil:
 		return false, storeErr(err)
 	}
 	now := m.now()
-	return rec.State == StateLive && now.Before(rec.ExpiresAt) && now.Before(rec.IdleExpiresAt), nil
+	return rec.State == storage.StateLive && now.Before(rec.ExpiresAt) && now.Before(rec.IdleExpiresAt), nil
 }
 
 // List returns the live sessions of subject that have not expired. Sealed
@@ -347,7 +352,7 @@ func (m *Manager) List(ctx context.Context, subject string) ([]Info, error) {
 	now := m.now()
 	out := make([]Info, 0, len(recs))
 	for _, r := range recs {
-		if r.State == StateLive && now.Before(r.ExpiresAt) && now.Before(r.IdleExpiresAt) {
+		if r.State == storage.StateLive && now.Before(r.ExpiresAt) && now.Before(r.IdleExpiresAt) {
 			out = append(out, infoOf(r))
 		}
 	}
@@ -363,7 +368,7 @@ func (m *Manager) List(ctx context.Context, subject string) ([]Info, error) {
 // and returns nil unless the store fails.
 func (m *Manager) Revoke(ctx context.Context, id string) error {
 	err := m.store.DeleteByID(ctx, id)
-	if m.cfg.sealer != nil && (err == nil || errors.Is(err, ErrNotFound)) {
+	if m.cfg.sealer != nil && (err == nil || errors.Is(err, storage.ErrNotFound)) {
 		err = m.deny(ctx, id, m.now().Add(m.cfg.lifetime))
 	}
 	if err != nil {

@@ -10,11 +10,13 @@ import (
 
 	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/guard"
+	"github.com/keycard-go/keycard/storage"
+	"github.com/keycard-go/keycard/storetest"
 )
 
 // casOnly hides a store's Merge method: the Manager then reads the session
 // and writes it back with compare-and-swap, as on a store without Merge.
-type casOnly struct{ keycard.Store }
+type casOnly struct{ storage.Store }
 
 // forEachWritePath runs a test once on a Merger store (memstore: writes
 // without a read go out as one Merge) and once on the same store without
@@ -22,10 +24,10 @@ type casOnly struct{ keycard.Store }
 func forEachWritePath(t *testing.T, test func(t *testing.T, newEnv func(*testing.T, *keycard.Options) *env)) {
 	for _, p := range []struct {
 		name string
-		wrap func(keycard.Store) keycard.Store
+		wrap func(storage.Store) storage.Store
 	}{
-		{"merge", func(s keycard.Store) keycard.Store { return s }},
-		{"compare-and-swap", func(s keycard.Store) keycard.Store { return casOnly{s} }},
+		{"merge", func(s storage.Store) storage.Store { return s }},
+		{"compare-and-swap", func(s storage.Store) storage.Store { return casOnly{s} }},
 	} {
 		t.Run(p.name, func(t *testing.T) {
 			test(t, func(t *testing.T, opts *keycard.Options) *env {
@@ -39,7 +41,7 @@ func forEachWritePath(t *testing.T, test func(t *testing.T, newEnv func(*testing
 // callCounter counts the calls the Manager makes, by method, and can fail
 // Merge like a store that went away.
 type callCounter struct {
-	keycard.Merger
+	storage.Merger
 	mu        sync.Mutex
 	calls     map[string]int
 	mergeDown bool
@@ -60,27 +62,27 @@ func (c *callCounter) take() map[string]int {
 	return got
 }
 
-func (c *callCounter) Get(ctx context.Context, h keycard.Hash) (*keycard.Record, error) {
+func (c *callCounter) Get(ctx context.Context, h storage.Hash) (*storage.Record, error) {
 	c.count("Get")
 	return c.Merger.Get(ctx, h)
 }
 
-func (c *callCounter) Create(ctx context.Context, r *keycard.Record) error {
+func (c *callCounter) Create(ctx context.Context, r *storage.Record) error {
 	c.count("Create")
 	return c.Merger.Create(ctx, r)
 }
 
-func (c *callCounter) Update(ctx context.Context, r *keycard.Record) error {
+func (c *callCounter) Update(ctx context.Context, r *storage.Record) error {
 	c.count("Update")
 	return c.Merger.Update(ctx, r)
 }
 
-func (c *callCounter) Rotate(ctx context.Context, old, next *keycard.Record, grace time.Time) error {
+func (c *callCounter) Rotate(ctx context.Context, old, next *storage.Record, grace time.Time) error {
 	c.count("Rotate")
 	return c.Merger.Rotate(ctx, old, next, grace)
 }
 
-func (c *callCounter) Merge(ctx context.Context, h keycard.Hash, m *keycard.Merge) (*keycard.Record, error) {
+func (c *callCounter) Merge(ctx context.Context, h storage.Hash, m *storage.Merge) (*storage.Record, error) {
 	c.count("Merge")
 	c.mu.Lock()
 	down := c.mergeDown
@@ -153,7 +155,7 @@ func TestWriteWithoutReadIsOneMerge(t *testing.T) {
 // the same events, a fresh session for its values, and the old token stays
 // dead.
 func TestMergeDeclinedTakesTheUsualPath(t *testing.T) {
-	unknown, _ := keycard.NewToken()
+	unknown, _ := storetest.NewToken()
 	tests := []struct {
 		name   string
 		setup  func(e *env) string // returns the cookie the write presents

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/keycard-go/keycard/internal/cookiehdr"
+	"github.com/keycard-go/keycard/storage"
 )
 
 // Handler returns middleware that gives every request a Session (see
@@ -157,7 +158,7 @@ func (s *Session) readCredentials(r *http.Request) error {
 		return nil
 	}
 	if s.transport == KindAPI || s.m.cfg.sealer == nil {
-		s.hash = HashToken(s.token)
+		s.hash = storage.HashToken(string(s.token))
 	}
 	return nil
 }
@@ -208,7 +209,7 @@ func (w *responseWriter) commit() bool {
 		h.Set("Cache-Control", "no-store")
 		status := http.StatusServiceUnavailable
 		switch {
-		case errors.Is(err, ErrConflict):
+		case errors.Is(err, storage.ErrConflict):
 			h.Set("Retry-After", "1")
 		case errors.Is(err, ErrTooManySessions):
 			status = http.StatusForbidden // a concurrent login took the last place
@@ -281,7 +282,7 @@ var (
 )
 
 // cookie returns the Set-Cookie value carrying tok for rec.
-func (m *Manager) cookie(tok Token, rec *Record) string {
+func (m *Manager) cookie(tok Token, rec *storage.Record) string {
 	var b strings.Builder
 	b.Grow(len(m.cfg.cookieName) + TokenLen + len(m.cfg.cookieAttrs) + 24)
 	b.WriteString(m.cfg.cookieName)
@@ -379,7 +380,7 @@ func writeError(w http.ResponseWriter, r *http.Request, status int, err error) {
 		code = "ambiguous_credentials"
 	case errors.Is(err, ErrRateLimited):
 		code = "rate_limited"
-	case errors.Is(err, ErrConflict):
+	case errors.Is(err, storage.ErrConflict):
 		code, msg = "session_conflict", "the session is being changed concurrently; retry"
 	case errors.Is(err, ErrTooManySessions):
 		code = "too_many_sessions"

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/keycard-go/keycard/storage"
 )
 
 // Default values of Options.
@@ -365,7 +367,7 @@ func newConfig(o *Options) (*config, error) {
 // setPersistent turns remember-me on or off for rec. The absolute
 // deadline counts from the last login (or the creation of a session never
 // logged in), so turning remember-me off and on again never extends it.
-func (c *config) setPersistent(rec *Record, on bool) {
+func (c *config) setPersistent(rec *storage.Record, on bool) {
 	base := rec.AuthenticatedAt
 	if base.IsZero() {
 		base = rec.CreatedAt

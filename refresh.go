@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/keycard-go/keycard/storage"
 )
 
 // Refresh tokens let an API or CLI client keep a session without holding a
@@ -40,7 +42,7 @@ type meta struct {
 	Reauth      bool     `json:"reauth,omitempty"` // guard asked for re-authentication
 }
 
-func readMeta(r *Record) meta {
+func readMeta(r *storage.Record) meta {
 	if len(r.Meta) == 0 {
 		return meta{} // no allocation on the common path
 	}
@@ -65,7 +67,7 @@ type Credentials struct {
 }
 
 func newRefresh(id string) (tok Token, hash string) {
-	secret, _ := NewToken()
+	secret, _ := newToken()
 	sum := sha256.Sum256([]byte(secret))
 	return Token(refreshPrefix + id + "." + secret.Reveal()), hex.EncodeToString(sum[:])
 }
@@ -99,7 +101,7 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string) (Credentials
 	for range maxCommitAttempts {
 		now := m.now()
 		rec, err := m.store.GetByID(ctx, id)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, storage.ErrNotFound) {
 			m.emit(ctx, Event{Type: EventInvalidToken, Kind: KindAPI, Reason: "unknown-refresh"})
 			return Credentials{}, ErrInvalidToken
 		}
@@ -113,7 +115,7 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string) (Credentials
 			return Credentials{}, ErrInvalidToken
 		case slices.ContainsFunc(md.UsedRefresh, func(u string) bool { return equalHex(u, hash) }):
 			m.emit(ctx, Event{Type: EventReplay, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: KindAPI, Reason: "refresh-token-reuse"})
-			if err := m.store.DeleteByID(ctx, rec.ID); err != nil && !errors.Is(err, ErrNotFound) {
+			if err := m.store.DeleteByID(ctx, rec.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
 				return Credentials{}, storeErr(err)
 			}
 			m.emit(ctx, Event{Type: EventRevoked, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: KindAPI, Reason: "refresh-token-reuse"})
@@ -133,7 +135,7 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string) (Credentials
 		}
 		md.Refresh = rtHash
 		next.Meta = md.encode()
-		tok, h := NewToken()
+		tok, h := newToken()
 		next.Hash, next.Version, next.RenewedAt, next.LastSeenAt = h, 0, now, now
 		next.IdleExpiresAt = m.idleDeadline(next, now)
 		var grace time.Time
@@ -141,7 +143,7 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string) (Credentials
 			grace = now.Add(m.cfg.grace)
 		}
 		err = m.store.Rotate(ctx, rec, next, grace)
-		if errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
+		if errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrNotFound) {
 			continue // re-read: a concurrent refresh with the same token is a reuse
 		}
 		if err != nil {
@@ -150,7 +152,7 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string) (Credentials
 		m.emit(ctx, Event{Type: EventRenewed, Time: now, SessionID: next.ID, Subject: next.Subject, Kind: KindAPI, Reason: "refresh"})
 		return Credentials{Token: tok, RefreshToken: rt, Session: infoOf(next)}, nil
 	}
-	return Credentials{}, storeErr(ErrConflict)
+	return Credentials{}, storeErr(storage.ErrConflict)
 }
 
 func equalHex(a, b string) bool {

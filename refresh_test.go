@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/storetest"
 )
 
 func TestRefreshRotatesAndReuseRevokesFamily(t *testing.T) {
@@ -56,18 +57,18 @@ func TestRefreshForgeryEndsNothing(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := context.Background()
 	c, _ := e.m.Issue(ctx, keycard.IssueOptions{Subject: "u"})
-	forgedSecret, _ := keycard.NewToken()
+	forgedSecret, _ := storetest.NewToken()
 	id := c.Session.ID
 	for _, bad := range []string{
 		"",
 		"kr1.",
 		"kr1." + id,
-		"kr1." + id + "." + forgedSecret.Reveal(), // knows the public ID only
-		"kr1." + id + "." + forgedSecret.Reveal() + "x",
-		"kr1.nope." + forgedSecret.Reveal(),
+		"kr1." + id + "." + forgedSecret, // knows the public ID only
+		"kr1." + id + "." + forgedSecret + "x",
+		"kr1.nope." + forgedSecret,
 		"kr2." + strings.TrimPrefix(c.RefreshToken.Reveal(), "kr1."),
 		c.Token.Reveal(), // the access token is not a refresh token
-		"kr1." + id + ".\x00" + forgedSecret.Reveal()[1:],
+		"kr1." + id + ".\x00" + forgedSecret[1:],
 	} {
 		if _, err := e.m.Refresh(ctx, bad); !errors.Is(err, keycard.ErrInvalidToken) {
 			t.Fatalf("Refresh(%q): err %v, want ErrInvalidToken", bad, err)

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/keycard-go/keycard/storage"
 )
 
 // Sealer seals and opens client-side values. *seal.Sealer implements it.
@@ -48,7 +50,7 @@ func appendString(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-func encodeSealed(r *Record) []byte {
+func encodeSealed(r *storage.Record) []byte {
 	b := make([]byte, 0, 96+len(r.ID)+len(r.Subject)+len(r.IP)+len(r.UserAgent)+len(r.Fingerprint)+len(r.Data)+len(r.Meta))
 	b = append(b, sealedVersion)
 	for _, s := range [...]string{r.ID, r.Subject, r.IP, r.UserAgent, r.Fingerprint} {
@@ -94,12 +96,12 @@ func (d *sealedReader) varint() int64 {
 	return v
 }
 
-func decodeSealed(b []byte) *Record {
+func decodeSealed(b []byte) *storage.Record {
 	if len(b) == 0 || b[0] != sealedVersion {
 		return nil
 	}
 	d := sealedReader{b: b[1:]}
-	r := &Record{Kind: KindBrowser}
+	r := &storage.Record{Kind: KindBrowser}
 	for _, s := range [...]*string{&r.ID, &r.Subject, &r.IP, &r.UserAgent, &r.Fingerprint} {
 		if v := d.bytes(); len(v) > 0 {
 			*s = string(v)
@@ -141,12 +143,12 @@ func fromMicros(v int64) time.Time {
 }
 
 // sealRecord returns the cookie value for rec, expiring at its idle deadline.
-func (m *Manager) sealRecord(rec *Record) (string, error) {
+func (m *Manager) sealRecord(rec *storage.Record) (string, error) {
 	return m.cfg.sealer.Seal(m.cfg.cookieName, sealPurpose, encodeSealed(rec), rec.KeepUntil())
 }
 
 // openSealed returns the record sealed in value, or nil when it does not open.
-func (m *Manager) openSealed(value string) *Record {
+func (m *Manager) openSealed(value string) *storage.Record {
 	b, err := m.cfg.sealer.Open(m.cfg.cookieName, sealPurpose, value)
 	if err != nil {
 		return nil
@@ -163,9 +165,9 @@ func (m *Manager) openSealed(value string) *Record {
 // under hashes derived from the ID or subject, so every store supports them
 // and every node sees them at once.
 
-func denyHash(id string) Hash { return sha256.Sum256([]byte("keycard-deny\x00" + id)) }
+func denyHash(id string) storage.Hash { return sha256.Sum256([]byte("keycard-deny\x00" + id)) }
 
-func notBeforeHash(subject string) Hash {
+func notBeforeHash(subject string) storage.Hash {
 	return sha256.Sum256([]byte("keycard-not-before\x00" + subject))
 }
 
@@ -177,8 +179,8 @@ type notBefore struct {
 
 // marker returns a live record that exists only to be found: a deny entry or
 // a not-before record.
-func (m *Manager) marker(h Hash, id string, now, until time.Time, data []byte) *Record {
-	return &Record{Hash: h, ID: id, Kind: KindBrowser, CreatedAt: now, RenewedAt: now, LastSeenAt: now,
+func (m *Manager) marker(h storage.Hash, id string, now, until time.Time, data []byte) *storage.Record {
+	return &storage.Record{Hash: h, ID: id, Kind: KindBrowser, CreatedAt: now, RenewedAt: now, LastSeenAt: now,
 		IdleExpiresAt: until, ExpiresAt: until, Data: data}
 }
 
@@ -189,7 +191,7 @@ func (m *Manager) deny(ctx context.Context, id string, until time.Time) error {
 		return nil
 	}
 	err := m.store.Create(ctx, m.marker(denyHash(id), "~deny:"+id, now, until, nil))
-	if err != nil && !errors.Is(err, ErrExists) {
+	if err != nil && !errors.Is(err, storage.ErrExists) {
 		return storeErr(err)
 	}
 	return nil
@@ -205,7 +207,7 @@ func (m *Manager) setNotBefore(ctx context.Context, subject, except string) erro
 	for range maxCommitAttempts {
 		cur, err := m.store.Get(ctx, h)
 		switch {
-		case errors.Is(err, ErrNotFound) || err == nil && cur.State != StateLive:
+		case errors.Is(err, storage.ErrNotFound) || err == nil && cur.State != storage.StateLive:
 			err = m.store.Create(ctx, m.marker(h, "~nbf:"+subject, now, until, data))
 		case err == nil:
 			next := cur.Clone()
@@ -215,34 +217,34 @@ func (m *Manager) setNotBefore(ctx context.Context, subject, except string) erro
 		if err == nil {
 			return nil
 		}
-		if !errors.Is(err, ErrConflict) && !errors.Is(err, ErrExists) && !errors.Is(err, ErrNotFound) {
+		if !errors.Is(err, storage.ErrConflict) && !errors.Is(err, storage.ErrExists) && !errors.Is(err, storage.ErrNotFound) {
 			return storeErr(err)
 		}
 	}
-	return storeErr(ErrConflict)
+	return storeErr(storage.ErrConflict)
 }
 
 // sealedRevoked reports whether the sealed session rec has been ended.
-func (m *Manager) sealedRevoked(ctx context.Context, rec *Record) (bool, error) {
+func (m *Manager) sealedRevoked(ctx context.Context, rec *storage.Record) (bool, error) {
 	d, err := m.store.Get(ctx, denyHash(rec.ID))
-	if err == nil && d.State == StateLive {
+	if err == nil && d.State == storage.StateLive {
 		return true, nil
 	}
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return false, storeErr(err)
 	}
 	if rec.Subject == "" {
 		return false, nil
 	}
 	n, err := m.store.Get(ctx, notBeforeHash(rec.Subject))
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, storage.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
 		return false, storeErr(err)
 	}
 	var nb notBefore
-	if n.State != StateLive || json.Unmarshal(n.Data, &nb) != nil {
+	if n.State != storage.StateLive || json.Unmarshal(n.Data, &nb) != nil {
 		return false, nil
 	}
 	return micros(rec.RenewedAt) < nb.At && rec.ID != nb.Except, nil
@@ -286,7 +288,7 @@ func (s *Session) loadSealed() {
 // commitSealed writes a sealed session: a new cookie when anything changed,
 // deny entries for sessions ended by Logout or replaced by Login. s.mu is held.
 func (s *Session) commitSealed(ctx context.Context, now time.Time) error {
-	for _, ended := range [...]*Record{s.destroyed, s.replaced} {
+	for _, ended := range [...]*storage.Record{s.destroyed, s.replaced} {
 		if ended == nil {
 			continue
 		}
@@ -412,7 +414,7 @@ func (m *Manager) CheckSealedCSRF(r *http.Request) error {
 
 // csrfCompanion returns the Set-Cookie value of the companion cookie for the
 // sealed value, or "" when the Sealer cannot read nonces.
-func (m *Manager) csrfCompanion(value string, rec *Record) string {
+func (m *Manager) csrfCompanion(value string, rec *storage.Record) string {
 	nr, ok := m.cfg.sealer.(nonceReader)
 	if !ok {
 		return ""

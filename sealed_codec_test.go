@@ -4,11 +4,13 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/keycard-go/keycard/storage"
 )
 
 func TestSealedCodecRoundTrip(t *testing.T) {
 	now := time.Date(2026, 11, 24, 10, 0, 0, 123000, time.UTC)
-	recs := []*Record{
+	recs := []*storage.Record{
 		{ID: "id", Kind: KindBrowser},
 		{ID: "x\x00y", Subject: "o'hara\"; DROP", Kind: KindBrowser, CreatedAt: now, AuthenticatedAt: now,
 			RenewedAt: now, LastSeenAt: now, IdleExpiresAt: now.Add(time.Hour), ExpiresAt: now.Add(12 * time.Hour),
@@ -27,7 +29,7 @@ func TestSealedCodecRoundTrip(t *testing.T) {
 // re-encoding unchanged. (Bytes may differ: varints have overlong forms, and
 // only Keycard writes sealed payloads, which are authenticated.)
 func FuzzSealedCodec(f *testing.F) {
-	f.Add(encodeSealed(&Record{ID: "a", Subject: "b", Data: []byte(`{}`), ExpiresAt: time.Unix(5, 0)}))
+	f.Add(encodeSealed(&storage.Record{ID: "a", Subject: "b", Data: []byte(`{}`), ExpiresAt: time.Unix(5, 0)}))
 	f.Add([]byte{1})
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {

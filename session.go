@@ -14,6 +14,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/keycard-go/keycard/internal/jsonobj"
+	"github.com/keycard-go/keycard/storage"
 )
 
 // maxCommitAttempts bounds how often a commit re-reads the session after a
@@ -32,27 +35,27 @@ type Session struct {
 
 	transport Kind  // KindBrowser (cookie, or no credential) or KindAPI (bearer)
 	token     Token // the presented token, "" when none was valid-looking
-	hash      Hash
+	hash      storage.Hash
 	reason    string // why a presented credential was refused before lookup
 
 	rateLimited bool          // the credential was invalid and its network is over the guard's limit
 	retryAfter  time.Duration // when rateLimited: when the network may try again
 
 	loaded      bool
-	err         error   // store failure; the response becomes 503
-	rec         *Record // the live record; nil while anonymous
-	viaGrace    bool    // rec was reached through a rotated token's grace window
-	clearCookie bool    // the presented cookie should be removed
+	err         error           // store failure; the response becomes 503
+	rec         *storage.Record // the live record; nil while anonymous
+	viaGrace    bool            // rec was reached through a rotated token's grace window
+	clearCookie bool            // the presented cookie should be removed
 
 	changes changes // keys this request set or deleted; non-nil: a session is wanted
 
-	login       bool    // Login was called: bind subject, rotate
-	subject     string  // the subject Login binds
-	renew       bool    // rotate without grace (Login, Renew, remember-me change)
-	autoRenew   bool    // renewal timeout reached: rotate with grace
-	fresh       bool    // rec is a new session not stored yet (a login as another subject)
-	replaced    *Record // the session a login as another subject ends at commit
-	destroyed   *Record
+	login       bool            // Login was called: bind subject, rotate
+	subject     string          // the subject Login binds
+	renew       bool            // rotate without grace (Login, Renew, remember-me change)
+	autoRenew   bool            // renewal timeout reached: rotate with grace
+	fresh       bool            // rec is a new session not stored yet (a login as another subject)
+	replaced    *storage.Record // the session a login as another subject ends at commit
+	destroyed   *storage.Record
 	persistent  *bool
 	idleTimeout time.Duration
 	absTimeout  time.Duration
@@ -196,21 +199,14 @@ func (s *Session) invalid() {
 	}
 }
 
-func decodeData(rec *Record) map[string]json.RawMessage {
-	v := map[string]json.RawMessage{}
-	if rec == nil || len(rec.Data) == 0 {
-		return v
+// decodeData returns the values of rec, which may be nil. Data is written
+// only by Keycard as a JSON object; a record that does not decode is
+// treated as empty rather than failing the request.
+func decodeData(rec *storage.Record) map[string]json.RawMessage {
+	if rec == nil {
+		return map[string]json.RawMessage{}
 	}
-	if scanObject(rec.Data, func(k, val []byte) bool { v[string(k)] = val; return true }) {
-		return v
-	}
-	// Data is written only by Keycard as a JSON object; a record that does
-	// not decode is treated as empty rather than failing the request.
-	clear(v)
-	if json.Unmarshal(rec.Data, &v) != nil || v == nil { // "null" decodes to a nil map
-		v = map[string]json.RawMessage{}
-	}
-	return v
+	return jsonobj.Decode(rec.Data)
 }
 
 // Err returns the error that prevented loading the session (it wraps
@@ -237,7 +233,7 @@ func (s *Session) Raw(key string) (json.RawMessage, bool) {
 	if s.rec == nil {
 		return nil, false
 	}
-	if v, ok, valid := lookupRaw(s.rec.Data, key); valid {
+	if v, ok, valid := jsonobj.Lookup(s.rec.Data, key); valid {
 		return v, ok
 	}
 	v, ok := decodeData(s.rec)[key]
@@ -332,7 +328,7 @@ func (s *Session) set(key string, b json.RawMessage) error {
 	}
 	before := s.changes
 	s.changes = s.changes.with(key, b)
-	if s.sealed() && len(mergeValues(s.data(), s.changes)) > maxSealedData {
+	if s.sealed() && len(storage.MergeData(s.data(), s.changes)) > maxSealedData {
 		s.changes = before
 		return ErrTooLarge
 	}
@@ -600,14 +596,14 @@ func (s *Session) commit() error {
 	if s.sealed() {
 		return s.commitSealed(ctx, now)
 	}
-	for _, ended := range [...]*Record{s.destroyed, s.replaced} {
+	for _, ended := range [...]*storage.Record{s.destroyed, s.replaced} {
 		if ended == nil {
 			continue
 		}
 		// By ID, not by the hash this request loaded: another request may
 		// have renewed the token since, and its successor must end too.
 		err := s.m.store.DeleteByID(ctx, ended.ID)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, storage.ErrNotFound) {
 			continue // already ended by another request, which reported it
 		}
 		if err != nil {
@@ -638,7 +634,7 @@ func (s *Session) commit() error {
 // subject replaced (reason "login"). The anonymous session that a sign-in
 // replaces ends silently: the sign-in's EventCreated and EventAuthenticated
 // say what happened. s.mu is held.
-func (s *Session) emitEnded(ctx context.Context, ended *Record, now time.Time) {
+func (s *Session) emitEnded(ctx context.Context, ended *storage.Record, now time.Time) {
 	e := Event{Type: EventDestroyed, Time: now, SessionID: ended.ID, Subject: ended.Subject, Kind: ended.Kind, Request: requestOf(s.r)}
 	if ended != s.destroyed {
 		if ended.Subject == "" {
@@ -661,8 +657,8 @@ func (s *Session) fail(err error) error {
 // and the caller loads the session, which decides (and reports) what the
 // token means, and commits the usual way. s.mu is held.
 func (s *Session) commitMerge(ctx context.Context, now time.Time) (bool, error) {
-	rec, err := s.m.merger.Merge(ctx, s.hash, &Merge{Kind: KindBrowser, Now: now, IdleTimeout: s.m.cfg.idle, Changes: s.changes})
-	if errors.Is(err, ErrNotFound) {
+	rec, err := s.m.merger.Merge(ctx, s.hash, &storage.Merge{Kind: KindBrowser, Now: now, IdleTimeout: s.m.cfg.idle, Changes: s.changes})
+	if errors.Is(err, storage.ErrNotFound) {
 		return false, nil
 	}
 	s.loaded = true
@@ -678,17 +674,17 @@ func (s *Session) commitMerge(ctx context.Context, now time.Time) (bool, error) 
 
 // commitNew creates a session with a fresh token: rec, a new record not
 // stored yet, or when nil an empty one. s.mu is held.
-func (s *Session) commitNew(ctx context.Context, now time.Time, rec *Record) error {
+func (s *Session) commitNew(ctx context.Context, now time.Time, rec *storage.Record) error {
 	if rec == nil {
 		rec = s.m.newRecord(now, KindBrowser, "")
 	}
 	rec.IP, rec.UserAgent = clientOf(s.r)
 	s.apply(rec, now, true)
 	for {
-		tok, h := NewToken()
+		tok, h := newToken()
 		rec.Hash = h
 		err := s.m.store.Create(ctx, rec)
-		if errors.Is(err, ErrExists) {
+		if errors.Is(err, storage.ErrExists) {
 			continue // a 2^-256 event, or an ID collision: draw again
 		}
 		if err != nil {
@@ -729,7 +725,7 @@ func (s *Session) commitExisting(ctx context.Context, now time.Time) error {
 			if !s.renew && s.m.cfg.grace > 0 {
 				grace = now.Add(s.m.cfg.grace)
 			}
-			tok, next.Hash = NewToken()
+			tok, next.Hash = newToken()
 			next.RenewedAt, next.Version = now, 0
 			err = s.m.store.Rotate(ctx, base, next, grace)
 		case wrote:
@@ -749,22 +745,22 @@ func (s *Session) commitExisting(ctx context.Context, now time.Time) error {
 			}
 			return nil
 		}
-		if !errors.Is(err, ErrConflict) && !errors.Is(err, ErrNotFound) {
+		if !errors.Is(err, storage.ErrConflict) && !errors.Is(err, storage.ErrNotFound) {
 			return s.fail(err)
 		}
 		// Someone else wrote, renewed or ended the session since we read it.
 		fresh, err := s.m.store.Get(ctx, base.Hash)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, storage.ErrNotFound) {
 			return s.ended(ctx, base, now)
 		}
 		if err != nil {
 			return s.fail(err)
 		}
-		if fresh.State == StateRotated && now.Before(fresh.GraceUntil) {
+		if fresh.State == storage.StateRotated && now.Before(fresh.GraceUntil) {
 			// Renewed concurrently, within its grace window: our changes go to
 			// the new token's record. An automatic renewal is no longer due;
 			// an explicit one (login, step-up) still rotates the new token.
-			if fresh, err = s.m.store.Get(ctx, fresh.Successor); errors.Is(err, ErrNotFound) {
+			if fresh, err = s.m.store.Get(ctx, fresh.Successor); errors.Is(err, storage.ErrNotFound) {
 				return s.ended(ctx, base, now)
 			} else if err != nil {
 				return s.fail(err)
@@ -772,18 +768,18 @@ func (s *Session) commitExisting(ctx context.Context, now time.Time) error {
 			s.autoRenew = false
 			rotate = s.renew
 		}
-		if fresh.State != StateLive || fresh.ID != base.ID {
+		if fresh.State != storage.StateLive || fresh.ID != base.ID {
 			// Destroyed, revoked, or rotated without grace: never write it back.
 			return s.ended(ctx, base, now)
 		}
 		base = fresh
 	}
-	return s.fail(fmt.Errorf("%w after %d attempts", ErrConflict, maxCommitAttempts))
+	return s.fail(fmt.Errorf("%w after %d attempts", storage.ErrConflict, maxCommitAttempts))
 }
 
 // ended handles a commit that found its session ended by another request:
 // the changes are dropped, since writing them would bring the session back.
-func (s *Session) ended(ctx context.Context, base *Record, now time.Time) error {
+func (s *Session) ended(ctx context.Context, base *storage.Record, now time.Time) error {
 	s.m.cfg.logger.DebugContext(ctx, "keycard session ended concurrently; changes dropped", "session_id", base.ID)
 	s.rec = nil
 	return nil
@@ -792,7 +788,7 @@ func (s *Session) ended(ctx context.Context, base *Record, now time.Time) error 
 // needsWrite reports whether committing rec at now writes the store:
 // something changed, a rotation is due, or the idle deadline moved by more
 // than the touch granularity. It is apply's decision without the copy.
-func (s *Session) needsWrite(rec *Record, now time.Time) bool {
+func (s *Session) needsWrite(rec *storage.Record, now time.Time) bool {
 	if s.renew || s.autoRenew || s.changes != nil || s.login || s.reauth || s.csrf != nil ||
 		s.persistent != nil || s.idleTimeout != 0 || s.absTimeout > 0 {
 		return true
@@ -804,10 +800,10 @@ func (s *Session) needsWrite(rec *Record, now time.Time) bool {
 // apply writes the request's changes into next and reports whether they need
 // a store write; now is the commit time. It replaces next.Data and next.Meta
 // rather than editing them, so next may share them with the record read.
-func (s *Session) apply(next *Record, now time.Time, force bool) bool {
+func (s *Session) apply(next *storage.Record, now time.Time, force bool) bool {
 	write := force
 	if s.changes != nil {
-		next.Data = mergeValues(next.Data, s.changes)
+		next.Data = storage.MergeData(next.Data, s.changes)
 		write = true
 	}
 	if s.login {
@@ -855,13 +851,6 @@ func (s *Session) apply(next *Record, now time.Time, force bool) bool {
 		write = true
 	}
 	return write
-}
-
-func encodeValues(vals map[string]json.RawMessage) []byte {
-	if len(vals) == 0 {
-		return nil
-	}
-	return appendObject(nil, vals)
 }
 
 func encodeData(v map[string]any) ([]byte, error) {

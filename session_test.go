@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/storage"
+	"github.com/keycard-go/keycard/storetest"
 )
 
 func TestAnonymousRequestCreatesNothing(t *testing.T) {
@@ -63,14 +65,14 @@ func TestFixationLoginReplacesToken(t *testing.T) {
 
 func TestUnknownTokenNeverAdopted(t *testing.T) {
 	e := newEnv(t, nil)
-	forged, _ := keycard.NewToken()
-	cookie := e.m.CookieName() + "=" + forged.Reveal()
+	forged, _ := storetest.NewToken()
+	cookie := e.m.CookieName() + "=" + forged
 	res := e.do(req{method: "POST", path: "/put?k=a&v=1", cookie: cookie})
 	got, set := sessionCookie(res, e.m.CookieName())
-	if !set || got == forged.Reveal() || got == "" {
+	if !set || got == forged || got == "" {
 		t.Fatalf("forged token adopted or no new token issued: set %v", set)
 	}
-	if _, err := e.store.Get(context.Background(), keycard.HashToken(forged)); err == nil {
+	if _, err := e.store.Get(context.Background(), storage.HashToken(forged)); err == nil {
 		t.Fatal("a record exists under the forged token")
 	}
 	if n := e.events.count(keycard.EventInvalidToken); n != 1 {
@@ -186,7 +188,7 @@ func TestIdleTimeout(t *testing.T) {
 func TestLazyTouch(t *testing.T) {
 	e := newEnv(t, &keycard.Options{IdleTimeout: 30 * time.Minute, RenewalTimeout: -1})
 	cookie := e.login("alice")
-	rec := func() *keycard.Record {
+	rec := func() *storage.Record {
 		info := sessionInfo(t, e, cookie)
 		r, err := e.store.GetByID(context.Background(), info.ID)
 		if err != nil {
@@ -354,7 +356,7 @@ func testNoResurrection(t *testing.T, newEnv func(*testing.T, *keycard.Options) 
 	for _, mode := range []string{"logout", "renew", "revoke-all"} {
 		t.Run(mode, func(t *testing.T) {
 			e := newEnv(t, &keycard.Options{RenewalTimeout: -1})
-			_, merging := e.store.(keycard.Merger)
+			_, merging := e.store.(storage.Merger)
 			iterations := 2000
 			if testing.Short() {
 				iterations = 200
@@ -413,19 +415,19 @@ func testNoResurrection(t *testing.T, newEnv func(*testing.T, *keycard.Options) 
 
 func TestTokenInURLRefused(t *testing.T) {
 	e := newEnv(t, nil)
-	tok, _ := keycard.NewToken()
+	tok, _ := storetest.NewToken()
 	tests := []struct {
 		name   string
 		query  string
 		status int
 	}{
-		{"session", "session=" + tok.Reveal(), http.StatusBadRequest},
-		{"token", "a=1&token=" + tok.Reveal(), http.StatusBadRequest},
-		{"upper-case name", "TOKEN=" + tok.Reveal(), http.StatusBadRequest},
-		{"cookie name", "__Host-keycard=" + tok.Reveal(), http.StatusBadRequest},
-		{"escaped cookie name", "__Host%2Dkeycard=" + tok.Reveal(), http.StatusBadRequest},
-		{"access_token", "access_token=" + tok.Reveal(), http.StatusBadRequest},
-		{"other name", "q=" + tok.Reveal(), http.StatusOK},
+		{"session", "session=" + tok, http.StatusBadRequest},
+		{"token", "a=1&token=" + tok, http.StatusBadRequest},
+		{"upper-case name", "TOKEN=" + tok, http.StatusBadRequest},
+		{"cookie name", "__Host-keycard=" + tok, http.StatusBadRequest},
+		{"escaped cookie name", "__Host%2Dkeycard=" + tok, http.StatusBadRequest},
+		{"access_token", "access_token=" + tok, http.StatusBadRequest},
+		{"other name", "q=" + tok, http.StatusOK},
 		{"not token-shaped", "token=reset-123", http.StatusOK},
 		{"broken escape", "token=%zz&x=%", http.StatusOK},
 	}
@@ -627,13 +629,13 @@ func testConcurrentWritersTwoNodes(t *testing.T, newEnv func(*testing.T, *keycar
 // wrongSuccessorStore returns another session's record when asked for a
 // rotated token's successor, like a corrupted store would.
 type wrongSuccessorStore struct {
-	keycard.Store
-	other keycard.Hash
+	storage.Store
+	other storage.Hash
 }
 
-func (w *wrongSuccessorStore) Get(ctx context.Context, h keycard.Hash) (*keycard.Record, error) {
+func (w *wrongSuccessorStore) Get(ctx context.Context, h storage.Hash) (*storage.Record, error) {
 	rec, err := w.Store.Get(ctx, h)
-	if err == nil && rec.State == keycard.StateRotated {
+	if err == nil && rec.State == storage.StateRotated {
 		cp := *rec
 		cp.Successor = w.other
 		return &cp, nil

@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"log/slog"
+
+	"github.com/keycard-go/keycard/storage"
 )
 
 // TokenLen is the length of a session token's text form: 32 random bytes in
@@ -31,8 +33,8 @@ func (t Token) Reveal() string { return string(t) }
 // errMalformedToken is returned by ParseToken for every malformed input.
 var errMalformedToken = errors.New("keycard: malformed session token")
 
-// NewToken returns a fresh token from crypto/rand and its hash.
-func NewToken() (Token, Hash) {
+// newToken returns a fresh token from crypto/rand and its hash.
+func newToken() (Token, storage.Hash) {
 	var b [32]byte
 	rand.Read(b[:]) // never fails (crypto/rand panics instead)
 	var enc [TokenLen]byte

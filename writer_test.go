@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/storetest"
 )
 
 // TestStreamingSetsCookieFirst serves a handler that writes and flushes
@@ -121,9 +122,9 @@ func TestNoTokenInLogsOrEvents(t *testing.T) {
 	grab(res)
 	e.clock.Advance(60 * time.Second)
 	e.do(req{method: "GET", path: "/whoami", cookie: cookie}) // replay after grace
-	forged, _ := keycard.NewToken()
-	tokens = append(tokens, forged.Reveal())
-	e.do(req{method: "GET", path: "/whoami", cookie: e.m.CookieName() + "=" + forged.Reveal()})
+	forged, _ := storetest.NewToken()
+	tokens = append(tokens, forged)
+	e.do(req{method: "GET", path: "/whoami", cookie: e.m.CookieName() + "=" + forged})
 	creds, _ := e.m.Issue(context.Background(), keycard.IssueOptions{Subject: "bob"})
 	apiTok := creds.Token
 	tokens = append(tokens, creds.RefreshToken.Reveal())
@@ -187,13 +188,13 @@ func TestNoTokenInLogsOrEvents(t *testing.T) {
 
 func TestHandlerErrorIsJSON(t *testing.T) {
 	e := newEnv(t, nil)
-	tok, _ := keycard.NewToken()
-	res := e.do(req{method: "GET", path: "/x?session=" + tok.Reveal()})
+	tok, _ := storetest.NewToken()
+	res := e.do(req{method: "GET", path: "/x?session=" + tok})
 	if ct := res.Header.Get("Content-Type"); ct != "application/json" {
 		t.Fatalf("Content-Type %q", ct)
 	}
 	b := body(res)
-	if !strings.Contains(b, `"code":"token_in_url"`) || strings.Contains(b, tok.Reveal()) {
+	if !strings.Contains(b, `"code":"token_in_url"`) || strings.Contains(b, tok) {
 		t.Fatalf("body %q: want the code and never the token", b)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/sessions"
 	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/memstore"
+	"github.com/keycard-go/keycard/storage"
 )
 
 // A scenario is one request pattern. The handler sees the session through
@@ -85,7 +86,7 @@ func keycardHandlers(tb testing.TB) map[string]http.Handler {
 }
 
 // keycardHandlersOn returns the scenario handlers of a Manager on store.
-func keycardHandlersOn(tb testing.TB, store keycard.Store, opts *keycard.Options) map[string]http.Handler {
+func keycardHandlersOn(tb testing.TB, store storage.Store, opts *keycard.Options) map[string]http.Handler {
 	m, err := keycard.New(store, opts)
 	if err != nil {
 		tb.Fatal(err)

@@ -21,6 +21,7 @@ import (
 	"github.com/keycard-go/keycard/redisstore"
 	"github.com/keycard-go/keycard/seal"
 	"github.com/keycard-go/keycard/sqlitestore"
+	"github.com/keycard-go/keycard/storage"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -53,17 +54,17 @@ func (c *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEnd
 // primary-key SELECT of the row's data column.
 type storeBackend struct {
 	name string
-	open func(tb testing.TB) (st keycard.Store, rt *roundTrips, rawOf func(h keycard.Hash) func() error)
+	open func(tb testing.TB) (st storage.Store, rt *roundTrips, rawOf func(h storage.Hash) func() error)
 }
 
 func storeBackends() []storeBackend {
 	return []storeBackend{
-		{name: "memstore", open: func(tb testing.TB) (keycard.Store, *roundTrips, func(keycard.Hash) func() error) {
+		{name: "memstore", open: func(tb testing.TB) (storage.Store, *roundTrips, func(storage.Hash) func() error) {
 			st := memstore.New(nil)
 			tb.Cleanup(st.Close)
 			return st, nil, nil
 		}},
-		{name: "sqlite", open: func(tb testing.TB) (keycard.Store, *roundTrips, func(keycard.Hash) func() error) {
+		{name: "sqlite", open: func(tb testing.TB) (storage.Store, *roundTrips, func(storage.Hash) func() error) {
 			st, err := sqlitestore.Open(filepath.Join(tb.TempDir(), "keycard.db"), nil)
 			if err != nil {
 				tb.Fatal(err)
@@ -71,7 +72,7 @@ func storeBackends() []storeBackend {
 			tb.Cleanup(func() { st.Close() })
 			return st, nil, nil
 		}},
-		{name: "redis", open: func(tb testing.TB) (keycard.Store, *roundTrips, func(keycard.Hash) func() error) {
+		{name: "redis", open: func(tb testing.TB) (storage.Store, *roundTrips, func(storage.Hash) func() error) {
 			srv := testserver.SharedRedis(tb)
 			rt := &roundTrips{}
 			c := redis.NewClient(&redis.Options{Addr: srv.Addr})
@@ -81,12 +82,12 @@ func storeBackends() []storeBackend {
 			if err != nil {
 				tb.Fatal(err)
 			}
-			return st, rt, func(h keycard.Hash) func() error {
+			return st, rt, func(h storage.Hash) func() error {
 				key := st.RecordKey(h)
 				return func() error { return c.Get(context.Background(), key).Err() }
 			}
 		}},
-		{name: "postgres", open: func(tb testing.TB) (keycard.Store, *roundTrips, func(keycard.Hash) func() error) {
+		{name: "postgres", open: func(tb testing.TB) (storage.Store, *roundTrips, func(storage.Hash) func() error) {
 			pg := testserver.SharedPostgres(tb)
 			cfg, err := pgxpool.ParseConfig(pg.URL(""))
 			if err != nil {
@@ -104,7 +105,7 @@ func storeBackends() []storeBackend {
 			if err != nil {
 				tb.Fatal(err)
 			}
-			return st, rt, func(h keycard.Hash) func() error {
+			return st, rt, func(h storage.Hash) func() error {
 				q := `SELECT data FROM ` + st.TableName() + ` WHERE hash = $1`
 				var data []byte
 				return func() error { return pool.QueryRow(ctx, q, h[:]).Scan(&data) }
@@ -165,7 +166,7 @@ func sealedHandlers(tb testing.TB) map[string]http.Handler {
 }
 
 // keycardOn returns the Keycard scenario handlers on st.
-func keycardOn(tb testing.TB, st keycard.Store, sealer keycard.Sealer) map[string]http.Handler {
+func keycardOn(tb testing.TB, st storage.Store, sealer keycard.Sealer) map[string]http.Handler {
 	opts := &keycard.Options{RenewalTimeout: -1}
 	if sealer != nil {
 		opts.Sealer = sealer
@@ -207,14 +208,14 @@ func seedCookie(tb testing.TB, hs map[string]http.Handler) string {
 }
 
 // seedSession is seedCookie for a server-side session, with its token hash.
-func seedSession(tb testing.TB, hs map[string]http.Handler) (string, keycard.Hash) {
+func seedSession(tb testing.TB, hs map[string]http.Handler) (string, storage.Hash) {
 	cookie := seedCookie(tb, hs)
 	_, value, _ := strings.Cut(cookie, "=")
 	t, err := keycard.ParseToken(value)
 	if err != nil {
 		tb.Fatalf("seed cookie %q: %v", cookie, err)
 	}
-	return cookie, keycard.HashToken(t)
+	return cookie, storage.HashToken(string(t))
 }
 
 // readVsRaw times five things in one loop, so that all see the same
@@ -232,7 +233,7 @@ func seedSession(tb testing.TB, hs map[string]http.Handler) (string, keycard.Has
 // It reports each one's mean time and the read's ratio to the two floors
 // (read/raw, read/raw-http); the differences between neighbours tell the
 // store's part, the request handling's part and the middleware's part.
-func readVsRaw(b *testing.B, st keycard.Store, hs map[string]http.Handler, rawOf func(keycard.Hash) func() error) {
+func readVsRaw(b *testing.B, st storage.Store, hs map[string]http.Handler, rawOf func(storage.Hash) func() error) {
 	cookie, h := seedSession(b, hs)
 	raw := rawOf(h)
 	ctx := context.Background()

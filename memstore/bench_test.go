@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/storage"
 )
 
 // benchBase is the fixed clock of the benchmarks.
@@ -22,7 +22,7 @@ var benchBase = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 
 // benchHash returns a token hash derived from i, so that benchmarks need not
 // keep a million hashes on the heap they measure.
-func benchHash(i int) keycard.Hash {
+func benchHash(i int) storage.Hash {
 	var b [8]byte
 	binary.LittleEndian.PutUint64(b[:], uint64(i))
 	return sha256.Sum256(b[:])
@@ -36,16 +36,16 @@ func benchID(i int) string {
 // benchRecord is a typical logged-in session: a subject like "user-123456",
 // an ID, Data {"k":"v"}, no IP or user agent. Every other session's idle
 // deadline falls 30 minutes after benchBase, the rest two hours after.
-func benchRecord(i int) *keycard.Record {
+func benchRecord(i int) *storage.Record {
 	idle := benchBase.Add(2 * time.Hour)
 	if i%2 == 0 {
 		idle = benchBase.Add(30 * time.Minute)
 	}
-	return &keycard.Record{
+	return &storage.Record{
 		Hash:            benchHash(i),
 		ID:              benchID(i),
 		Subject:         fmt.Sprintf("user-%06d", i),
-		Kind:            keycard.KindBrowser,
+		Kind:            storage.KindBrowser,
 		CreatedAt:       benchBase,
 		AuthenticatedAt: benchBase,
 		RenewedAt:       benchBase,
@@ -247,7 +247,7 @@ const benchSize = 100_000
 func BenchmarkGet(b *testing.B) {
 	st := fill(b, benchSize)
 	ctx := context.Background()
-	hashes := make([]keycard.Hash, 1024)
+	hashes := make([]storage.Hash, 1024)
 	for i := range hashes {
 		hashes[i] = benchHash(i * 97 % benchSize)
 	}
@@ -296,7 +296,7 @@ func BenchmarkGetByID(b *testing.B) {
 func BenchmarkUpdate(b *testing.B) {
 	st := fill(b, benchSize)
 	ctx := context.Background()
-	recs := make([]*keycard.Record, 1024)
+	recs := make([]*storage.Record, 1024)
 	for i := range recs {
 		r, err := st.Get(ctx, benchHash(i*97%benchSize))
 		if err != nil {
@@ -321,7 +321,7 @@ func BenchmarkCreate(b *testing.B) {
 	st := New(&Options{SweepInterval: -1})
 	b.Cleanup(st.Close)
 	ctx := context.Background()
-	recs := make([]*keycard.Record, b.N)
+	recs := make([]*storage.Record, b.N)
 	for i := range recs {
 		recs[i] = benchRecord(i)
 	}
@@ -337,12 +337,12 @@ func BenchmarkCreate(b *testing.B) {
 func BenchmarkRotate(b *testing.B) {
 	st := fill(b, benchSize)
 	ctx := context.Background()
-	cur := make([]*keycard.Record, benchSize)
+	cur := make([]*storage.Record, benchSize)
 	for i := range cur {
 		cur[i] = benchRecord(i)
 		cur[i].Version = 1
 	}
-	nexts := make([]*keycard.Record, b.N)
+	nexts := make([]*storage.Record, b.N)
 	for i := range nexts {
 		nexts[i] = benchRecord(benchSize + i)
 		nexts[i].Subject = cur[i%benchSize].Subject

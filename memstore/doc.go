@@ -1,4 +1,4 @@
-// Package memstore is an in-memory keycard.Store: sharded, indexed by token
+// Package memstore is an in-memory storage.Store: sharded, indexed by token
 // hash, public ID and subject, with tombstones and an expiry sweep that never
 // holds a lock over all sessions.
 //

@@ -5,11 +5,11 @@ import (
 	"encoding/binary"
 	"time"
 
-	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/internal/binrec"
+	"github.com/keycard-go/keycard/storage"
 )
 
-// entry is the compact form of a keycard.Record kept in a shard's slab. Times
+// entry is the compact form of a storage.Record kept in a shard's slab. Times
 // are microseconds since the Unix epoch. The variable-length fields live in
 // one blob in the shard's arena: subject, data and meta, then, only when one
 // of them is set, the fields most sessions leave empty (see rare). An entry
@@ -19,7 +19,7 @@ import (
 // it is written only while the entry is not in the ID index: when the slot is
 // filled and when it is freed. Every other field is guarded by the shard lock.
 type entry struct {
-	hash keycard.Hash
+	hash storage.Hash
 	id   [16]byte // the decoded ID when it is canonical base64url of 16 bytes
 
 	created, authed, renewed, lastSeen, idleExp, exp int64
@@ -31,8 +31,8 @@ type entry struct {
 	prev, next                         uint32 // the subject's chain in this shard: local index+1, 0 for none
 	filed                              int32  // the expiry bucket this entry is filed under
 
-	kind  keycard.Kind
-	state keycard.State
+	kind  storage.Kind
+	state storage.State
 	flags uint8
 }
 
@@ -50,12 +50,12 @@ const (
 // strings; the fingerprint takes the rest.
 type rare[T string | []byte] struct {
 	id, ip, ua, fp T
-	successor      keycard.Hash
+	successor      storage.Hash
 	graceUntil     int64
 	rotated        bool // keep the section for the rotation fields alone
 }
 
-const rareHeader = len(keycard.Hash{}) + 8 + 3*4
+const rareHeader = len(storage.Hash{}) + 8 + 3*4
 
 func (x *rare[T]) empty() bool {
 	return len(x.id) == 0 && len(x.ip) == 0 && len(x.ua) == 0 && len(x.fp) == 0 && !x.rotated
@@ -136,7 +136,7 @@ func (e *entry) canonicalID() string { return base64.RawURLEncoding.EncodeToStri
 
 // deadline is Record.KeepUntil in microseconds.
 func (e *entry) deadline() int64 {
-	if e.state == keycard.StateLive && e.idleExp != zeroMicro && e.idleExp < e.exp {
+	if e.state == storage.StateLive && e.idleExp != zeroMicro && e.idleExp < e.exp {
 		return e.idleExp
 	}
 	return e.exp
@@ -174,7 +174,7 @@ func setBlob[T string | []byte](sh *shard, e *entry, subject T, data, meta []byt
 
 // fillEntry writes every field of r except Hash, ID and Subject into e, which gets
 // subject and, when it has flagOddID, the ID oddID. It never touches e.id.
-func fillEntry[T string | []byte](sh *shard, e *entry, r *keycard.Record, subject, oddID T) {
+func fillEntry[T string | []byte](sh *shard, e *entry, r *storage.Record, subject, oddID T) {
 	e.created = toMicro(r.CreatedAt)
 	e.authed = toMicro(r.AuthenticatedAt)
 	e.renewed = toMicro(r.RenewedAt)
@@ -183,7 +183,7 @@ func fillEntry[T string | []byte](sh *shard, e *entry, r *keycard.Record, subjec
 	e.exp = toMicro(r.ExpiresAt)
 	e.idleTimeout = int64(r.IdleTimeout)
 	e.kind = r.Kind
-	e.state = keycard.StateLive
+	e.state = storage.StateLive
 	flags := uint8(flagUsed) | e.flags&flagOddID
 	if r.Persistent {
 		flags |= flagPersistent
@@ -203,28 +203,28 @@ func fillEntry[T string | []byte](sh *shard, e *entry, r *keycard.Record, subjec
 }
 
 // refill is fillEntry for an entry that keeps its subject and ID.
-func (sh *shard) refill(e *entry, r *keycard.Record) {
+func (sh *shard) refill(e *entry, r *storage.Record) {
 	fillEntry(sh, e, r, sh.subject(e), sh.oddID(e))
 }
 
 // bury turns a live e into a tombstone in the given state, dropping the
 // fields a tombstone does not carry.
-func (sh *shard) bury(e *entry, state keycard.State, successor keycard.Hash, graceUntil time.Time) {
+func (sh *shard) bury(e *entry, state storage.State, successor storage.Hash, graceUntil time.Time) {
 	e.state = state
 	e.created, e.authed, e.renewed, e.lastSeen, e.idleExp = zeroMicro, zeroMicro, zeroMicro, zeroMicro, zeroMicro
 	e.idleTimeout = 0
 	e.flags &= flagUsed | flagOddID
 	x := rare[[]byte]{id: sh.oddID(e)}
-	if state == keycard.StateRotated {
+	if state == storage.StateRotated {
 		x.successor, x.graceUntil, x.rotated = successor, toMicro(graceUntil), true
 	}
 	setBlob(sh, e, sh.subject(e), nil, nil, &x)
 }
 
-// record returns a fresh keycard.Record holding what e holds. It reads the
+// record returns a fresh storage.Record holding what e holds. It reads the
 // arena, so the shard lock must be held.
-func (sh *shard) record(e *entry) *keycard.Record {
-	r := &keycard.Record{
+func (sh *shard) record(e *entry) *storage.Record {
+	r := &storage.Record{
 		Hash:            e.hash,
 		Kind:            e.kind,
 		State:           e.state,
@@ -259,7 +259,7 @@ func (sh *shard) record(e *entry) *keycard.Record {
 		meta = rest[e.dataLen : e.dataLen+e.metaLen]
 	}
 	binrec.SetDataMeta(r, data, meta)
-	if e.state == keycard.StateRotated && e.rareLen > 0 {
+	if e.state == storage.StateRotated && e.rareLen > 0 {
 		r.Successor = x.successor
 		r.GraceUntil = fromMicro(x.graceUntil)
 	}

@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/memstore"
+	"github.com/keycard-go/keycard/storage"
+	"github.com/keycard-go/keycard/storetest"
 )
 
 func Example() {
@@ -15,12 +16,12 @@ func Example() {
 	defer store.Close()
 
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	_, hash := keycard.NewToken()
-	r := &keycard.Record{
+	_, hash := storetest.NewToken()
+	r := &storage.Record{
 		Hash:          hash,
 		ID:            "TGV0J3MgbWVldCBhdCBub29u",
 		Subject:       "alice",
-		Kind:          keycard.KindBrowser,
+		Kind:          storage.KindBrowser,
 		CreatedAt:     now,
 		IdleExpiresAt: now.Add(30 * time.Minute),
 		ExpiresAt:     now.Add(12 * time.Hour),
@@ -35,7 +36,7 @@ func Example() {
 	// Sign alice out everywhere: her session becomes a tombstone.
 	n, _ := store.DeleteSubject(ctx, "alice", "")
 	got, _ = store.Get(ctx, hash)
-	fmt.Println(n, got.State == keycard.StateDestroyed)
+	fmt.Println(n, got.State == storage.StateDestroyed)
 	// Output:
 	// alice 1 {"theme":"dark"}
 	// 1 true
@@ -49,11 +50,11 @@ func ExampleStore_DeleteExpired() {
 
 	t0 := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
 	for i, idle := range []time.Duration{10 * time.Minute, 20 * time.Minute, 3 * time.Hour} {
-		_, hash := keycard.NewToken()
-		store.Create(ctx, &keycard.Record{
+		_, hash := storetest.NewToken()
+		store.Create(ctx, &storage.Record{
 			Hash:          hash,
 			ID:            fmt.Sprintf("session-%d", i),
-			Kind:          keycard.KindAPI,
+			Kind:          storage.KindAPI,
 			IdleExpiresAt: t0.Add(idle),
 			ExpiresAt:     t0.Add(12 * time.Hour),
 		})

@@ -13,7 +13,7 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/storage"
 	"github.com/keycard-go/keycard/storetest"
 )
 
@@ -44,7 +44,7 @@ func (st *Store) check(t *testing.T) {
 			if v := sh.lookup(&e.hash); v != local+1 {
 				t.Errorf("shard %d entry %d: hash index gives %d", i, local, v)
 			}
-			if e.state != keycard.StateLive {
+			if e.state != storage.StateLive {
 				if e.prev != 0 || e.next != 0 {
 					t.Errorf("shard %d entry %d: tombstone in a subject chain", i, local)
 				}
@@ -95,7 +95,7 @@ func TestConformance(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			storetest.Run(t, func(t *testing.T) keycard.Store {
+			storetest.Run(t, func(t *testing.T) storage.Store {
 				s := New(tt.opts)
 				t.Cleanup(func() {
 					s.Close()
@@ -238,7 +238,7 @@ func TestBucketOf(t *testing.T) {
 	}
 }
 
-func rec(subject string, now time.Time, idle time.Duration) *keycard.Record {
+func rec(subject string, now time.Time, idle time.Duration) *storage.Record {
 	r := storetest.NewRecord(subject)
 	r.CreatedAt, r.RenewedAt, r.LastSeenAt = now, now, now
 	r.IdleExpiresAt = now.Add(idle)
@@ -253,7 +253,7 @@ func TestDeleteExpiredBuckets(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	s := New(&Options{SweepInterval: -1})
 	defer s.Close()
-	var soon, later []*keycard.Record
+	var soon, later []*storage.Record
 	for i := range 10 {
 		r := rec("user-"+strconv.Itoa(i%3), t0, 5*time.Minute+time.Duration(i)*time.Second)
 		soon = append(soon, r)
@@ -283,7 +283,7 @@ func TestDeleteExpiredBuckets(t *testing.T) {
 		t.Errorf("DeleteExpired(limit 3) returned %v, want [3 3 3 1]", got)
 	}
 	for _, r := range soon {
-		if _, err := s.Get(ctx, r.Hash); !errors.Is(err, keycard.ErrNotFound) {
+		if _, err := s.Get(ctx, r.Hash); !errors.Is(err, storage.ErrNotFound) {
 			t.Errorf("Get(expired): %v, want ErrNotFound", err)
 		}
 	}
@@ -308,7 +308,7 @@ func TestDeadlineMoves(t *testing.T) {
 	mustCreate(t, s, earlier)
 	later.IdleExpiresAt = t0.Add(2 * time.Hour)
 	earlier.IdleExpiresAt = t0.Add(20 * time.Minute)
-	for _, r := range []*keycard.Record{later, earlier} {
+	for _, r := range []*storage.Record{later, earlier} {
 		if err := s.Update(ctx, r); err != nil {
 			t.Fatal(err)
 		}
@@ -319,7 +319,7 @@ func TestDeadlineMoves(t *testing.T) {
 	if _, err := s.Get(ctx, later.Hash); err != nil {
 		t.Errorf("Get(moved later): %v", err)
 	}
-	if _, err := s.Get(ctx, earlier.Hash); !errors.Is(err, keycard.ErrNotFound) {
+	if _, err := s.Get(ctx, earlier.Hash); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("Get(moved earlier): %v, want ErrNotFound", err)
 	}
 	if n, _ := s.DeleteExpired(ctx, t0.Add(3*time.Hour), 100); n != 1 {
@@ -341,7 +341,7 @@ func TestBackgroundSweep(t *testing.T) {
 
 		time.Sleep(5 * time.Minute) // fake time: five sweeps
 		synctest.Wait()
-		if _, err := s.Get(ctx, short.Hash); !errors.Is(err, keycard.ErrNotFound) {
+		if _, err := s.Get(ctx, short.Hash); !errors.Is(err, storage.ErrNotFound) {
 			t.Errorf("Get(expired) after sweeps: %v, want ErrNotFound", err)
 		}
 		if _, err := s.Get(ctx, long.Hash); err != nil {
@@ -379,13 +379,13 @@ func TestNowOption(t *testing.T) {
 		mu.Unlock()
 		time.Sleep(3 * time.Second)
 		synctest.Wait()
-		if _, err := s.Get(t.Context(), r.Hash); !errors.Is(err, keycard.ErrNotFound) {
+		if _, err := s.Get(t.Context(), r.Hash); !errors.Is(err, storage.ErrNotFound) {
 			t.Errorf("Get after the clock moved: %v, want ErrNotFound", err)
 		}
 	})
 }
 
-func mustCreate(t *testing.T, s *Store, r *keycard.Record) {
+func mustCreate(t *testing.T, s *Store, r *storage.Record) {
 	t.Helper()
 	if err := s.Create(t.Context(), r); err != nil {
 		t.Fatalf("Create: %v", err)
@@ -402,26 +402,26 @@ func TestRotateErrors(t *testing.T) {
 	mustCreate(t, s, taken)
 	tests := []struct {
 		name string
-		old  func() *keycard.Record
-		next func() *keycard.Record
+		old  func() *storage.Record
+		next func() *storage.Record
 		want error // nil: any non-nil error that is none of the sentinels
 	}{
-		{"other ID", old.Clone, func() *keycard.Record { return storetest.NewRecord("alice") }, nil},
-		{"next hash taken", old.Clone, func() *keycard.Record {
+		{"other ID", old.Clone, func() *storage.Record { return storetest.NewRecord("alice") }, nil},
+		{"next hash taken", old.Clone, func() *storage.Record {
 			n := storetest.NewRecord("alice")
 			n.ID, n.Hash = old.ID, taken.Hash
 			return n
-		}, keycard.ErrExists},
-		{"next hash is old hash", old.Clone, func() *keycard.Record {
+		}, storage.ErrExists},
+		{"next hash is old hash", old.Clone, func() *storage.Record {
 			n := storetest.NewRecord("alice")
 			n.ID, n.Hash = old.ID, old.Hash
 			return n
-		}, keycard.ErrExists},
-		{"wrong subject", func() *keycard.Record { o := old.Clone(); o.Subject = "mallory"; return o }, func() *keycard.Record {
+		}, storage.ErrExists},
+		{"wrong subject", func() *storage.Record { o := old.Clone(); o.Subject = "mallory"; return o }, func() *storage.Record {
 			n := storetest.NewRecord("mallory")
 			n.ID = old.ID
 			return n
-		}, keycard.ErrConflict},
+		}, storage.ErrConflict},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -430,11 +430,11 @@ func TestRotateErrors(t *testing.T) {
 			switch {
 			case tt.want != nil && !errors.Is(err, tt.want):
 				t.Errorf("Rotate: %v, want %v", err, tt.want)
-			case tt.want == nil && (err == nil || errors.Is(err, keycard.ErrNotFound) || errors.Is(err, keycard.ErrConflict) || errors.Is(err, keycard.ErrExists)):
+			case tt.want == nil && (err == nil || errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrExists)):
 				t.Errorf("Rotate: %v, want a usage error", err)
 			}
 			got, err := s.Get(ctx, old.Hash)
-			if err != nil || got.State != keycard.StateLive || got.Version != 1 {
+			if err != nil || got.State != storage.StateLive || got.Version != 1 {
 				t.Errorf("old record changed: %v, %v", got, err)
 			}
 			if o.Version != 1 {
@@ -503,7 +503,7 @@ func TestDeleteSubjectDuringRotate(t *testing.T) {
 					next := storetest.NewRecord("alice")
 					next.ID = cur.ID
 					if err := s.Rotate(ctx, cur, next, time.Time{}); err != nil {
-						if !errors.Is(err, keycard.ErrNotFound) {
+						if !errors.Is(err, storage.ErrNotFound) {
 							t.Errorf("Rotate: %v", err)
 						}
 						return
@@ -631,7 +631,7 @@ func TestDeleteSubjectBatches(t *testing.T) {
 	s := New(&Options{Shards: 1, SweepInterval: -1})
 	defer s.Close()
 	const n = 3*sweepBatch + 7
-	var keep *keycard.Record
+	var keep *storage.Record
 	for i := range n {
 		r := storetest.NewRecord("alice")
 		mustCreate(t, s, r)
@@ -667,7 +667,7 @@ func TestBackgroundSweepDefault(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			storetest.BackgroundSweep(t, tt.every, func(t *testing.T) keycard.Store {
+			storetest.BackgroundSweep(t, tt.every, func(t *testing.T) storage.Store {
 				s := New(tt.opts)
 				t.Cleanup(s.Close)
 				return s

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/storage"
 	"github.com/keycard-go/keycard/storetest"
 )
 
@@ -16,21 +16,21 @@ import (
 // choices where the contract leaves room: Delete keeps the version, Rotate
 // stores old.Version+1 in the tombstone and checks next.Hash after old.
 type model struct {
-	recs map[keycard.Hash]*keycard.Record
+	recs map[storage.Hash]*storage.Record
 }
 
-func (m *model) liveID(id string) *keycard.Record {
+func (m *model) liveID(id string) *storage.Record {
 	for _, r := range m.recs {
-		if r.State == keycard.StateLive && r.ID == id {
+		if r.State == storage.StateLive && r.ID == id {
 			return r
 		}
 	}
 	return nil
 }
 
-func (m *model) create(r *keycard.Record) error {
+func (m *model) create(r *storage.Record) error {
 	if m.recs[r.Hash] != nil || m.liveID(r.ID) != nil {
-		return keycard.ErrExists
+		return storage.ErrExists
 	}
 	c := r.Clone()
 	c.Version = 1
@@ -38,18 +38,18 @@ func (m *model) create(r *keycard.Record) error {
 	return nil
 }
 
-func (m *model) live(r *keycard.Record) (*keycard.Record, error) {
+func (m *model) live(r *storage.Record) (*storage.Record, error) {
 	cur := m.recs[r.Hash]
-	if cur == nil || cur.State != keycard.StateLive {
-		return nil, keycard.ErrNotFound
+	if cur == nil || cur.State != storage.StateLive {
+		return nil, storage.ErrNotFound
 	}
 	if cur.Version != r.Version {
-		return nil, keycard.ErrConflict
+		return nil, storage.ErrConflict
 	}
 	return cur, nil
 }
 
-func (m *model) update(r *keycard.Record) error {
+func (m *model) update(r *storage.Record) error {
 	cur, err := m.live(r)
 	if err != nil {
 		return err
@@ -60,15 +60,15 @@ func (m *model) update(r *keycard.Record) error {
 	return nil
 }
 
-func (m *model) rotate(old, next *keycard.Record, grace time.Time) error {
+func (m *model) rotate(old, next *storage.Record, grace time.Time) error {
 	cur, err := m.live(old)
 	if err != nil {
 		return err
 	}
 	if m.recs[next.Hash] != nil {
-		return keycard.ErrExists
+		return storage.ErrExists
 	}
-	ts := cur.Tombstone(keycard.StateRotated, next.Hash, grace)
+	ts := cur.Tombstone(storage.StateRotated, next.Hash, grace)
 	ts.Version++
 	m.recs[old.Hash] = ts
 	n := next.Clone()
@@ -77,14 +77,14 @@ func (m *model) rotate(old, next *keycard.Record, grace time.Time) error {
 	return nil
 }
 
-func (m *model) destroy(r *keycard.Record) {
-	m.recs[r.Hash] = r.Tombstone(keycard.StateDestroyed, keycard.Hash{}, time.Time{})
+func (m *model) destroy(r *storage.Record) {
+	m.recs[r.Hash] = r.Tombstone(storage.StateDestroyed, storage.Hash{}, time.Time{})
 }
 
-func (m *model) list(subject string) []*keycard.Record {
-	var out []*keycard.Record
+func (m *model) list(subject string) []*storage.Record {
+	var out []*storage.Record
 	for _, r := range m.recs {
-		if subject != "" && r.State == keycard.StateLive && r.Subject == subject {
+		if subject != "" && r.State == storage.StateLive && r.Subject == subject {
 			out = append(out, r)
 		}
 	}
@@ -103,7 +103,7 @@ func (m *model) deleteExpired(now time.Time) int {
 }
 
 func errClass(err error) string {
-	for _, e := range []error{keycard.ErrNotFound, keycard.ErrExists, keycard.ErrConflict} {
+	for _, e := range []error{storage.ErrNotFound, storage.ErrExists, storage.ErrConflict} {
 		if errors.Is(err, e) {
 			return e.Error()
 		}
@@ -114,10 +114,10 @@ func errClass(err error) string {
 	return "nil"
 }
 
-func sameSet(got, want []*keycard.Record) string {
-	key := func(r *keycard.Record) string { return r.Hash.String() }
-	slices.SortFunc(got, func(a, b *keycard.Record) int { return cmpString(key(a), key(b)) })
-	slices.SortFunc(want, func(a, b *keycard.Record) int { return cmpString(key(a), key(b)) })
+func sameSet(got, want []*storage.Record) string {
+	key := func(r *storage.Record) string { return r.Hash.String() }
+	slices.SortFunc(got, func(a, b *storage.Record) int { return cmpString(key(a), key(b)) })
+	slices.SortFunc(want, func(a, b *storage.Record) int { return cmpString(key(a), key(b)) })
 	if len(got) != len(want) {
 		return fmt.Sprintf("%d records, want %d", len(got), len(want))
 	}
@@ -149,9 +149,9 @@ func TestAgainstModel(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 99))
 			s := New(&Options{Shards: 1 << (seed % 4), SweepInterval: -1})
 			defer s.Close()
-			m := &model{recs: map[keycard.Hash]*keycard.Record{}}
+			m := &model{recs: map[storage.Hash]*storage.Record{}}
 
-			hashes := make([]keycard.Hash, 40)
+			hashes := make([]storage.Hash, 40)
 			for i := range hashes {
 				hashes[i] = storetest.NewHash()
 			}
@@ -161,7 +161,7 @@ func TestAgainstModel(t *testing.T) {
 			t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 			clock := t0
 			minute := func(lo, hi int) time.Time { return clock.Add(time.Duration(lo+rng.IntN(hi-lo)) * time.Minute) }
-			newRec := func() *keycard.Record {
+			newRec := func() *storage.Record {
 				r := storetest.NewRecord(subjects[rng.IntN(len(subjects))])
 				r.Hash = hashes[rng.IntN(len(hashes))]
 				r.ID = ids[rng.IntN(len(ids))]
@@ -177,7 +177,7 @@ func TestAgainstModel(t *testing.T) {
 			}
 			// read returns what a caller would hold for h: the stored record,
 			// sometimes with a stale version.
-			read := func(h keycard.Hash) *keycard.Record {
+			read := func(h storage.Hash) *storage.Record {
 				r := m.recs[h]
 				if r == nil {
 					r = newRec()
@@ -243,8 +243,8 @@ func TestAgainstModel(t *testing.T) {
 						fail("Rotate: %s, want %s", g, w)
 					}
 				case 6:
-					want := keycard.ErrNotFound
-					if r := m.recs[h]; r != nil && r.State == keycard.StateLive {
+					want := storage.ErrNotFound
+					if r := m.recs[h]; r != nil && r.State == storage.StateLive {
 						m.destroy(r)
 						want = nil
 					}
@@ -252,7 +252,7 @@ func TestAgainstModel(t *testing.T) {
 						fail("Delete: %s, want %s", g, w)
 					}
 				case 7:
-					want := keycard.ErrNotFound
+					want := storage.ErrNotFound
 					if r := m.liveID(id); r != nil {
 						m.destroy(r)
 						want = nil

@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/storage"
 )
 
 const (
@@ -58,7 +58,7 @@ func (sh *shard) init(st *Store, num uint32) {
 }
 
 // hashKey spreads a token hash over table slots; shardOf uses other bits.
-func hashKey(h *keycard.Hash) uint64 { return binary.LittleEndian.Uint64(h[8:16]) }
+func hashKey(h *storage.Hash) uint64 { return binary.LittleEndian.Uint64(h[8:16]) }
 
 func (sh *shard) at(local uint32) *entry {
 	dir := *sh.dir.Load()
@@ -89,7 +89,7 @@ func (sh *shard) alloc() (uint32, error) {
 }
 
 // lookup returns the local index+1 of the entry under h, or 0.
-func (sh *shard) lookup(h *keycard.Hash) uint32 {
+func (sh *shard) lookup(h *storage.Hash) uint32 {
 	k := hashKey(h)
 	tag := tagged(k, 0) &^ localMask
 	v := sh.byHash.find(k, func(v uint32) bool { return v&^localMask == tag && sh.at(untag(v)).hash == *h })
@@ -210,7 +210,7 @@ func (sh *shard) addToBucket(b int32, v uint32) {
 func (sh *shard) destroy(local uint32) {
 	sh.unindexID(local)
 	sh.unlinkSubject(local)
-	sh.bury(sh.at(local), keycard.StateDestroyed, keycard.Hash{}, time.Time{})
+	sh.bury(sh.at(local), storage.StateDestroyed, storage.Hash{}, time.Time{})
 	sh.refile(local)
 }
 
@@ -226,7 +226,7 @@ func (sh *shard) unindexID(local uint32) {
 // drop forgets an entry entirely and frees its slot.
 func (sh *shard) drop(local uint32) {
 	e := sh.at(local)
-	if e.state == keycard.StateLive {
+	if e.state == storage.StateLive {
 		sh.unindexID(local)
 		sh.unlinkSubject(local)
 	}

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/storage"
 )
 
 // Options configures a Store. The zero value, and a nil *Options, give the
@@ -32,7 +32,7 @@ type Options struct {
 	Shards int
 }
 
-// Store is an in-memory keycard.Store. It is safe for concurrent use. The
+// Store is an in-memory storage.Store. It is safe for concurrent use. The
 // zero value is not usable: create one with New, and stop its background
 // sweep with Close.
 //
@@ -56,7 +56,7 @@ type Store struct {
 	sweepMu  sync.Mutex
 }
 
-var _ keycard.Merger = (*Store)(nil)
+var _ storage.Merger = (*Store)(nil)
 
 // New returns an empty Store. Unless opts.SweepInterval is negative it starts
 // a goroutine that drops expired records every SweepInterval; call Close to
@@ -130,7 +130,7 @@ func (st *Store) run(ctx context.Context) {
 	}
 }
 
-func (st *Store) shardOf(h *keycard.Hash) *shard { return &st.shards[uint32(h[0])&st.mask] }
+func (st *Store) shardOf(h *storage.Hash) *shard { return &st.shards[uint32(h[0])&st.mask] }
 
 func (st *Store) stripe(subject string) int {
 	return int(maphash.String(st.seed, subject) & 255)
@@ -171,8 +171,8 @@ func (st *Store) unlockStripes(i, j int) {
 	}
 }
 
-// Get implements keycard.Store.
-func (st *Store) Get(ctx context.Context, h keycard.Hash) (*keycard.Record, error) {
+// Get implements storage.Store.
+func (st *Store) Get(ctx context.Context, h storage.Hash) (*storage.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -181,7 +181,7 @@ func (st *Store) Get(ctx context.Context, h keycard.Hash) (*keycard.Record, erro
 	v := sh.lookup(&h)
 	if v == 0 {
 		sh.mu.Unlock()
-		return nil, keycard.ErrNotFound
+		return nil, storage.ErrNotFound
 	}
 	r := sh.record(sh.at(v - 1))
 	sh.mu.Unlock()
@@ -200,13 +200,13 @@ func (st *Store) find(ctx context.Context, k *idKey) (*shard, uint32, error) {
 		v := is.get(st, k)
 		is.mu.Unlock()
 		if v == 0 {
-			return nil, 0, keycard.ErrNotFound
+			return nil, 0, storage.ErrNotFound
 		}
 		ref := v - 1
 		sh := &st.shards[ref>>localBits]
 		local := ref & (1<<localBits - 1)
 		sh.mu.Lock()
-		if e := sh.at(local); e.flags&flagUsed != 0 && e.state == keycard.StateLive && k.matches(sh, e) {
+		if e := sh.at(local); e.flags&flagUsed != 0 && e.state == storage.StateLive && k.matches(sh, e) {
 			return sh, local, nil
 		}
 		// Rotated or destroyed since the index was read: look again.
@@ -214,8 +214,8 @@ func (st *Store) find(ctx context.Context, k *idKey) (*shard, uint32, error) {
 	}
 }
 
-// GetByID implements keycard.Store.
-func (st *Store) GetByID(ctx context.Context, id string) (*keycard.Record, error) {
+// GetByID implements storage.Store.
+func (st *Store) GetByID(ctx context.Context, id string) (*storage.Record, error) {
 	k := st.idKeyOf(id)
 	sh, local, err := st.find(ctx, &k)
 	if err != nil {
@@ -226,8 +226,8 @@ func (st *Store) GetByID(ctx context.Context, id string) (*keycard.Record, error
 	return r, nil
 }
 
-// Create implements keycard.Store.
-func (st *Store) Create(ctx context.Context, r *keycard.Record) error {
+// Create implements storage.Store.
+func (st *Store) Create(ctx context.Context, r *storage.Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -236,13 +236,13 @@ func (st *Store) Create(ctx context.Context, r *keycard.Record) error {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if sh.lookup(&r.Hash) != 0 {
-		return keycard.ErrExists
+		return storage.ErrExists
 	}
 	is := st.idShardOf(&k)
 	is.mu.Lock()
 	if is.get(st, &k) != 0 {
 		is.mu.Unlock()
-		return keycard.ErrExists
+		return storage.ErrExists
 	}
 	local, err := sh.alloc()
 	if err != nil {
@@ -261,7 +261,7 @@ func (st *Store) Create(ctx context.Context, r *keycard.Record) error {
 }
 
 // newEntry fills the free slot local with r at Version 1.
-func (sh *shard) newEntry(local uint32, r *keycard.Record, k *idKey) {
+func (sh *shard) newEntry(local uint32, r *storage.Record, k *idKey) {
 	e := sh.at(local)
 	*e = entry{hash: r.Hash, version: 1}
 	var odd string
@@ -276,19 +276,19 @@ func (sh *shard) newEntry(local uint32, r *keycard.Record, k *idKey) {
 
 // live returns the local index of the live entry r.Hash when its version is
 // r.Version.
-func (sh *shard) live(r *keycard.Record) (uint32, error) {
+func (sh *shard) live(r *storage.Record) (uint32, error) {
 	v := sh.lookup(&r.Hash)
-	if v == 0 || sh.at(v-1).state != keycard.StateLive {
-		return 0, keycard.ErrNotFound
+	if v == 0 || sh.at(v-1).state != storage.StateLive {
+		return 0, storage.ErrNotFound
 	}
 	if sh.at(v-1).version != r.Version {
-		return 0, keycard.ErrConflict
+		return 0, storage.ErrConflict
 	}
 	return v - 1, nil
 }
 
-// Update implements keycard.Store. It keeps the stored ID and Subject.
-func (st *Store) Update(ctx context.Context, r *keycard.Record) error {
+// Update implements storage.Store. It keeps the stored ID and Subject.
+func (st *Store) Update(ctx context.Context, r *storage.Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -307,10 +307,10 @@ func (st *Store) Update(ctx context.Context, r *keycard.Record) error {
 	return nil
 }
 
-// Merge implements keycard.Merger: the record is read, changed as m.Apply
+// Merge implements storage.Merger: the record is read, changed as m.Apply
 // says and written back under the shard lock, so no other operation on it
 // runs in between.
-func (st *Store) Merge(ctx context.Context, h keycard.Hash, m *keycard.Merge) (*keycard.Record, error) {
+func (st *Store) Merge(ctx context.Context, h storage.Hash, m *storage.Merge) (*storage.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -319,15 +319,15 @@ func (st *Store) Merge(ctx context.Context, h keycard.Hash, m *keycard.Merge) (*
 	defer sh.mu.Unlock()
 	v := sh.lookup(&h)
 	if v == 0 {
-		return nil, keycard.ErrNotFound
+		return nil, storage.ErrNotFound
 	}
 	e := sh.at(v - 1)
-	if e.state != keycard.StateLive || e.kind != m.Kind {
-		return nil, keycard.ErrNotFound
+	if e.state != storage.StateLive || e.kind != m.Kind {
+		return nil, storage.ErrNotFound
 	}
 	r := sh.record(e)
 	if !m.Apply(r) {
-		return nil, keycard.ErrNotFound
+		return nil, storage.ErrNotFound
 	}
 	sh.refill(e, r)
 	e.version++
@@ -338,11 +338,11 @@ func (st *Store) Merge(ctx context.Context, h keycard.Hash, m *keycard.Merge) (*
 
 var errRotateID = errors.New("memstore: Rotate: next.ID differs from old.ID")
 
-// Rotate implements keycard.Store. It is atomic: no other operation sees the
+// Rotate implements storage.Store. It is atomic: no other operation sees the
 // old record turned into a tombstone without the new one live, or the
 // reverse. It fails with ErrConflict when old.Subject is not the stored
 // subject and with ErrExists when next.Hash is taken.
-func (st *Store) Rotate(ctx context.Context, old, next *keycard.Record, graceUntil time.Time) error {
+func (st *Store) Rotate(ctx context.Context, old, next *storage.Record, graceUntil time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -372,10 +372,10 @@ func (st *Store) Rotate(ctx context.Context, old, next *keycard.Record, graceUnt
 	ea := a.at(la)
 	k := st.idKeyOf(old.ID)
 	if string(a.subject(ea)) != old.Subject || !k.matches(a, ea) {
-		return keycard.ErrConflict
+		return storage.ErrConflict
 	}
 	if b.lookup(&next.Hash) != 0 {
-		return keycard.ErrExists
+		return storage.ErrExists
 	}
 	lb, err := b.alloc()
 	if err != nil {
@@ -397,7 +397,7 @@ func (st *Store) Rotate(ctx context.Context, old, next *keycard.Record, graceUnt
 	b.link(lb, next.Subject)
 	a.unlinkSubject(la)
 	ea = a.at(la) // b.alloc may have grown the directory; chunks never move
-	a.bury(ea, keycard.StateRotated, next.Hash, graceUntil)
+	a.bury(ea, storage.StateRotated, next.Hash, graceUntil)
 	ea.version++
 	a.refile(la)
 	old.Version++
@@ -405,8 +405,8 @@ func (st *Store) Rotate(ctx context.Context, old, next *keycard.Record, graceUnt
 	return nil
 }
 
-// Delete implements keycard.Store.
-func (st *Store) Delete(ctx context.Context, h keycard.Hash) error {
+// Delete implements storage.Store.
+func (st *Store) Delete(ctx context.Context, h storage.Hash) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -414,14 +414,14 @@ func (st *Store) Delete(ctx context.Context, h keycard.Hash) error {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	v := sh.lookup(&h)
-	if v == 0 || sh.at(v-1).state != keycard.StateLive {
-		return keycard.ErrNotFound
+	if v == 0 || sh.at(v-1).state != storage.StateLive {
+		return storage.ErrNotFound
 	}
 	sh.destroy(v - 1)
 	return nil
 }
 
-// DeleteByID implements keycard.Store.
+// DeleteByID implements storage.Store.
 func (st *Store) DeleteByID(ctx context.Context, id string) error {
 	k := st.idKeyOf(id)
 	sh, local, err := st.find(ctx, &k)
@@ -433,9 +433,9 @@ func (st *Store) DeleteByID(ctx context.Context, id string) error {
 	return nil
 }
 
-// List implements keycard.Store. It visits every shard: it costs
+// List implements storage.Store. It visits every shard: it costs
 // O(shards + the subject's sessions).
-func (st *Store) List(ctx context.Context, subject string) ([]*keycard.Record, error) {
+func (st *Store) List(ctx context.Context, subject string) ([]*storage.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -444,7 +444,7 @@ func (st *Store) List(ctx context.Context, subject string) ([]*keycard.Record, e
 	}
 	si, sj := st.lockStripes(subject, "")
 	h := maphash.String(st.seed, subject)
-	var out []*keycard.Record
+	var out []*storage.Record
 	var locals []uint32
 	for i := range st.shards {
 		sh := &st.shards[i]
@@ -459,7 +459,7 @@ func (st *Store) List(ctx context.Context, subject string) ([]*keycard.Record, e
 	return out, nil
 }
 
-// DeleteSubject implements keycard.Store. It visits every shard: it costs
+// DeleteSubject implements storage.Store. It visits every shard: it costs
 // O(shards + the subject's sessions). A Rotate of one of the subject's
 // sessions waits for it, so that no session escapes by moving to a shard
 // already visited.
@@ -502,7 +502,7 @@ func (st *Store) DeleteSubject(ctx context.Context, subject, exceptID string) (i
 	return n, nil
 }
 
-// DeleteExpired implements keycard.Store. It sweeps the shards in batches of
+// DeleteExpired implements storage.Store. It sweeps the shards in batches of
 // at most 256 entries per lock hold. Expiry works in one-minute buckets: a
 // record is dropped once the minute that holds its deadline has ended by now.
 func (st *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (int, error) {

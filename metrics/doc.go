@@ -68,7 +68,7 @@
 //     token_invalid, other;
 //   - op of keycard_store_duration_seconds: get, get_by_id, create, update,
 //     rotate, delete, delete_by_id, list, delete_subject, delete_expired,
-//     and merge for a store that implements keycard.Merger (the wrapper
+//     and merge for a store that implements storage.Merger (the wrapper
 //     keeps that ability of the store it wraps);
 //     result: ok, not_found, conflict, exists, error.
 //

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/storage"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -133,27 +133,27 @@ var errBroken = errors.New("connection refused")
 // fakeStore answers every call with err (nil: an empty, successful answer).
 type fakeStore struct{ err error }
 
-func (f *fakeStore) Get(context.Context, keycard.Hash) (*keycard.Record, error) {
+func (f *fakeStore) Get(context.Context, storage.Hash) (*storage.Record, error) {
 	if f.err != nil {
 		return nil, f.err
 	}
-	return &keycard.Record{}, nil
+	return &storage.Record{}, nil
 }
 
-func (f *fakeStore) GetByID(context.Context, string) (*keycard.Record, error) {
+func (f *fakeStore) GetByID(context.Context, string) (*storage.Record, error) {
 	if f.err != nil {
 		return nil, f.err
 	}
-	return &keycard.Record{}, nil
+	return &storage.Record{}, nil
 }
-func (f *fakeStore) Create(context.Context, *keycard.Record) error { return f.err }
-func (f *fakeStore) Update(context.Context, *keycard.Record) error { return f.err }
-func (f *fakeStore) Rotate(context.Context, *keycard.Record, *keycard.Record, time.Time) error {
+func (f *fakeStore) Create(context.Context, *storage.Record) error { return f.err }
+func (f *fakeStore) Update(context.Context, *storage.Record) error { return f.err }
+func (f *fakeStore) Rotate(context.Context, *storage.Record, *storage.Record, time.Time) error {
 	return f.err
 }
-func (f *fakeStore) Delete(context.Context, keycard.Hash) error { return f.err }
+func (f *fakeStore) Delete(context.Context, storage.Hash) error { return f.err }
 func (f *fakeStore) DeleteByID(context.Context, string) error   { return f.err }
-func (f *fakeStore) List(context.Context, string) ([]*keycard.Record, error) {
+func (f *fakeStore) List(context.Context, string) ([]*storage.Record, error) {
 	return nil, f.err
 }
 func (f *fakeStore) DeleteSubject(context.Context, string, string) (int, error) { return 3, f.err }

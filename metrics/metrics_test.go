@@ -13,6 +13,7 @@ import (
 	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/csrf"
 	"github.com/keycard-go/keycard/metrics"
+	"github.com/keycard-go/keycard/storage"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -73,7 +74,7 @@ func TestNewCopiesBuckets(t *testing.T) {
 	}
 	buckets[1] = 0 // the caller reuses its slice
 	s := c.InstrumentStore(&fakeStore{})
-	s.Get(context.Background(), keycard.Hash{})
+	s.Get(context.Background(), storage.Hash{})
 	if out := exposition(t, c); !strings.Contains(out, `le="0.01"`) {
 		t.Fatalf("exposition lost the configured bucket 0.01:\n%s", out)
 	}
@@ -89,7 +90,7 @@ func TestRegisterAndLint(t *testing.T) {
 		t.Fatal("a second Collector registered on the same registry: got nil error, want a duplicate error")
 	}
 	c.OnEvent(keycard.Event{Type: keycard.EventAnomaly, Reason: "network", Action: keycard.GuardLog})
-	c.InstrumentStore(&fakeStore{}).Get(context.Background(), keycard.Hash{})
+	c.InstrumentStore(&fakeStore{}).Get(context.Background(), storage.Hash{})
 	problems, err := testutil.CollectAndLint(c)
 	if err != nil {
 		t.Fatal(err)
@@ -249,7 +250,7 @@ func TestCardinalityBounded(t *testing.T) {
 		c.OnEvent(keycard.Event{Type: keycard.EventInvalidToken, Reason: r, SessionID: r, Subject: r})
 		c.OnEvent(keycard.Event{Type: keycard.EventAnomaly, Reason: r + ",network," + r, Action: keycard.GuardAction(i % 256)})
 		c.CSRFRejected(errors.New(r))
-		s.Get(ctx, keycard.Hash{byte(i)})
+		s.Get(ctx, storage.Hash{byte(i)})
 	}
 	// invalid: 12 reasons + other; anomalies: 5 signals x 4 actions at most;
 	// csrf: 4; the 8 plain counters; store: get with one result.
@@ -445,7 +446,7 @@ func TestConcurrentUse(t *testing.T) {
 				c.OnEvent(keycard.Event{Type: keycard.EventCreated})
 				c.OnEvent(keycard.Event{Type: keycard.EventAnomaly, Reason: "browser,network", Action: keycard.GuardRevoke})
 				c.OnEvent(keycard.Event{Type: keycard.EventInvalidToken, Reason: "unknown"})
-				s.Get(context.Background(), keycard.Hash{})
+				s.Get(context.Background(), storage.Hash{})
 				deny.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/", nil))
 			}
 		}()

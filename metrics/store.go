@@ -5,7 +5,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/storage"
 )
 
 // The op label values of keycard_store_duration_seconds, one per Store method
@@ -21,10 +21,10 @@ const (
 	opList          = "list"
 	opDeleteSubject = "delete_subject"
 	opDeleteExpired = "delete_expired"
-	opMerge         = "merge" // keycard.Merger
+	opMerge         = "merge" // storage.Merger
 )
 
-// InstrumentStore returns a keycard.Store that passes every call to s and
+// InstrumentStore returns a storage.Store that passes every call to s and
 // observes its latency in keycard_store_duration_seconds, labelled with the
 // operation (get, get_by_id, create, update, rotate, delete, delete_by_id,
 // list, delete_subject, delete_expired, merge) and the result: ok,
@@ -37,38 +37,38 @@ const (
 //
 // The wrapper implements exactly the optional interfaces s implements, so
 // the Manager finds the same abilities through it as in s: when s is a
-// keycard.Merger, so is the wrapper, and a request that only writes values
+// storage.Merger, so is the wrapper, and a request that only writes values
 // stays one Merge call (op merge; a Merge the store declines counts as
 // not_found) instead of becoming a Get and an Update. When s is not a
 // Merger, neither is the wrapper.
 //
 // The wrapper is safe for concurrent use when s is.
-func (c *Collector) InstrumentStore(s keycard.Store) keycard.Store {
+func (c *Collector) InstrumentStore(s storage.Store) storage.Store {
 	// The wrapper type is chosen once, here, by what s implements (the way
 	// go-chi/chi's middleware.NewWrapResponseWriter picks a writer that
 	// keeps http.Flusher and friends): a wrapper without Merge would hide
 	// the store's one-round-trip write path from the Manager.
 	base := &instrumentedStore{next: s, c: c}
-	if m, ok := s.(keycard.Merger); ok {
+	if m, ok := s.(storage.Merger); ok {
 		return &instrumentedMerger{instrumentedStore: base, merger: m}
 	}
 	return base
 }
 
-// instrumentedStore instruments the methods of keycard.Store.
+// instrumentedStore instruments the methods of storage.Store.
 type instrumentedStore struct {
-	next keycard.Store
+	next storage.Store
 	c    *Collector
 }
 
 // instrumentedMerger is the wrapper of a store that implements
-// keycard.Merger: the Store methods of instrumentedStore, and Merge.
+// storage.Merger: the Store methods of instrumentedStore, and Merge.
 type instrumentedMerger struct {
 	*instrumentedStore
-	merger keycard.Merger
+	merger storage.Merger
 }
 
-var _ keycard.Merger = (*instrumentedMerger)(nil)
+var _ storage.Merger = (*instrumentedMerger)(nil)
 
 // observe records one call of op that began at start and ended with err.
 func (s *instrumentedStore) observe(op string, start time.Time, err error) {
@@ -79,52 +79,52 @@ func result(err error) string {
 	switch {
 	case err == nil:
 		return "ok"
-	case errors.Is(err, keycard.ErrNotFound):
+	case errors.Is(err, storage.ErrNotFound):
 		return "not_found"
-	case errors.Is(err, keycard.ErrConflict):
+	case errors.Is(err, storage.ErrConflict):
 		return "conflict"
-	case errors.Is(err, keycard.ErrExists):
+	case errors.Is(err, storage.ErrExists):
 		return "exists"
 	}
 	return "error"
 }
 
-func (s *instrumentedStore) Get(ctx context.Context, h keycard.Hash) (*keycard.Record, error) {
+func (s *instrumentedStore) Get(ctx context.Context, h storage.Hash) (*storage.Record, error) {
 	start := time.Now()
 	r, err := s.next.Get(ctx, h)
 	s.observe(opGet, start, err)
 	return r, err
 }
 
-func (s *instrumentedStore) GetByID(ctx context.Context, id string) (*keycard.Record, error) {
+func (s *instrumentedStore) GetByID(ctx context.Context, id string) (*storage.Record, error) {
 	start := time.Now()
 	r, err := s.next.GetByID(ctx, id)
 	s.observe(opGetByID, start, err)
 	return r, err
 }
 
-func (s *instrumentedStore) Create(ctx context.Context, r *keycard.Record) error {
+func (s *instrumentedStore) Create(ctx context.Context, r *storage.Record) error {
 	start := time.Now()
 	err := s.next.Create(ctx, r)
 	s.observe(opCreate, start, err)
 	return err
 }
 
-func (s *instrumentedStore) Update(ctx context.Context, r *keycard.Record) error {
+func (s *instrumentedStore) Update(ctx context.Context, r *storage.Record) error {
 	start := time.Now()
 	err := s.next.Update(ctx, r)
 	s.observe(opUpdate, start, err)
 	return err
 }
 
-func (s *instrumentedStore) Rotate(ctx context.Context, old, next *keycard.Record, graceUntil time.Time) error {
+func (s *instrumentedStore) Rotate(ctx context.Context, old, next *storage.Record, graceUntil time.Time) error {
 	start := time.Now()
 	err := s.next.Rotate(ctx, old, next, graceUntil)
 	s.observe(opRotate, start, err)
 	return err
 }
 
-func (s *instrumentedStore) Delete(ctx context.Context, h keycard.Hash) error {
+func (s *instrumentedStore) Delete(ctx context.Context, h storage.Hash) error {
 	start := time.Now()
 	err := s.next.Delete(ctx, h)
 	s.observe(opDelete, start, err)
@@ -138,7 +138,7 @@ func (s *instrumentedStore) DeleteByID(ctx context.Context, id string) error {
 	return err
 }
 
-func (s *instrumentedStore) List(ctx context.Context, subject string) ([]*keycard.Record, error) {
+func (s *instrumentedStore) List(ctx context.Context, subject string) ([]*storage.Record, error) {
 	start := time.Now()
 	rs, err := s.next.List(ctx, subject)
 	s.observe(opList, start, err)
@@ -159,7 +159,7 @@ func (s *instrumentedStore) DeleteExpired(ctx context.Context, now time.Time, li
 	return n, err
 }
 
-func (s *instrumentedMerger) Merge(ctx context.Context, h keycard.Hash, m *keycard.Merge) (*keycard.Record, error) {
+func (s *instrumentedMerger) Merge(ctx context.Context, h storage.Hash, m *storage.Merge) (*storage.Record, error) {
 	start := time.Now()
 	r, err := s.merger.Merge(ctx, h, m)
 	s.observe(opMerge, start, err)

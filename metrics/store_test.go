@@ -12,6 +12,7 @@ import (
 	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/memstore"
 	"github.com/keycard-go/keycard/metrics"
+	"github.com/keycard-go/keycard/storage"
 	"github.com/keycard-go/keycard/storetest"
 )
 
@@ -19,7 +20,7 @@ import (
 // the wrapper: instrumenting a store must not change what it does.
 func TestInstrumentStoreConformance(t *testing.T) {
 	c := newCollector(t)
-	storetest.Run(t, func(t *testing.T) keycard.Store {
+	storetest.Run(t, func(t *testing.T) storage.Store {
 		s := memstore.New(nil)
 		t.Cleanup(s.Close)
 		return c.InstrumentStore(s)
@@ -40,26 +41,26 @@ func TestInstrumentStoreOps(t *testing.T) {
 	ctx := context.Background()
 	calls := []struct {
 		op   string
-		call func(keycard.Store) (any, error)
+		call func(storage.Store) (any, error)
 	}{
-		{"get", func(s keycard.Store) (any, error) { return s.Get(ctx, keycard.Hash{1}) }},
-		{"get_by_id", func(s keycard.Store) (any, error) { return s.GetByID(ctx, "id") }},
-		{"create", func(s keycard.Store) (any, error) { return nil, s.Create(ctx, &keycard.Record{}) }},
-		{"update", func(s keycard.Store) (any, error) { return nil, s.Update(ctx, &keycard.Record{}) }},
-		{"rotate", func(s keycard.Store) (any, error) {
-			return nil, s.Rotate(ctx, &keycard.Record{}, &keycard.Record{}, time.Time{})
+		{"get", func(s storage.Store) (any, error) { return s.Get(ctx, storage.Hash{1}) }},
+		{"get_by_id", func(s storage.Store) (any, error) { return s.GetByID(ctx, "id") }},
+		{"create", func(s storage.Store) (any, error) { return nil, s.Create(ctx, &storage.Record{}) }},
+		{"update", func(s storage.Store) (any, error) { return nil, s.Update(ctx, &storage.Record{}) }},
+		{"rotate", func(s storage.Store) (any, error) {
+			return nil, s.Rotate(ctx, &storage.Record{}, &storage.Record{}, time.Time{})
 		}},
-		{"delete", func(s keycard.Store) (any, error) { return nil, s.Delete(ctx, keycard.Hash{1}) }},
-		{"delete_by_id", func(s keycard.Store) (any, error) { return nil, s.DeleteByID(ctx, "id") }},
-		{"list", func(s keycard.Store) (any, error) { return s.List(ctx, "alice") }},
-		{"delete_subject", func(s keycard.Store) (any, error) { return s.DeleteSubject(ctx, "alice", "") }},
-		{"delete_expired", func(s keycard.Store) (any, error) { return s.DeleteExpired(ctx, time.Now(), 10) }},
-		{"merge", func(s keycard.Store) (any, error) {
-			m, ok := s.(keycard.Merger)
+		{"delete", func(s storage.Store) (any, error) { return nil, s.Delete(ctx, storage.Hash{1}) }},
+		{"delete_by_id", func(s storage.Store) (any, error) { return nil, s.DeleteByID(ctx, "id") }},
+		{"list", func(s storage.Store) (any, error) { return s.List(ctx, "alice") }},
+		{"delete_subject", func(s storage.Store) (any, error) { return s.DeleteSubject(ctx, "alice", "") }},
+		{"delete_expired", func(s storage.Store) (any, error) { return s.DeleteExpired(ctx, time.Now(), 10) }},
+		{"merge", func(s storage.Store) (any, error) {
+			m, ok := s.(storage.Merger)
 			if !ok {
 				return nil, errNotMerger
 			}
-			return m.Merge(ctx, keycard.Hash{1}, &keycard.Merge{})
+			return m.Merge(ctx, storage.Hash{1}, &storage.Merge{})
 		}},
 	}
 	results := []struct {
@@ -67,10 +68,10 @@ func TestInstrumentStoreOps(t *testing.T) {
 		want string
 	}{
 		{nil, "ok"},
-		{keycard.ErrNotFound, "not_found"},
-		{keycard.ErrConflict, "conflict"},
-		{keycard.ErrExists, "exists"},
-		{fmt.Errorf("redisstore: %w", keycard.ErrConflict), "conflict"},
+		{storage.ErrNotFound, "not_found"},
+		{storage.ErrConflict, "conflict"},
+		{storage.ErrExists, "exists"},
+		{fmt.Errorf("redisstore: %w", storage.ErrConflict), "conflict"},
 		{errBroken, "error"},
 		{context.Canceled, "error"},
 		{context.DeadlineExceeded, "error"},
@@ -111,21 +112,21 @@ func TestInstrumentStoreRealErrors(t *testing.T) {
 	s := c.InstrumentStore(inner)
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	_, h := keycard.NewToken()
-	rec := &keycard.Record{Hash: h, ID: "id-1", Kind: keycard.KindBrowser, CreatedAt: now, RenewedAt: now,
+	_, h := storetest.NewToken()
+	rec := &storage.Record{Hash: h, ID: "id-1", Kind: keycard.KindBrowser, CreatedAt: now, RenewedAt: now,
 		LastSeenAt: now, IdleExpiresAt: now.Add(time.Hour), ExpiresAt: now.Add(2 * time.Hour)}
 	if err := s.Create(ctx, rec.Clone()); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Create(ctx, rec.Clone()); !errors.Is(err, keycard.ErrExists) {
+	if err := s.Create(ctx, rec.Clone()); !errors.Is(err, storage.ErrExists) {
 		t.Fatalf("second Create: %v, want ErrExists", err)
 	}
 	stale := rec.Clone()
 	stale.Version = 7
-	if err := s.Update(ctx, stale); !errors.Is(err, keycard.ErrConflict) {
+	if err := s.Update(ctx, stale); !errors.Is(err, storage.ErrConflict) {
 		t.Fatalf("stale Update: %v, want ErrConflict", err)
 	}
-	if _, err := s.Get(ctx, keycard.Hash{9}); !errors.Is(err, keycard.ErrNotFound) {
+	if _, err := s.Get(ctx, storage.Hash{9}); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("Get unknown: %v, want ErrNotFound", err)
 	}
 	cancelled, cancel := context.WithCancel(ctx)
@@ -151,21 +152,21 @@ func TestInstrumentStoreRealErrors(t *testing.T) {
 	}
 }
 
-var errNotMerger = errors.New("the store does not implement keycard.Merger")
+var errNotMerger = errors.New("the store does not implement storage.Merger")
 
-// fakeMerger is a fakeStore that also implements keycard.Merger.
+// fakeMerger is a fakeStore that also implements storage.Merger.
 type fakeMerger struct{ fakeStore }
 
-func (f *fakeMerger) Merge(context.Context, keycard.Hash, *keycard.Merge) (*keycard.Record, error) {
+func (f *fakeMerger) Merge(context.Context, storage.Hash, *storage.Merge) (*storage.Record, error) {
 	if f.err != nil {
 		return nil, f.err
 	}
-	return &keycard.Record{Version: 5}, nil
+	return &storage.Record{Version: 5}, nil
 }
 
 // casOnly hides the Merge method of the store it embeds: only the methods
-// of keycard.Store are promoted.
-type casOnly struct{ keycard.Store }
+// of storage.Store are promoted.
+type casOnly struct{ storage.Store }
 
 // TestInstrumentStoreOptionalInterfaces checks that the wrapper implements
 // exactly the optional interfaces of the store it wraps, both ways: it must
@@ -176,30 +177,30 @@ func TestInstrumentStoreOptionalInterfaces(t *testing.T) {
 	// type assertion; grep for ".(keycard." when adding one.
 	optional := []struct {
 		name string
-		has  func(keycard.Store) bool
+		has  func(storage.Store) bool
 	}{
-		{"keycard.Merger", func(s keycard.Store) bool { _, ok := s.(keycard.Merger); return ok }},
+		{"storage.Merger", func(s storage.Store) bool { _, ok := s.(storage.Merger); return ok }},
 	}
-	newMem := func(t *testing.T) keycard.Store {
+	newMem := func(t *testing.T) storage.Store {
 		s := memstore.New(nil)
 		t.Cleanup(s.Close)
 		return s
 	}
 	stores := []struct {
 		name  string
-		inner func(*testing.T) keycard.Store
+		inner func(*testing.T) storage.Store
 	}{
 		{"memstore", newMem},
-		{"memstore without Merge", func(t *testing.T) keycard.Store { return casOnly{newMem(t)} }},
-		{"fake store", func(*testing.T) keycard.Store { return &fakeStore{} }},
-		{"fake merger", func(*testing.T) keycard.Store { return &fakeMerger{} }},
+		{"memstore without Merge", func(t *testing.T) storage.Store { return casOnly{newMem(t)} }},
+		{"fake store", func(*testing.T) storage.Store { return &fakeStore{} }},
+		{"fake merger", func(*testing.T) storage.Store { return &fakeMerger{} }},
 		// Hostile rows: instrumented twice (two collectors on one store), and
 		// the Merge of an instrumented store hidden before instrumenting again.
-		{"instrumented memstore", func(t *testing.T) keycard.Store { return newCollector(t).InstrumentStore(newMem(t)) }},
-		{"instrumented memstore without Merge", func(t *testing.T) keycard.Store {
+		{"instrumented memstore", func(t *testing.T) storage.Store { return newCollector(t).InstrumentStore(newMem(t)) }},
+		{"instrumented memstore without Merge", func(t *testing.T) storage.Store {
 			return casOnly{newCollector(t).InstrumentStore(newMem(t))}
 		}},
-		{"typed nil memstore", func(*testing.T) keycard.Store { return (*memstore.Store)(nil) }},
+		{"typed nil memstore", func(*testing.T) storage.Store { return (*memstore.Store)(nil) }},
 	}
 	for _, st := range stores {
 		t.Run(st.name, func(t *testing.T) {
@@ -220,9 +221,9 @@ func TestInstrumentStoreMerge(t *testing.T) {
 	c := newCollector(t)
 	inner := memstore.New(nil)
 	t.Cleanup(inner.Close)
-	s, ok := c.InstrumentStore(inner).(keycard.Merger)
+	s, ok := c.InstrumentStore(inner).(storage.Merger)
 	if !ok {
-		t.Fatal("the wrapper of a memstore does not implement keycard.Merger")
+		t.Fatal("the wrapper of a memstore does not implement storage.Merger")
 	}
 	ctx := context.Background()
 	rec := storetest.NewRecord("alice")
@@ -230,8 +231,8 @@ func TestInstrumentStoreMerge(t *testing.T) {
 	if err := s.Create(ctx, rec.Clone()); err != nil {
 		t.Fatal(err)
 	}
-	m := &keycard.Merge{Kind: keycard.KindBrowser, Now: rec.LastSeenAt.Add(time.Minute), IdleTimeout: time.Hour,
-		Changes: []keycard.Change{{Key: "color", Value: []byte(`"blue"`)}}}
+	m := &storage.Merge{Kind: keycard.KindBrowser, Now: rec.LastSeenAt.Add(time.Minute), IdleTimeout: time.Hour,
+		Changes: []storage.Change{{Key: "color", Value: []byte(`"blue"`)}}}
 	got, err := s.Merge(ctx, h, m)
 	if err != nil {
 		t.Fatalf("Merge: %v", err)
@@ -246,12 +247,12 @@ func TestInstrumentStoreMerge(t *testing.T) {
 			got.Data, got.Version, stored.Data, stored.Version, want)
 	}
 	// Declined merges: an unknown hash, another kind, a cancelled context.
-	if _, err := s.Merge(ctx, keycard.Hash{9}, m); !errors.Is(err, keycard.ErrNotFound) {
+	if _, err := s.Merge(ctx, storage.Hash{9}, m); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("Merge of an unknown hash: %v, want ErrNotFound", err)
 	}
 	api := *m
 	api.Kind = keycard.KindAPI
-	if _, err := s.Merge(ctx, h, &api); !errors.Is(err, keycard.ErrNotFound) {
+	if _, err := s.Merge(ctx, h, &api); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("Merge of another kind: %v, want ErrNotFound", err)
 	}
 	cancelled, cancel := context.WithCancel(ctx)

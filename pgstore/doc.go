@@ -1,4 +1,4 @@
-// Package pgstore is a keycard.Store in PostgreSQL, on pgx v5 and pgxpool.
+// Package pgstore is a storage.Store in PostgreSQL, on pgx v5 and pgxpool.
 //
 //	store, err := pgstore.Open(ctx, "postgres://keycard@db.internal/app?sslmode=verify-full")
 //	if err != nil {
@@ -83,7 +83,7 @@
 //
 //	Get            SELECT ... WHERE hash = $1 (primary key)
 //	GetByID        SELECT ... WHERE id = $1 AND state = 0 (unique index)
-//	Create         INSERT; a unique violation becomes keycard.ErrExists
+//	Create         INSERT; a unique violation becomes storage.ErrExists
 //	Update         UPDATE ... WHERE hash = $1 AND state = 0 AND version = $2, in
 //	               a CTE that also reads the row's state to tell
 //	               ErrNotFound from ErrConflict without a second query
@@ -118,8 +118,8 @@
 //
 // # Errors
 //
-// A unique violation (SQLSTATE 23505) becomes keycard.ErrExists; no row
-// becomes keycard.ErrNotFound, a version mismatch keycard.ErrConflict. Every
+// A unique violation (SQLSTATE 23505) becomes storage.ErrExists; no row
+// becomes storage.ErrNotFound, a version mismatch storage.ErrConflict. Every
 // other error (the server is down, the pool is closed, the context ended) is
 // returned wrapped, and the Manager treats it as the store being unavailable.
 // So is a row whose live column does not decode (an edit by hand): its

@@ -13,10 +13,10 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/internal/binrec"
 	"github.com/keycard-go/keycard/internal/testserver"
 	"github.com/keycard-go/keycard/pgstore"
+	"github.com/keycard-go/keycard/storage"
 	"github.com/keycard-go/keycard/storetest"
 )
 
@@ -52,7 +52,7 @@ func v1Time(t time.Time) pgtype.Timestamptz { return pgtype.Timestamptz{Time: t,
 func v1Bytes(s string) []byte { return append([]byte{}, s...) }
 
 // Create inserts the live record r as version 1 did, with r.Version.
-func (w *v1) Create(r *keycard.Record) {
+func (w *v1) Create(r *storage.Record) {
 	w.t.Helper()
 	_, err := w.pool.Exec(context.Background(), `INSERT INTO `+w.schema+`.keycard_sessions (hash, id, subject,
 		kind, state, created_at, authenticated_at, renewed_at, last_seen_at, idle_expires_at, expires_at,
@@ -68,7 +68,7 @@ func (w *v1) Create(r *keycard.Record) {
 }
 
 // Tombstone turns the record under h into a tombstone with version 1's UPDATE.
-func (w *v1) Tombstone(h keycard.Hash, state keycard.State, succ []byte, grace time.Time) {
+func (w *v1) Tombstone(h storage.Hash, state storage.State, succ []byte, grace time.Time) {
 	w.t.Helper()
 	tag, err := w.pool.Exec(context.Background(), `UPDATE `+w.schema+`.keycard_sessions SET state = $1,
 		version = version + 1, successor = $2, grace_until = $3,
@@ -132,7 +132,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 		if !bytes.Equal(data, r.Data) {
 			t.Errorf("data column of %q = %.40q, want %.40q", r.ID, data, r.Data)
 		}
-		if r.State != keycard.StateLive {
+		if r.State != storage.StateLive {
 			if live != nil {
 				t.Errorf("tombstone %q has a live column", r.ID)
 			}

@@ -19,9 +19,9 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/internal/binrec"
 	"github.com/keycard-go/keycard/internal/sweep"
+	"github.com/keycard-go/keycard/storage"
 )
 
 //go:embed migrations/*.sql
@@ -53,7 +53,7 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Store is a keycard.Store in PostgreSQL. It is safe for concurrent use by
+// Store is a storage.Store in PostgreSQL. It is safe for concurrent use by
 // any number of goroutines and processes (several Keycard nodes may share
 // one database: every write is a single compare-and-swap statement).
 type Store struct {
@@ -68,7 +68,7 @@ type Store struct {
 	sqlLiveID, sqlLiveSubject, sqlExpire                string
 }
 
-var _ keycard.Store = (*Store)(nil)
+var _ storage.Store = (*Store)(nil)
 
 // New returns a Store on pool after applying the embedded migrations (under a
 // transaction-scoped advisory lock, so that nodes starting together migrate
@@ -252,9 +252,9 @@ func fromTS(t pgtype.Timestamptz) time.Time {
 // str encodes a string as bytea, never NULL.
 func str(s string) []byte { return append([]byte{}, s...) }
 
-func scanRecord(row pgx.Row) (*keycard.Record, error) {
+func scanRecord(row pgx.Row) (*storage.Record, error) {
 	var (
-		r                                   keycard.Record
+		r                                   storage.Record
 		hash, id, subject, succ, data, live pgtype.DriverBytes
 		expires, grace                      pgtype.Timestamptz
 		kind, state                         int16
@@ -267,7 +267,7 @@ func scanRecord(row pgx.Row) (*keycard.Record, error) {
 		return nil, fmt.Errorf("%w (hash or successor of the wrong length)", errCorrupt)
 	}
 	copy(r.Hash[:], hash)
-	r.Kind, r.State = keycard.Kind(kind), keycard.State(state)
+	r.Kind, r.State = storage.Kind(kind), storage.State(state)
 	r.ExpiresAt = fromTS(expires)
 	r.Version = uint64(version)
 	copy(r.Successor[:], succ)
@@ -282,7 +282,7 @@ func scanRecord(row pgx.Row) (*keycard.Record, error) {
 // getOne runs a query for at most one record: Query and Next rather than
 // QueryRow, whose Scan closes the rows before scanRecord could copy the
 // driver's bytes.
-func (s *Store) getOne(ctx context.Context, sql string, arg []byte) (*keycard.Record, error) {
+func (s *Store) getOne(ctx context.Context, sql string, arg []byte) (*storage.Record, error) {
 	rows, err := s.pool.Query(ctx, sql, arg)
 	if err != nil {
 		return nil, translate(err)
@@ -292,7 +292,7 @@ func (s *Store) getOne(ctx context.Context, sql string, arg []byte) (*keycard.Re
 		if err := rows.Err(); err != nil {
 			return nil, translate(err)
 		}
-		return nil, keycard.ErrNotFound
+		return nil, storage.ErrNotFound
 	}
 	r, err := scanRecord(rows)
 	if err != nil {
@@ -309,7 +309,7 @@ func translate(err error) error {
 	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "23505" { // unique_violation
-		return keycard.ErrExists
+		return storage.ErrExists
 	}
 	return fmt.Errorf("pgstore: %w", err)
 }
@@ -318,7 +318,7 @@ func translate(err error) error {
 var errCorrupt = errors.New("pgstore: corrupt session record")
 
 // encodeLive returns the live column of r.
-func encodeLive(r *keycard.Record) ([]byte, error) {
+func encodeLive(r *storage.Record) ([]byte, error) {
 	b, err := binrec.EncodeLive(r)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: %w", err)
@@ -334,18 +334,18 @@ func nullBytes(b []byte) []byte {
 }
 
 // Get returns the record or tombstone under h: one primary-key SELECT (one round trip).
-func (s *Store) Get(ctx context.Context, h keycard.Hash) (*keycard.Record, error) {
+func (s *Store) Get(ctx context.Context, h storage.Hash) (*storage.Record, error) {
 	return s.getOne(ctx, s.sqlGet, h[:])
 }
 
 // GetByID returns the live record with public ID id: one SELECT on the live-ID index.
-func (s *Store) GetByID(ctx context.Context, id string) (*keycard.Record, error) {
+func (s *Store) GetByID(ctx context.Context, id string) (*storage.Record, error) {
 	return s.getOne(ctx, s.sqlGetByID, []byte(id))
 }
 
 // Create inserts r with Version 1: one INSERT; the primary key and the unique
 // index on live IDs turn a duplicate into ErrExists.
-func (s *Store) Create(ctx context.Context, r *keycard.Record) error {
+func (s *Store) Create(ctx context.Context, r *storage.Record) error {
 	live, err := encodeLive(r)
 	if err != nil {
 		return err
@@ -363,15 +363,15 @@ func casResult(n int64, state *int16) error {
 	if n == 1 {
 		return nil
 	}
-	if state == nil || *state != int16(keycard.StateLive) {
-		return keycard.ErrNotFound
+	if state == nil || *state != int16(storage.StateLive) {
+		return storage.ErrNotFound
 	}
-	return keycard.ErrConflict
+	return storage.ErrConflict
 }
 
 // Update is one statement (one round trip): UPDATE ... WHERE hash = $1 AND
 // state = 0 AND version = $2.
-func (s *Store) Update(ctx context.Context, r *keycard.Record) error {
+func (s *Store) Update(ctx context.Context, r *storage.Record) error {
 	live, err := encodeLive(r)
 	if err != nil {
 		return err
@@ -392,14 +392,14 @@ func (s *Store) Update(ctx context.Context, r *keycard.Record) error {
 
 // Rotate is one statement (one round trip, atomic): the old row becomes a
 // rotated tombstone by compare-and-swap and next is inserted with Version 1.
-func (s *Store) Rotate(ctx context.Context, old, next *keycard.Record, graceUntil time.Time) error {
+func (s *Store) Rotate(ctx context.Context, old, next *storage.Record, graceUntil time.Time) error {
 	live, err := encodeLive(next)
 	if err != nil {
 		return err
 	}
 	var tomb, ins int64
 	var state *int16
-	err = s.pool.QueryRow(ctx, s.sqlRotate, int16(keycard.StateRotated), next.Hash[:], ts(graceUntil),
+	err = s.pool.QueryRow(ctx, s.sqlRotate, int16(storage.StateRotated), next.Hash[:], ts(graceUntil),
 		old.Hash[:], int64(old.Version),
 		str(next.ID), str(next.Subject), int16(next.Kind), ts(next.ExpiresAt), nullBytes(next.Data), live,
 		ts(next.KeepUntil()), str(old.Subject)).Scan(&tomb, &ins, &state)
@@ -418,13 +418,13 @@ func (s *Store) Rotate(ctx context.Context, old, next *keycard.Record, graceUnti
 }
 
 // Delete turns the live record h into a destroyed tombstone: one UPDATE.
-func (s *Store) Delete(ctx context.Context, h keycard.Hash) error {
-	tag, err := s.pool.Exec(ctx, s.sqlDelete, int16(keycard.StateDestroyed), nil, nil, h[:])
+func (s *Store) Delete(ctx context.Context, h storage.Hash) error {
+	tag, err := s.pool.Exec(ctx, s.sqlDelete, int16(storage.StateDestroyed), nil, nil, h[:])
 	if err != nil {
 		return translate(err)
 	}
 	if tag.RowsAffected() == 0 {
-		return keycard.ErrNotFound
+		return storage.ErrNotFound
 	}
 	return nil
 }
@@ -435,13 +435,13 @@ func (s *Store) Delete(ctx context.Context, h keycard.Hash) error {
 func (s *Store) DeleteByID(ctx context.Context, id string) error {
 	n, err := s.destroyAll(ctx, s.sqlDeleteByID, s.sqlLiveID, []byte(id), nil)
 	if err == nil && n == 0 {
-		err = keycard.ErrNotFound
+		err = storage.ErrNotFound
 	}
 	return err
 }
 
 // List returns the live records of subject: one SELECT on the subject index.
-func (s *Store) List(ctx context.Context, subject string) ([]*keycard.Record, error) {
+func (s *Store) List(ctx context.Context, subject string) ([]*storage.Record, error) {
 	if subject == "" {
 		return nil, nil
 	}
@@ -450,7 +450,7 @@ func (s *Store) List(ctx context.Context, subject string) ([]*keycard.Record, er
 		return nil, translate(err)
 	}
 	defer rows.Close()
-	var out []*keycard.Record
+	var out []*storage.Record
 	for rows.Next() {
 		r, err := scanRecord(rows)
 		if err != nil {
@@ -494,7 +494,7 @@ const maxDestroyPasses = 8
 // none), so a pass that reports no live record left is the end, also
 // after a chain of Rotates.
 func (s *Store) destroyAll(ctx context.Context, destroy, live string, key, except []byte) (int, error) {
-	args := []any{int16(keycard.StateDestroyed), nil, nil, key}
+	args := []any{int16(storage.StateDestroyed), nil, nil, key}
 	liveArgs := []any{key}
 	if except != nil {
 		args, liveArgs = append(args, except), append(liveArgs, except)

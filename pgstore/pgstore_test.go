@@ -14,9 +14,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/internal/testserver"
 	"github.com/keycard-go/keycard/pgstore"
+	"github.com/keycard-go/keycard/storage"
 	"github.com/keycard-go/keycard/storetest"
 )
 
@@ -57,7 +57,7 @@ func newStore(t testing.TB) *pgstore.Store {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) keycard.Store { return newStore(t) })
+	storetest.Run(t, func(t *testing.T) storage.Store { return newStore(t) })
 }
 
 // TestCorruptRow: a live row whose live column an edit broke, or removed, is
@@ -75,10 +75,10 @@ func TestCorruptRow(t *testing.T) {
 		if _, err := pool.Exec(ctx, `UPDATE `+s.TableName()+` SET live = $1 WHERE hash = $2`, live, r.Hash[:]); err != nil {
 			t.Fatal(err)
 		}
-		if got, err := s.Get(ctx, r.Hash); err == nil || errors.Is(err, keycard.ErrNotFound) {
+		if got, err := s.Get(ctx, r.Hash); err == nil || errors.Is(err, storage.ErrNotFound) {
 			t.Errorf("live = %v: Get = %v, %v; want a store error", live, got, err)
 		}
-		if _, err := s.GetByID(ctx, r.ID); err == nil || errors.Is(err, keycard.ErrNotFound) {
+		if _, err := s.GetByID(ctx, r.ID); err == nil || errors.Is(err, storage.ErrNotFound) {
 			t.Errorf("live = %v: GetByID = %v; want a store error", live, err)
 		}
 		if _, err := s.List(ctx, "alice"); err == nil {
@@ -108,7 +108,7 @@ func TestBackgroundSweep(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			storetest.BackgroundSweep(t, tt.every, func(t *testing.T) keycard.Store {
+			storetest.BackgroundSweep(t, tt.every, func(t *testing.T) storage.Store {
 				opts := tt.opts
 				opts.Schema = newSchema("sweep")
 				return open(t, newPool(t, pg), &opts)

@@ -7,9 +7,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/internal/testserver"
 	"github.com/keycard-go/keycard/redisstore"
+	"github.com/keycard-go/keycard/storage"
 	"github.com/keycard-go/keycard/storetest"
 )
 
@@ -67,7 +67,7 @@ func BenchmarkGet(b *testing.B)    { forTargets(b, storetest.BenchGet) }
 func BenchmarkUpdate(b *testing.B) { forTargets(b, storetest.BenchUpdate) }
 func BenchmarkRotate(b *testing.B) { forTargets(b, storetest.BenchRotate) }
 
-func forTargets(b *testing.B, bench func(*testing.B, keycard.Store)) {
+func forTargets(b *testing.B, bench func(*testing.B, storage.Store)) {
 	for _, tg := range benchTargets(b) {
 		b.Run(tg.name, func(b *testing.B) { bench(b, tg.store) })
 	}

@@ -12,8 +12,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/internal/testserver"
+	"github.com/keycard-go/keycard/storage"
 	"github.com/keycard-go/keycard/storetest"
 )
 
@@ -40,7 +40,7 @@ func TestClusterSubjectSpreadOverSlots(t *testing.T) {
 	s, c := newClusterStore(t)
 	ctx := t.Context()
 	const n = 60
-	var alice []*keycard.Record
+	var alice []*storage.Record
 	masters := map[string]int{}
 	slots := map[int64]bool{}
 	for i := range n {
@@ -96,17 +96,17 @@ func TestClusterSubjectSpreadOverSlots(t *testing.T) {
 	}
 	for _, r := range alice {
 		g, err := s.Get(ctx, r.Hash)
-		if err != nil || g.State != keycard.StateDestroyed {
+		if err != nil || g.State != storage.StateDestroyed {
 			t.Errorf("after DeleteSubject, Get(%s) = %v, %v; want a destroyed tombstone", r.ID, g, err)
 		}
-		if _, err := s.GetByID(ctx, r.ID); !errors.Is(err, keycard.ErrNotFound) {
+		if _, err := s.GetByID(ctx, r.ID); !errors.Is(err, storage.ErrNotFound) {
 			t.Errorf("after DeleteSubject, GetByID(%s): %v, want ErrNotFound", r.ID, err)
 		}
 	}
 	if list, err := s.List(ctx, "alice"); err != nil || len(list) != 0 {
 		t.Errorf("List(alice) after DeleteSubject = %d records, %v; want none", len(list), err)
 	}
-	if g, err := s.Get(ctx, bob.Hash); err != nil || g.State != keycard.StateLive {
+	if g, err := s.Get(ctx, bob.Hash); err != nil || g.State != storage.StateLive {
 		t.Errorf("bob's session after DeleteSubject(alice): %v, %v; want live", g, err)
 	}
 }
@@ -114,7 +114,7 @@ func TestClusterSubjectSpreadOverSlots(t *testing.T) {
 // rotateSteps runs the first steps of a Cluster Rotate by hand, as a
 // process that crashed after them would have: 2 = the old record is a
 // rotated tombstone, 3 = next is created too, but the ID key was not moved.
-func rotateSteps(t *testing.T, s *Store, old, next *keycard.Record, upTo int) {
+func rotateSteps(t *testing.T, s *Store, old, next *storage.Record, upTo int) {
 	t.Helper()
 	ctx := t.Context()
 	nk := s.recKey(next.Hash)
@@ -127,7 +127,7 @@ func rotateSteps(t *testing.T, s *Store, old, next *keycard.Record, upTo int) {
 		t.Fatalf("tombstone step: %v, %v", res, err)
 	}
 	if upTo >= 3 {
-		if err := s.c.Set(ctx, nk, encode(next, keycard.StateLive, 1), time.Hour).Err(); err != nil {
+		if err := s.c.Set(ctx, nk, encode(next, storage.StateLive, 1), time.Hour).Err(); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -149,7 +149,7 @@ func TestClusterInterruptedRotate(t *testing.T) {
 		next.ID = old.ID
 		rotateSteps(t, s, old, next, 2)
 		// The session is logged out: nothing live under its ID or subject.
-		if _, err := s.GetByID(ctx, old.ID); !errors.Is(err, keycard.ErrNotFound) {
+		if _, err := s.GetByID(ctx, old.ID); !errors.Is(err, storage.ErrNotFound) {
 			t.Errorf("GetByID: %v, want ErrNotFound", err)
 		}
 		if l, err := s.List(ctx, "carol"); err != nil || len(l) != 0 {
@@ -158,18 +158,18 @@ func TestClusterInterruptedRotate(t *testing.T) {
 		// The ID stays reserved (its successor may still be written).
 		dup := storetest.NewRecord("carol")
 		dup.ID = old.ID
-		if err := s.Create(ctx, dup); !errors.Is(err, keycard.ErrExists) {
+		if err := s.Create(ctx, dup); !errors.Is(err, storage.ErrExists) {
 			t.Errorf("Create with the ID: %v, want ErrExists", err)
 		}
 		// A revocation now blocks the late successor: no resurrection.
-		if err := s.DeleteByID(ctx, old.ID); !errors.Is(err, keycard.ErrNotFound) {
+		if err := s.DeleteByID(ctx, old.ID); !errors.Is(err, storage.ErrNotFound) {
 			t.Errorf("DeleteByID: %v, want ErrNotFound", err)
 		}
-		set, err := s.c.SetNX(ctx, s.recKey(next.Hash), encode(next, keycard.StateLive, 1), time.Hour).Result()
+		set, err := s.c.SetNX(ctx, s.recKey(next.Hash), encode(next, storage.StateLive, 1), time.Hour).Result()
 		if err != nil || set {
 			t.Errorf("late create of the successor after a revocation: set %v, %v; want refused", set, err)
 		}
-		if g, err := s.Get(ctx, next.Hash); err != nil || g.State != keycard.StateDestroyed {
+		if g, err := s.Get(ctx, next.Hash); err != nil || g.State != storage.StateDestroyed {
 			t.Errorf("successor: %v, %v; want a destroyed placeholder", g, err)
 		}
 	})
@@ -193,10 +193,10 @@ func TestClusterInterruptedRotate(t *testing.T) {
 		if err != nil || n != 1 {
 			t.Errorf("DeleteSubject = %d, %v; want 1", n, err)
 		}
-		if g, err := s.Get(ctx, next.Hash); err != nil || g.State != keycard.StateDestroyed {
+		if g, err := s.Get(ctx, next.Hash); err != nil || g.State != storage.StateDestroyed {
 			t.Errorf("successor after DeleteSubject: %v, %v; want destroyed", g, err)
 		}
-		if _, err := s.GetByID(ctx, old.ID); !errors.Is(err, keycard.ErrNotFound) {
+		if _, err := s.GetByID(ctx, old.ID); !errors.Is(err, storage.ErrNotFound) {
 			t.Errorf("GetByID after DeleteSubject: %v, want ErrNotFound", err)
 		}
 	})
@@ -212,7 +212,7 @@ func TestClusterInterruptedRotate(t *testing.T) {
 		if err := s.DeleteByID(ctx, old.ID); err != nil {
 			t.Fatalf("DeleteByID: %v", err)
 		}
-		if g, err := s.Get(ctx, next.Hash); err != nil || g.State != keycard.StateDestroyed {
+		if g, err := s.Get(ctx, next.Hash); err != nil || g.State != storage.StateDestroyed {
 			t.Errorf("successor after DeleteByID: %v, %v; want destroyed", g, err)
 		}
 	})
@@ -271,15 +271,15 @@ func TestOpenURL(t *testing.T) {
 func TestClusterCreateInFlight(t *testing.T) {
 	s, _ := newClusterStore(t)
 	ctx := t.Context()
-	hint := func(r *keycard.Record) {
+	hint := func(r *storage.Record) {
 		t.Helper()
 		if err := indexAddScript.Run(ctx, s.c, []string{s.indexKey(r.Subject)}, float64(pxat(r.ExpiresAt)), s.recKey(r.Hash)).Err(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	write := func(r *keycard.Record) bool {
+	write := func(r *storage.Record) bool {
 		t.Helper()
-		ok, err := s.c.SetNX(ctx, s.recKey(r.Hash), encode(r, keycard.StateLive, 1), time.Hour).Result()
+		ok, err := s.c.SetNX(ctx, s.recKey(r.Hash), encode(r, storage.StateLive, 1), time.Hour).Result()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -309,7 +309,7 @@ func TestClusterCreateInFlight(t *testing.T) {
 		if write(r) {
 			t.Error("a Create in flight during DeleteSubject wrote a live record afterwards")
 		}
-		if g, err := s.Get(ctx, r.Hash); err != nil || g.State != keycard.StateDestroyed {
+		if g, err := s.Get(ctx, r.Hash); err != nil || g.State != storage.StateDestroyed {
 			t.Errorf("Get = %v, %v; want a destroyed tombstone", g, err)
 		}
 	})
@@ -394,16 +394,16 @@ func TestClusterDeleteByIDDuringRotate(t *testing.T) {
 		if !hook.once {
 			t.Fatal("Rotate never moved the ID key")
 		}
-		if rotErr != nil && !errors.Is(rotErr, keycard.ErrNotFound) {
+		if rotErr != nil && !errors.Is(rotErr, storage.ErrNotFound) {
 			t.Errorf("grace %v: Rotate: %v, want nil or ErrNotFound", grace, rotErr)
 		}
-		if hook.delErr != nil && !errors.Is(hook.delErr, keycard.ErrNotFound) {
+		if hook.delErr != nil && !errors.Is(hook.delErr, storage.ErrNotFound) {
 			t.Errorf("grace %v: DeleteByID: %v", grace, hook.delErr)
 		}
-		if g, err := revoker.Get(ctx, next.Hash); err == nil && g.State == keycard.StateLive {
+		if g, err := revoker.Get(ctx, next.Hash); err == nil && g.State == storage.StateLive {
 			t.Errorf("grace %v: the successor is live after DeleteByID (Rotate %v, DeleteByID %v)", grace, rotErr, hook.delErr)
 		}
-		if _, err := revoker.GetByID(ctx, old.ID); !errors.Is(err, keycard.ErrNotFound) {
+		if _, err := revoker.GetByID(ctx, old.ID); !errors.Is(err, storage.ErrNotFound) {
 			t.Errorf("grace %v: GetByID after DeleteByID: %v, want ErrNotFound", grace, err)
 		}
 	}

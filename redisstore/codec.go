@@ -5,8 +5,8 @@ import (
 	"errors"
 	"time"
 
-	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/internal/binrec"
+	"github.com/keycard-go/keycard/storage"
 )
 
 // A record is kept in one Redis string, so that Get is one GET. The layout
@@ -32,13 +32,13 @@ import (
 // appending a tail that Go encoded from a record whose live fields are zero.
 //
 // Format 2 is format 1 followed by the value changes that the merge script
-// applied without rewriting Data (see keycard.Merger):
+// applied without rewriting Data (see storage.Merger):
 //
 //	count (uint32), then per change: key (uint32 length + bytes),
 //	1 byte (0 delete, 1 set), and for a set the raw JSON value (uint32
 //	length + bytes)
 //
-// decode folds them into Data with keycard.MergeData, the function the
+// decode folds them into Data with storage.MergeData, the function the
 // Manager itself merges with, so a merged record reads exactly as if the
 // Manager had written it. Go always writes format 1.
 const (
@@ -49,7 +49,7 @@ const (
 var errCorrupt = errors.New("redisstore: corrupt record")
 
 // encode returns the stored form of r with the given state and version.
-func encode(r *keycard.Record, state keycard.State, version uint64) []byte {
+func encode(r *storage.Record, state storage.State, version uint64) []byte {
 	n := 19 + 4 + len(r.ID) + 4 + len(r.Subject) + 5*8 + 8 + 1 + 3*4 + len(r.IP) + len(r.UserAgent) +
 		len(r.Fingerprint) + 2*5 + len(r.Data) + len(r.Meta) + 32 + 8
 	b := make([]byte, 0, n)
@@ -63,7 +63,7 @@ func encode(r *keycard.Record, state keycard.State, version uint64) []byte {
 }
 
 // appendTail appends the fields after Subject.
-func appendTail(b []byte, r *keycard.Record) []byte {
+func appendTail(b []byte, r *storage.Record) []byte {
 	b = binrec.AppendLive(b, r)
 	b = binrec.AppendBytes(b, r.Data)
 	b = binrec.AppendBytes(b, r.Meta)
@@ -72,32 +72,32 @@ func appendTail(b []byte, r *keycard.Record) []byte {
 }
 
 // tombstoneTail is the tail of a tombstone with the given successor and grace.
-func tombstoneTail(successor keycard.Hash, grace time.Time) []byte {
-	return appendTail(nil, &keycard.Record{Successor: successor, GraceUntil: grace})
+func tombstoneTail(successor storage.Hash, grace time.Time) []byte {
+	return appendTail(nil, &storage.Record{Successor: successor, GraceUntil: grace})
 }
 
 // decode parses a stored record; h is the hash it is stored under. It takes
 // b over: the record's Data and Meta are slices of it (each capped, so an
 // append to one reallocates instead of writing over the other), and its
 // strings share one copy.
-func decode(h keycard.Hash, b []byte) (*keycard.Record, error) {
+func decode(h storage.Hash, b []byte) (*storage.Record, error) {
 	d := binrec.NewReader(b)
 	f := d.U8()
 	if f != format && f != formatChanges {
 		return nil, errCorrupt
 	}
-	r := &keycard.Record{Hash: h}
-	r.State = keycard.State(d.U8())
+	r := &storage.Record{Hash: h}
+	r.State = storage.State(d.U8())
 	r.Version = d.U64()
 	r.ExpiresAt = d.Time()
-	r.Kind = keycard.Kind(d.U8())
+	r.Kind = storage.Kind(d.U8())
 	id, subject := d.Raw(), d.Raw()
 	ip, ua, fp := d.Live(r)
 	r.Data, r.Meta = d.RawBytes(), d.RawBytes()
 	copy(r.Successor[:], d.Take(32))
 	r.GraceUntil = d.Time()
 	if f == formatChanges {
-		r.Data = keycard.MergeData(r.Data, changesOf(&d))
+		r.Data = storage.MergeData(r.Data, changesOf(&d))
 	}
 	if d.Err() != "" || d.Len() != 0 {
 		return nil, errCorrupt
@@ -107,15 +107,15 @@ func decode(h keycard.Hash, b []byte) (*keycard.Record, error) {
 }
 
 // changesOf reads the value changes of a format 2 record.
-func changesOf(d *binrec.Reader) []keycard.Change {
+func changesOf(d *binrec.Reader) []storage.Change {
 	count := d.U32()
 	if uint64(count)*5 > uint64(d.Len()) { // each change takes 5 bytes at least
 		d.Fail("change count beyond the record")
 		return nil
 	}
-	cs := make([]keycard.Change, 0, count)
+	cs := make([]storage.Change, 0, count)
 	for range count {
-		c := keycard.Change{Key: d.Str()}
+		c := storage.Change{Key: d.Str()}
 		if d.Flag() {
 			c.Value = d.Raw()
 		}

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/internal/binrec"
+	"github.com/keycard-go/keycard/storage"
 	"github.com/keycard-go/keycard/storetest"
 )
 
@@ -19,13 +19,13 @@ func TestCodecRoundTrip(t *testing.T) {
 	full.IdleTimeout = 45*time.Minute + time.Nanosecond
 	tests := []struct {
 		name string
-		r    *keycard.Record
+		r    *storage.Record
 	}{
 		{"full", full},
-		{"empty", &keycard.Record{}},
-		{"empty data", func() *keycard.Record { r := full.Clone(); r.Data = []byte{}; return r }()},
-		{"epoch", &keycard.Record{ExpiresAt: time.Unix(0, 0).UTC(), CreatedAt: time.UnixMicro(-1).UTC()}},
-		{"tombstone", full.Tombstone(keycard.StateRotated, storetest.NewHash(), time.Now().UTC().Truncate(time.Microsecond))},
+		{"empty", &storage.Record{}},
+		{"empty data", func() *storage.Record { r := full.Clone(); r.Data = []byte{}; return r }()},
+		{"epoch", &storage.Record{ExpiresAt: time.Unix(0, 0).UTC(), CreatedAt: time.UnixMicro(-1).UTC()}},
+		{"tombstone", full.Tombstone(storage.StateRotated, storetest.NewHash(), time.Now().UTC().Truncate(time.Microsecond))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,24 +64,24 @@ func TestTombstoneTailMatchesGo(t *testing.T) {
 	r := storetest.NewRecord("alice\x00{}")
 	r.Version = 4
 	succ, grace := storetest.NewHash(), time.Now().UTC().Truncate(time.Microsecond)
-	live := encode(r, keycard.StateLive, r.Version)
+	live := encode(r, storage.StateLive, r.Version)
 	head := 19 + 4 + len(r.ID) + 4 + len(r.Subject)
-	lua := append([]byte{live[0], byte(keycard.StateRotated)}, encode(r, 0, r.Version+1)[2:10]...)
+	lua := append([]byte{live[0], byte(storage.StateRotated)}, encode(r, 0, r.Version+1)[2:10]...)
 	lua = append(lua, live[10:head]...)
 	lua = append(lua, tombstoneTail(succ, grace)...)
-	want := r.Tombstone(keycard.StateRotated, succ, grace)
+	want := r.Tombstone(storage.StateRotated, succ, grace)
 	if goEnc := encode(want, want.State, r.Version+1); !bytes.Equal(lua, goEnc) {
 		t.Errorf("script tombstone\n%x\ndiffers from Go's\n%x", lua, goEnc)
 	}
 }
 
 func FuzzDecode(f *testing.F) {
-	f.Add(encode(storetest.NewRecord("alice"), keycard.StateLive, 1))
-	f.Add(encode(&keycard.Record{}, keycard.StateDestroyed, 2))
+	f.Add(encode(storetest.NewRecord("alice"), storage.StateLive, 1))
+	f.Add(encode(&storage.Record{}, storage.StateDestroyed, 2))
 	f.Add([]byte{format})
-	f.Add(withChanges(encode(storetest.NewRecord("alice"), keycard.StateLive, 1), keycard.Change{Key: "a", Value: []byte("1")}, keycard.Change{Key: "k"}))
+	f.Add(withChanges(encode(storetest.NewRecord("alice"), storage.StateLive, 1), storage.Change{Key: "a", Value: []byte("1")}, storage.Change{Key: "k"}))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		r, err := decode(keycard.Hash{1}, b)
+		r, err := decode(storage.Hash{1}, b)
 		if err != nil {
 			return
 		}
@@ -91,7 +91,7 @@ func FuzzDecode(f *testing.F) {
 		if b[0] == format && !bytes.Equal(got, b) {
 			t.Errorf("decode then encode changed the bytes:\n%x\n%x", b, got)
 		}
-		again, err := decode(keycard.Hash{1}, got)
+		again, err := decode(storage.Hash{1}, got)
 		if err != nil {
 			t.Fatalf("re-encoded record does not decode: %v", err)
 		}
@@ -103,7 +103,7 @@ func FuzzDecode(f *testing.F) {
 
 // withChanges turns a format 1 record into the format 2 record the merge
 // script would write for cs.
-func withChanges(b []byte, cs ...keycard.Change) []byte {
+func withChanges(b []byte, cs ...storage.Change) []byte {
 	out := append([]byte{formatChanges}, b[1:]...)
 	out = binary.BigEndian.AppendUint32(out, uint32(len(cs)))
 	for _, c := range cs {
@@ -116,15 +116,15 @@ func withChanges(b []byte, cs ...keycard.Change) []byte {
 func TestCodecChanges(t *testing.T) {
 	r := storetest.NewRecord("alice")
 	r.Data = []byte(`{"a":1,"k":"v"}`)
-	cs := []keycard.Change{{Key: "k"}, {Key: "z\x00\"", Value: []byte(`"x"`)}, {Key: "a", Value: []byte(`[2]`)}}
-	b := withChanges(encode(r, keycard.StateLive, 3), cs...)
+	cs := []storage.Change{{Key: "k"}, {Key: "z\x00\"", Value: []byte(`"x"`)}, {Key: "a", Value: []byte(`[2]`)}}
+	b := withChanges(encode(r, storage.StateLive, 3), cs...)
 	got, err := decode(r.Hash, b)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := r.Clone()
 	want.Version = 3
-	want.Data = keycard.MergeData(r.Data, cs)
+	want.Data = storage.MergeData(r.Data, cs)
 	if d := storetest.Diff(got, want); d != "" {
 		t.Errorf("decoded record differs:%s", d)
 	}
@@ -138,7 +138,7 @@ func TestCodecChanges(t *testing.T) {
 			t.Errorf("record truncated to %d of %d bytes decoded", n, len(b))
 		}
 	}
-	base := encode(r, keycard.StateLive, 3)
+	base := encode(r, storage.StateLive, 3)
 	for name, bad := range map[string][]byte{
 		"huge count":     append(append([]byte{formatChanges}, base[1:]...), 0xff, 0xff, 0xff, 0xff),
 		"bad flag":       append(append([]byte{formatChanges}, base[1:]...), 0, 0, 0, 1, 0, 0, 0, 1, 'k', 2),

@@ -1,4 +1,4 @@
-// Package redisstore is a keycard.Store in Redis, on the go-redis v9
+// Package redisstore is a storage.Store in Redis, on the go-redis v9
 // UniversalClient: standalone, Sentinel (a failover client) or Cluster.
 //
 //	store, err := redisstore.Open("redis://127.0.0.1:6379/0")
@@ -115,7 +115,7 @@
 //	DeleteSubject    1 (script)        2 (ZRANGE, scripts pipelined per node)
 //	DeleteExpired    0                 0
 //
-// Merge (keycard.Merger) is what makes a request that writes values
+// Merge (storage.Merger) is what makes a request that writes values
 // without reading its session one round trip: the script checks that the
 // record is live, of the right kind and within both deadlines, appends the
 // changes to the record (format 2 in codec.go: the changes follow the
@@ -123,7 +123,7 @@
 // deadline and the key's expiry, increments the version and returns the
 // record. The script never parses JSON: Redis's cjson would turn integers
 // beyond 2^53 into floats and reorder members. Get folds the changes into
-// Data with keycard.MergeData, the Manager's own merge, so a merged record
+// Data with storage.MergeData, the Manager's own merge, so a merged record
 // reads exactly as one the Manager wrote; every other write stores the
 // folded form again. A record therefore carries at most one pending change
 // per key.

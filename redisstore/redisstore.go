@@ -12,9 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keycard-go/keycard/storage"
 	"github.com/redis/go-redis/v9"
-
-	"github.com/keycard-go/keycard"
 )
 
 // Options configures a Store. A nil *Options means all defaults.
@@ -31,7 +30,7 @@ type Options struct {
 	Cluster bool
 }
 
-// Store is a keycard.Store in Redis. It is safe for concurrent use, and any
+// Store is a storage.Store in Redis. It is safe for concurrent use, and any
 // number of Keycard processes may share one Redis or Redis Cluster.
 type Store struct {
 	c       redis.UniversalClient
@@ -42,7 +41,7 @@ type Store struct {
 	destroyedTail []byte
 }
 
-var _ keycard.Merger = (*Store)(nil)
+var _ storage.Merger = (*Store)(nil)
 
 // New returns a Store on client. The caller keeps ownership of client:
 // Close does not close it. Set ContextTimeoutEnabled in the client's options
@@ -69,7 +68,7 @@ func New(client redis.UniversalClient, opts *Options) (*Store, error) {
 		c:             client,
 		cluster:       o.Cluster || !single,
 		prefix:        o.Prefix,
-		destroyedTail: tombstoneTail(keycard.Hash{}, time.Time{}),
+		destroyedTail: tombstoneTail(storage.Hash{}, time.Time{}),
 	}
 	return s, nil
 }
@@ -180,17 +179,17 @@ func (s *Store) Close() error {
 // RecordKey returns the name of the key that holds the record or tombstone
 // of token hash h, for operators (redis-cli GET, TTL) and tests. Its value is
 // Keycard's binary record format, not meant to be parsed elsewhere.
-func (s *Store) RecordKey(h keycard.Hash) string { return s.recKey(h) }
+func (s *Store) RecordKey(h storage.Hash) string { return s.recKey(h) }
 
-func (s *Store) recKey(h keycard.Hash) string {
+func (s *Store) recKey(h storage.Hash) string {
 	var b [64]byte
 	hex.Encode(b[:], h[:])
 	return s.prefix + "r:{" + string(b[:]) + "}"
 }
 
 // hashOfKey parses a record key name back into its hash.
-func (s *Store) hashOfKey(k string) (keycard.Hash, bool) {
-	var h keycard.Hash
+func (s *Store) hashOfKey(k string) (storage.Hash, bool) {
+	var h storage.Hash
 	k, ok := strings.CutPrefix(k, s.prefix+"r:{")
 	if !ok || len(k) != 65 || k[64] != '}' {
 		return h, false
@@ -214,7 +213,7 @@ func version8(v uint64) string {
 
 // expiresScore is the PXAT of an ID key and the index score of a record:
 // its ExpiresAt in ms, or no expiry.
-func expiresPX(r *keycard.Record) (px int64, score float64) {
+func expiresPX(r *storage.Record) (px int64, score float64) {
 	px = pxat(r.ExpiresAt)
 	if px == 0 {
 		return 0, 1 << 52
@@ -231,10 +230,10 @@ func translate(err error) error {
 }
 
 // Get is one GET (one round trip).
-func (s *Store) Get(ctx context.Context, h keycard.Hash) (*keycard.Record, error) {
+func (s *Store) Get(ctx context.Context, h storage.Hash) (*storage.Record, error) {
 	b, err := s.c.Get(ctx, s.recKey(h)).Bytes()
 	if err == redis.Nil {
-		return nil, keycard.ErrNotFound
+		return nil, storage.ErrNotFound
 	}
 	if err != nil {
 		return nil, translate(err)
@@ -254,25 +253,25 @@ const maxChain = 16
 // trip) on one node, two GETs in a Cluster, where it also follows Successor
 // from a rotated tombstone that an interrupted Rotate left the ID key
 // pointing at.
-func (s *Store) GetByID(ctx context.Context, id string) (*keycard.Record, error) {
+func (s *Store) GetByID(ctx context.Context, id string) (*storage.Record, error) {
 	if id == "" {
-		return nil, keycard.ErrNotFound
+		return nil, storage.ErrNotFound
 	}
-	var h keycard.Hash
-	var r *keycard.Record
+	var h storage.Hash
+	var r *storage.Record
 	if !s.cluster {
 		res, err := getByIDScript.Run(ctx, s.c, []string{s.idKey(id)}).Slice()
 		if err != nil {
 			return nil, translate(err)
 		}
 		if len(res) != 2 {
-			return nil, keycard.ErrNotFound
+			return nil, storage.ErrNotFound
 		}
 		k, _ := res[0].(string)
 		v, _ := res[1].(string)
 		var ok bool
 		if h, ok = s.hashOfKey(k); !ok {
-			return nil, keycard.ErrNotFound
+			return nil, storage.ErrNotFound
 		}
 		if r, err = decode(h, []byte(v)); err != nil {
 			return nil, err
@@ -280,14 +279,14 @@ func (s *Store) GetByID(ctx context.Context, id string) (*keycard.Record, error)
 	} else {
 		k, err := s.c.Get(ctx, s.idKey(id)).Result()
 		if err == redis.Nil {
-			return nil, keycard.ErrNotFound
+			return nil, storage.ErrNotFound
 		}
 		if err != nil {
 			return nil, translate(err)
 		}
 		var ok bool
 		if h, ok = s.hashOfKey(k); !ok {
-			return nil, keycard.ErrNotFound
+			return nil, storage.ErrNotFound
 		}
 	}
 	for range maxChain {
@@ -299,22 +298,22 @@ func (s *Store) GetByID(ctx context.Context, id string) (*keycard.Record, error)
 		}
 		switch {
 		case r.ID != id:
-			return nil, keycard.ErrNotFound
-		case r.State == keycard.StateLive:
+			return nil, storage.ErrNotFound
+		case r.State == storage.StateLive:
 			return r, nil
-		case r.State == keycard.StateRotated && !r.Successor.IsZero():
+		case r.State == storage.StateRotated && !r.Successor.IsZero():
 			h, r = r.Successor, nil
 		default:
-			return nil, keycard.ErrNotFound
+			return nil, storage.ErrNotFound
 		}
 	}
-	return nil, keycard.ErrNotFound
+	return nil, storage.ErrNotFound
 }
 
 // Create stores r with one script (one round trip) on one node; in a
 // Cluster it takes three steps, described in the package documentation.
-func (s *Store) Create(ctx context.Context, r *keycard.Record) error {
-	val := encode(r, keycard.StateLive, 1)
+func (s *Store) Create(ctx context.Context, r *storage.Record) error {
+	val := encode(r, storage.StateLive, 1)
 	rk, ik := s.recKey(r.Hash), s.idKey(r.ID)
 	px := pxat(r.KeepUntil())
 	idPX, score := expiresPX(r)
@@ -328,7 +327,7 @@ func (s *Store) Create(ctx context.Context, r *keycard.Record) error {
 			return translate(err)
 		}
 		if n == 0 {
-			return keycard.ErrExists
+			return storage.ErrExists
 		}
 		r.Version = 1
 		return nil
@@ -360,7 +359,7 @@ func (s *Store) Create(ctx context.Context, r *keycard.Record) error {
 		if free, err := s.idFree(ctx, r.ID, seen); err != nil {
 			return err
 		} else if !free {
-			return keycard.ErrExists
+			return storage.ErrExists
 		}
 	}
 	// 2: claim the ID key, if nobody changed it since step 1.
@@ -369,7 +368,7 @@ func (s *Store) Create(ctx context.Context, r *keycard.Record) error {
 		return translate(err)
 	}
 	if ok == 0 {
-		return keycard.ErrExists
+		return storage.ErrExists
 	}
 	// 3: create the record unless its hash is taken.
 	args := redis.SetArgs{Mode: "NX"}
@@ -382,7 +381,7 @@ func (s *Store) Create(ctx context.Context, r *keycard.Record) error {
 	}
 	if st != "OK" {
 		releaseIDScript.Run(ctx, s.c, []string{ik}, rk, seen) // best effort: a stale ID key is harmless
-		return keycard.ErrExists
+		return storage.ErrExists
 	}
 	r.Version = 1
 	return nil
@@ -398,7 +397,7 @@ func (s *Store) idFree(ctx context.Context, id, k string) (bool, error) {
 	}
 	for range maxChain {
 		r, err := s.Get(ctx, h)
-		if errors.Is(err, keycard.ErrNotFound) {
+		if errors.Is(err, storage.ErrNotFound) {
 			return false, nil
 		}
 		if err != nil {
@@ -407,27 +406,27 @@ func (s *Store) idFree(ctx context.Context, id, k string) (bool, error) {
 		switch {
 		case r.ID != id:
 			return true, nil
-		case r.State == keycard.StateRotated && !r.Successor.IsZero():
+		case r.State == storage.StateRotated && !r.Successor.IsZero():
 			h = r.Successor
 		default:
-			return r.State != keycard.StateLive, nil
+			return r.State != storage.StateLive, nil
 		}
 	}
 	return false, nil
 }
 
 // Update is one script (one round trip): compare-and-swap on the version.
-func (s *Store) Update(ctx context.Context, r *keycard.Record) error {
+func (s *Store) Update(ctx context.Context, r *storage.Record) error {
 	n, err := updateScript.Run(ctx, s.c, []string{s.recKey(r.Hash)},
-		version8(r.Version), encode(r, keycard.StateLive, r.Version+1), pxat(r.KeepUntil())).Int()
+		version8(r.Version), encode(r, storage.StateLive, r.Version+1), pxat(r.KeepUntil())).Int()
 	if err != nil {
 		return translate(err)
 	}
 	switch n {
 	case 0:
-		return keycard.ErrNotFound
+		return storage.ErrNotFound
 	case 1:
-		return keycard.ErrConflict
+		return storage.ErrConflict
 	}
 	r.Version++
 	return nil
@@ -436,10 +435,10 @@ func (s *Store) Update(ctx context.Context, r *keycard.Record) error {
 // Merge is one script (one round trip) on one node and in a Cluster alike:
 // the record is the only key it reads or writes. The ID key and the subject
 // index keep their expiry, which follows ExpiresAt, which Merge never moves.
-func (s *Store) Merge(ctx context.Context, h keycard.Hash, m *keycard.Merge) (*keycard.Record, error) {
+func (s *Store) Merge(ctx context.Context, h storage.Hash, m *storage.Merge) (*storage.Record, error) {
 	now := m.Now.UnixMicro()
 	if now < 0 || m.IdleTimeout < 0 {
-		return nil, keycard.ErrNotFound // nothing a Manager sends; the usual path copes
+		return nil, storage.ErrNotFound // nothing a Manager sends; the usual path copes
 	}
 	args := make([]any, 0, 3+2*len(m.Changes))
 	args = append(args, []byte{byte(m.Kind)}, now, int64(m.IdleTimeout/time.Microsecond))
@@ -453,7 +452,7 @@ func (s *Store) Merge(ctx context.Context, h keycard.Hash, m *keycard.Merge) (*k
 	}
 	b, err := mergeScript.Run(ctx, s.c, []string{s.recKey(h)}, args...).Text()
 	if err == redis.Nil {
-		return nil, keycard.ErrNotFound
+		return nil, storage.ErrNotFound
 	}
 	if err != nil {
 		return nil, translate(err)
@@ -464,9 +463,9 @@ func (s *Store) Merge(ctx context.Context, h keycard.Hash, m *keycard.Merge) (*k
 // Rotate replaces old by next with one script (one round trip) on one node;
 // in a Cluster it takes ordered steps, described in the package
 // documentation.
-func (s *Store) Rotate(ctx context.Context, old, next *keycard.Record, graceUntil time.Time) error {
+func (s *Store) Rotate(ctx context.Context, old, next *storage.Record, graceUntil time.Time) error {
 	ok, nk, ik := s.recKey(old.Hash), s.recKey(next.Hash), s.idKey(next.ID)
-	val := encode(next, keycard.StateLive, 1)
+	val := encode(next, storage.StateLive, 1)
 	px := pxat(next.KeepUntil())
 	idPX, score := expiresPX(next)
 	tail := tombstoneTail(next.Hash, graceUntil)
@@ -481,11 +480,11 @@ func (s *Store) Rotate(ctx context.Context, old, next *keycard.Record, graceUnti
 		}
 		switch n {
 		case 0:
-			return keycard.ErrNotFound
+			return storage.ErrNotFound
 		case 1:
-			return keycard.ErrConflict
+			return storage.ErrConflict
 		case 3:
-			return keycard.ErrExists
+			return storage.ErrExists
 		}
 		old.Version++
 		next.Version = 1
@@ -504,12 +503,12 @@ func (s *Store) Rotate(ctx context.Context, old, next *keycard.Record, graceUnti
 		return translate(err)
 	}
 	if v, err := taken.Bytes(); err == nil {
-		if t, err := decode(next.Hash, v); err == nil && t.State == keycard.StateDestroyed && t.Version == placeholderVersion {
+		if t, err := decode(next.Hash, v); err == nil && t.State == storage.StateDestroyed && t.Version == placeholderVersion {
 			// A DeleteSubject saw this Rotate's index entry and blocked
 			// its successor: the session is revoked.
-			return keycard.ErrNotFound
+			return storage.ErrNotFound
 		}
-		return keycard.ErrExists
+		return storage.ErrExists
 	}
 	// 2: the old record becomes a rotated tombstone (compare-and-swap). From
 	// here on the old token no longer works; a crash before step 3 logs the
@@ -520,9 +519,9 @@ func (s *Store) Rotate(ctx context.Context, old, next *keycard.Record, graceUnti
 	}
 	switch code, _ := res[0].(int64); code {
 	case 0, 3:
-		return keycard.ErrNotFound
+		return storage.ErrNotFound
 	case 1, 4:
-		return keycard.ErrConflict
+		return storage.ErrConflict
 	}
 	// 3: create next (NX: a placeholder tombstone that a concurrent
 	// DeleteByID or DeleteSubject put there wins), then point the ID key at
@@ -542,7 +541,7 @@ func (s *Store) Rotate(ctx context.Context, old, next *keycard.Record, graceUnti
 	}
 	if st != "OK" {
 		// The session was revoked while it rotated: it stays revoked.
-		return keycard.ErrNotFound
+		return storage.ErrNotFound
 	}
 	idArgs := redis.SetArgs{}
 	if idPX > 0 {
@@ -563,7 +562,7 @@ type tombstoneResult struct {
 	val  string
 }
 
-func (s *Store) runTombstone(ctx context.Context, c redis.Scripter, h keycard.Hash, wantID, wantSubject, spare string, placeholder []byte) *redis.Cmd {
+func (s *Store) runTombstone(ctx context.Context, c redis.Scripter, h storage.Hash, wantID, wantSubject, spare string, placeholder []byte) *redis.Cmd {
 	ph := ""
 	if placeholder != nil {
 		ph = string(placeholder)
@@ -597,7 +596,7 @@ func parseTombstone(cmd *redis.Cmd) (tombstoneResult, error) {
 // tombstone, its successor (following an interrupted or concurrent Rotate;
 // a successor not written yet gets a destroyed placeholder so that the
 // Rotate's create fails). It reports whether it destroyed a live record.
-func (s *Store) destroyChain(ctx context.Context, h keycard.Hash, wantID, wantSubject, spare string, first *redis.Cmd) (bool, error) {
+func (s *Store) destroyChain(ctx context.Context, h storage.Hash, wantID, wantSubject, spare string, first *redis.Cmd) (bool, error) {
 	cmd := first
 	var placeholder []byte
 	for range maxChain {
@@ -621,7 +620,7 @@ func (s *Store) destroyChain(ctx context.Context, h keycard.Hash, wantID, wantSu
 			if err != nil {
 				return false, err
 			}
-			if prev.State != keycard.StateRotated || prev.Successor.IsZero() ||
+			if prev.State != storage.StateRotated || prev.Successor.IsZero() ||
 				(wantID != "" && prev.ID != wantID) || (wantSubject != "" && prev.Subject != wantSubject) {
 				return false, nil
 			}
@@ -630,7 +629,7 @@ func (s *Store) destroyChain(ctx context.Context, h keycard.Hash, wantID, wantSu
 			}
 			ph := *prev
 			ph.Hash = prev.Successor
-			placeholder = encode(ph.Tombstone(keycard.StateDestroyed, keycard.Hash{}, time.Time{}), keycard.StateDestroyed, placeholderVersion)
+			placeholder = encode(ph.Tombstone(storage.StateDestroyed, storage.Hash{}, time.Time{}), storage.StateDestroyed, placeholderVersion)
 			h = prev.Successor
 		default:
 			return false, nil
@@ -641,13 +640,13 @@ func (s *Store) destroyChain(ctx context.Context, h keycard.Hash, wantID, wantSu
 
 // Delete is one script (one round trip): the record becomes a destroyed
 // tombstone. Its ID key and index entry are pruned lazily.
-func (s *Store) Delete(ctx context.Context, h keycard.Hash) error {
+func (s *Store) Delete(ctx context.Context, h storage.Hash) error {
 	t, err := parseTombstone(s.runTombstone(ctx, s.c, h, "", "", "", nil))
 	if err != nil {
 		return err
 	}
 	if t.code != 2 {
-		return keycard.ErrNotFound
+		return storage.ErrNotFound
 	}
 	return nil
 }
@@ -656,32 +655,32 @@ func (s *Store) Delete(ctx context.Context, h keycard.Hash) error {
 // trips (more when it follows a Rotate in flight).
 func (s *Store) DeleteByID(ctx context.Context, id string) error {
 	if id == "" {
-		return keycard.ErrNotFound
+		return storage.ErrNotFound
 	}
 	k, err := s.c.Get(ctx, s.idKey(id)).Result()
 	if err == redis.Nil {
-		return keycard.ErrNotFound
+		return storage.ErrNotFound
 	}
 	if err != nil {
 		return translate(err)
 	}
 	h, ok := s.hashOfKey(k)
 	if !ok {
-		return keycard.ErrNotFound
+		return storage.ErrNotFound
 	}
 	done, err := s.destroyChain(ctx, h, id, "", "", nil)
 	if err != nil {
 		return err
 	}
 	if !done {
-		return keycard.ErrNotFound
+		return storage.ErrNotFound
 	}
 	return nil
 }
 
 // member is one entry of a subject index.
 type member struct {
-	h       keycard.Hash
+	h       storage.Hash
 	key     string
 	expires int64 // the score: the record's ExpiresAt in Unix ms
 }
@@ -723,7 +722,7 @@ func (s *Store) prune(ctx context.Context, ik string, now time.Time, stale []any
 // another subject's record. In a Cluster an entry that names a missing record
 // stays until its ExpiresAt: it may be the hint of a Create or Rotate in
 // flight, whose record is written next.
-func (s *Store) List(ctx context.Context, subject string) ([]*keycard.Record, error) {
+func (s *Store) List(ctx context.Context, subject string) ([]*storage.Record, error) {
 	if subject == "" {
 		return nil, nil
 	}
@@ -764,9 +763,9 @@ func (s *Store) List(ctx context.Context, subject string) ([]*keycard.Record, er
 			vals[i], _ = v.(string)
 		}
 	}
-	var out []*keycard.Record
+	var out []*storage.Record
 	var stale []any
-	seen := make(map[keycard.Hash]bool, len(ms))
+	seen := make(map[storage.Hash]bool, len(ms))
 	for i, v := range vals {
 		m := ms[i]
 		if seen[m.h] {
@@ -783,7 +782,7 @@ func (s *Store) List(ctx context.Context, subject string) ([]*keycard.Record, er
 		if err != nil {
 			return nil, err
 		}
-		if r.State != keycard.StateLive || r.Subject != subject {
+		if r.State != storage.StateLive || r.Subject != subject {
 			stale = append(stale, m.key)
 			continue
 		}
@@ -823,9 +822,9 @@ func (s *Store) DeleteSubject(ctx context.Context, subject, exceptID string) (in
 	cmds := make([]*redis.Cmd, len(ms))
 	_, err = s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, m := range ms {
-			ph := &keycard.Record{Hash: m.h, Subject: subject, ExpiresAt: time.UnixMilli(m.expires).UTC()}
+			ph := &storage.Record{Hash: m.h, Subject: subject, ExpiresAt: time.UnixMilli(m.expires).UTC()}
 			cmds[i] = tombstoneScript.Eval(ctx, p, []string{m.key}, "\x01", s.destroyedTail, "", "", subjectArg(subject), exceptID,
-				encode(ph, keycard.StateDestroyed, placeholderVersion))
+				encode(ph, storage.StateDestroyed, placeholderVersion))
 		}
 		return nil
 	})

@@ -9,9 +9,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/internal/testserver"
 	"github.com/keycard-go/keycard/redisstore"
+	"github.com/keycard-go/keycard/storage"
 	"github.com/keycard-go/keycard/storetest"
 )
 
@@ -54,11 +54,11 @@ func newCluster(t testing.TB) *redisstore.Store {
 }
 
 func TestConformanceStandalone(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) keycard.Store { return newStandalone(t) })
+	storetest.Run(t, func(t *testing.T) storage.Store { return newStandalone(t) })
 }
 
 func TestConformanceCluster(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) keycard.Store { return newCluster(t) })
+	storetest.Run(t, func(t *testing.T) storage.Store { return newCluster(t) })
 }
 
 // TestConformanceSentinel runs the suite through a Sentinel (a failover
@@ -69,7 +69,7 @@ func TestConformanceSentinel(t *testing.T) {
 		MasterName: sent.MasterName, SentinelAddrs: []string{sent.Sentinel.Addr}, ContextTimeoutEnabled: true,
 	})
 	t.Cleanup(func() { c.Close() })
-	storetest.Run(t, func(t *testing.T) keycard.Store {
+	storetest.Run(t, func(t *testing.T) storage.Store {
 		s, err := redisstore.New(c, &redisstore.Options{Prefix: prefix()})
 		if err != nil {
 			t.Fatal(err)
@@ -114,8 +114,8 @@ func TestMergeMovesExpiry(t *testing.T) {
 	if ttl := c.PTTL(t.Context(), key).Val(); ttl <= 0 || ttl > 5*time.Second {
 		t.Fatalf("TTL after Create = %v, want up to 5s", ttl)
 	}
-	m := &keycard.Merge{Kind: keycard.KindBrowser, Now: storetest.Now(), IdleTimeout: time.Hour,
-		Changes: []keycard.Change{{Key: "a", Value: []byte("1")}}}
+	m := &storage.Merge{Kind: storage.KindBrowser, Now: storetest.Now(), IdleTimeout: time.Hour,
+		Changes: []storage.Change{{Key: "a", Value: []byte("1")}}}
 	got, err := s.Merge(t.Context(), r.Hash, m)
 	if err != nil {
 		t.Fatal(err)

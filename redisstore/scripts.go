@@ -67,8 +67,8 @@ set_px(KEYS[1], ARGV[2], ARGV[3])
 return 2
 `)
 
-// mergeScript: apply value changes to a live record (keycard.Merger) and
-// record the activity, as keycard.Merge.Apply defines it. The changes are
+// mergeScript: apply value changes to a live record (storage.Merger) and
+// record the activity, as storage.Merge.Apply defines it. The changes are
 // appended to the record (format 2, see codec.go), replacing earlier
 // changes of the same keys, so that the script never parses JSON.
 // KEYS[1] record; ARGV[1] kind (one byte), ARGV[2] now (Unix µs), ARGV[3]

@@ -4,20 +4,20 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/memstore"
 	"github.com/keycard-go/keycard/sqlitestore"
+	"github.com/keycard-go/keycard/storage"
 	"github.com/keycard-go/keycard/storetest"
 )
 
 func benchStores(b *testing.B) []struct {
 	name string
-	s    keycard.Store
+	s    storage.Store
 } {
 	dir := b.TempDir()
 	return []struct {
 		name string
-		s    keycard.Store
+		s    storage.Store
 	}{
 		{"memstore", memstore.New(nil)},
 		{"sqlite", open(b, filepath.Join(dir, "full.db"), nil)},
@@ -29,7 +29,7 @@ func BenchmarkGet(b *testing.B)    { forStores(b, storetest.BenchGet) }
 func BenchmarkUpdate(b *testing.B) { forStores(b, storetest.BenchUpdate) }
 func BenchmarkRotate(b *testing.B) { forStores(b, storetest.BenchRotate) }
 
-func forStores(b *testing.B, bench func(*testing.B, keycard.Store)) {
+func forStores(b *testing.B, bench func(*testing.B, storage.Store)) {
 	for _, st := range benchStores(b) {
 		b.Run(st.name, func(b *testing.B) { bench(b, st.s) })
 	}

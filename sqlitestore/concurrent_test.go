@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/sqlitestore"
+	"github.com/keycard-go/keycard/storage"
 	"github.com/keycard-go/keycard/storetest"
 )
 
@@ -30,7 +30,7 @@ func TestRevocationRacesRotateTwoProcesses(t *testing.T) {
 func TestReadersShared(t *testing.T) {
 	s := open(t, filepath.Join(t.TempDir(), "keycard.db"), &sqlitestore.Options{ReadConns: 2, SynchronousNormal: true})
 	ctx := context.Background()
-	recs := make([]*keycard.Record, 8)
+	recs := make([]*storage.Record, 8)
 	for i := range recs {
 		recs[i] = storetest.NewRecord("alice")
 		if err := s.Create(ctx, recs[i]); err != nil {
@@ -103,7 +103,7 @@ func TestCloseWithReadsUnderWay(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("reads still running 10s after Close")
 	}
-	if _, err := s.Get(ctx, r.Hash); err == nil || errors.Is(err, keycard.ErrNotFound) {
+	if _, err := s.Get(ctx, r.Hash); err == nil || errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("Get after Close: %v, want an error that is not ErrNotFound", err)
 	}
 	if _, err := s.List(ctx, "alice"); err == nil {

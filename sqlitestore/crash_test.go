@@ -17,8 +17,8 @@ import (
 
 	_ "modernc.org/sqlite"
 
-	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/sqlitestore"
+	"github.com/keycard-go/keycard/storage"
 	"github.com/keycard-go/keycard/storetest"
 )
 
@@ -79,7 +79,7 @@ func TestCrashSafety(t *testing.T) {
 		t.Fatal(err)
 	}
 	type ack struct {
-		h       keycard.Hash
+		h       storage.Hash
 		version uint64
 	}
 	var acks []ack

@@ -1,4 +1,4 @@
-// Package sqlitestore is a keycard.Store in one SQLite database file, on
+// Package sqlitestore is a storage.Store in one SQLite database file, on
 // modernc.org/sqlite (pure Go: no cgo, no C compiler). It is the default
 // store of keycard serve (sqlite:keycard.db).
 //

@@ -8,8 +8,9 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/sqlitestore"
+	"github.com/keycard-go/keycard/storage"
+	"github.com/keycard-go/keycard/storetest"
 )
 
 func ExampleOpen() {
@@ -27,10 +28,10 @@ func ExampleOpen() {
 	}
 	defer store.Close()
 
-	_, h := keycard.NewToken()
+	_, h := storetest.NewToken()
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	r := &keycard.Record{
-		Hash: h, ID: "example-session", Subject: "alice", Kind: keycard.KindBrowser,
+	r := &storage.Record{
+		Hash: h, ID: "example-session", Subject: "alice", Kind: storage.KindBrowser,
 		CreatedAt: now, IdleExpiresAt: now.Add(30 * time.Minute), ExpiresAt: now.Add(12 * time.Hour),
 	}
 	if err := store.Create(context.Background(), r); err != nil {

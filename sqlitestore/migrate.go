@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/internal/binrec"
+	"github.com/keycard-go/keycard/storage"
 )
 
 //go:embed migrations/*.sql
@@ -129,7 +129,7 @@ func migrateLive(ctx context.Context, tx *sql.Tx, n names, schema string) error 
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			r                                    keycard.Record
+			r                                    storage.Record
 			hash, meta                           []byte
 			created, authed, renewed, seen, idle sql.NullInt64
 			hasMeta                              bool

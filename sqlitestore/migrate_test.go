@@ -13,8 +13,8 @@ import (
 
 	_ "modernc.org/sqlite"
 
-	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/sqlitestore"
+	"github.com/keycard-go/keycard/storage"
 	"github.com/keycard-go/keycard/storetest"
 )
 
@@ -64,14 +64,14 @@ func v1Bytes(b []byte) any {
 }
 
 // Create inserts the live record r as version 1 did, with r.Version.
-func (w *v1) Create(r *keycard.Record) {
+func (w *v1) Create(r *storage.Record) {
 	w.t.Helper()
 	blob := func(s string) []byte { return append([]byte{}, s...) }
 	_, err := w.db.Exec(`INSERT INTO `+w.prefix+`sessions (hash, id, subject, kind, state, created_at, authenticated_at,
 		renewed_at, last_seen_at, idle_expires_at, expires_at, idle_timeout, persistent, ip, user_agent,
 		fingerprint, data, meta, version, successor, grace_until, deadline)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-		r.Hash[:], blob(r.ID), blob(r.Subject), int64(r.Kind), int64(keycard.StateLive),
+		r.Hash[:], blob(r.ID), blob(r.Subject), int64(r.Kind), int64(storage.StateLive),
 		v1Micros(r.CreatedAt), v1Micros(r.AuthenticatedAt), v1Micros(r.RenewedAt), v1Micros(r.LastSeenAt),
 		v1Micros(r.IdleExpiresAt), v1Micros(r.ExpiresAt), int64(r.IdleTimeout), r.Persistent,
 		blob(r.IP), blob(r.UserAgent), blob(r.Fingerprint), v1Bytes(r.Data), v1Bytes(r.Meta),
@@ -82,7 +82,7 @@ func (w *v1) Create(r *keycard.Record) {
 }
 
 // Tombstone turns the record under h into a tombstone with version 1's UPDATE.
-func (w *v1) Tombstone(h keycard.Hash, state keycard.State, succ []byte, grace time.Time) {
+func (w *v1) Tombstone(h storage.Hash, state storage.State, succ []byte, grace time.Time) {
 	w.t.Helper()
 	res, err := w.db.Exec(`UPDATE `+w.prefix+`sessions SET state = ?, version = version + 1, successor = ?, grace_until = ?,
 		created_at = NULL, authenticated_at = NULL, renewed_at = NULL, last_seen_at = NULL,
@@ -96,7 +96,7 @@ func (w *v1) Tombstone(h keycard.Hash, state keycard.State, succ []byte, grace t
 
 // migrationFixture writes a version 1 database with storetest's migration
 // fixture and returns what each record must read back as.
-func migrationFixture(t *testing.T, path, prefix string) []*keycard.Record {
+func migrationFixture(t *testing.T, path, prefix string) []*storage.Record {
 	w := newV1(t, path, prefix)
 	defer w.db.Close()
 	return storetest.MigrationFixture(w)
@@ -200,7 +200,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 		if !bytes.Equal(data, w.Data) {
 			t.Errorf("data column of %q = %.40q, want %.40q", w.ID, data, w.Data)
 		}
-		if liveNull != (w.State != keycard.StateLive) {
+		if liveNull != (w.State != storage.StateLive) {
 			t.Errorf("live column of %q (state %d) NULL = %v", w.ID, w.State, liveNull)
 		}
 	}

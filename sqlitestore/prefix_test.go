@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/sqlitestore"
+	"github.com/keycard-go/keycard/storage"
 	"github.com/keycard-go/keycard/storetest"
 )
 
@@ -194,7 +194,7 @@ func TestTablePrefix(t *testing.T) {
 	}
 	stale := r.Clone()
 	stale.Version--
-	if err := s.Update(ctx, stale); !errors.Is(err, keycard.ErrConflict) {
+	if err := s.Update(ctx, stale); !errors.Is(err, storage.ErrConflict) {
 		t.Errorf("stale Update: %v, want ErrConflict", err)
 	}
 	next := storetest.NewRecord("alice")
@@ -222,7 +222,7 @@ func TestTablePrefix(t *testing.T) {
 	if err := other.Create(ctx, r.Clone()); err != nil {
 		t.Errorf("Create of the same record under another prefix: %v", err)
 	}
-	if _, err := s.Get(ctx, r.Hash); !errors.Is(err, keycard.ErrNotFound) {
+	if _, err := s.Get(ctx, r.Hash); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("a record of the other prefix is seen: %v", err)
 	}
 

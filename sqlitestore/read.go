@@ -9,8 +9,8 @@ import (
 	"io"
 	"time"
 
-	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/internal/binrec"
+	"github.com/keycard-go/keycard/storage"
 )
 
 // Reads go through the driver. Each reader is a read connection held for
@@ -141,17 +141,17 @@ func (s *Store) read(ctx context.Context, which int, arg []byte, each func(row [
 }
 
 // Get returns the record or tombstone under h: one primary-key SELECT.
-func (s *Store) Get(ctx context.Context, h keycard.Hash) (*keycard.Record, error) {
+func (s *Store) Get(ctx context.Context, h storage.Hash) (*storage.Record, error) {
 	return s.readOne(ctx, readGet, h[:])
 }
 
 // GetByID returns the live record with public ID id.
-func (s *Store) GetByID(ctx context.Context, id string) (*keycard.Record, error) {
+func (s *Store) GetByID(ctx context.Context, id string) (*storage.Record, error) {
 	return s.readOne(ctx, readGetByID, []byte(id))
 }
 
-func (s *Store) readOne(ctx context.Context, which int, arg []byte) (*keycard.Record, error) {
-	var r *keycard.Record
+func (s *Store) readOne(ctx context.Context, which int, arg []byte) (*storage.Record, error) {
+	var r *storage.Record
 	err := s.read(ctx, which, arg, func(row []driver.Value) (err error) {
 		r, err = recordOf(row)
 		if err == nil {
@@ -163,17 +163,17 @@ func (s *Store) readOne(ctx context.Context, which int, arg []byte) (*keycard.Re
 		return nil, err
 	}
 	if r == nil {
-		return nil, keycard.ErrNotFound
+		return nil, storage.ErrNotFound
 	}
 	return r, nil
 }
 
 // List returns the live records of subject through the subject index.
-func (s *Store) List(ctx context.Context, subject string) ([]*keycard.Record, error) {
+func (s *Store) List(ctx context.Context, subject string) ([]*storage.Record, error) {
 	if subject == "" {
 		return nil, nil
 	}
-	var out []*keycard.Record
+	var out []*storage.Record
 	err := s.read(ctx, readList, []byte(subject), func(row []driver.Value) error {
 		r, err := recordOf(row)
 		if err == nil {
@@ -219,15 +219,15 @@ func (d *rowReader) time(v driver.Value) time.Time {
 }
 
 // recordOf decodes one row of columns.
-func recordOf(row []driver.Value) (*keycard.Record, error) {
+func recordOf(row []driver.Value) (*storage.Record, error) {
 	var (
-		r keycard.Record
+		r storage.Record
 		d rowReader
 	)
 	hash, succ := d.bytes(row[0]), d.bytes(row[7])
 	copy(r.Hash[:], hash)
 	id, subject := d.bytes(row[1]), d.bytes(row[2])
-	r.Kind, r.State = keycard.Kind(d.int(row[3])), keycard.State(d.int(row[4]))
+	r.Kind, r.State = storage.Kind(d.int(row[3])), storage.State(d.int(row[4]))
 	r.ExpiresAt = d.time(row[5])
 	r.Version = uint64(d.int(row[6]))
 	copy(r.Successor[:], succ)

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/sqlitestore"
+	"github.com/keycard-go/keycard/storage"
 	"github.com/keycard-go/keycard/storetest"
 )
 
@@ -44,14 +44,14 @@ func TestContextStopsSlowWrite(t *testing.T) {
 	if err == nil {
 		t.Fatal("Create while another connection holds the write lock succeeded")
 	}
-	if errors.Is(err, keycard.ErrExists) || errors.Is(err, keycard.ErrNotFound) || errors.Is(err, keycard.ErrConflict) {
+	if errors.Is(err, storage.ErrExists) || errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrConflict) {
 		t.Errorf("Create: got %v, want an error that is not a keycard sentinel", err)
 	}
 	if elapsed > 5*time.Second {
 		t.Errorf("Create returned after %v, want soon after the 200ms deadline", elapsed)
 	}
 	// Reads never wait for the writer (WAL).
-	if _, err := s.Get(context.Background(), keycard.Hash{1}); !errors.Is(err, keycard.ErrNotFound) {
+	if _, err := s.Get(context.Background(), storage.Hash{1}); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("Get during the other writer's transaction: %v, want ErrNotFound", err)
 	}
 }
@@ -73,7 +73,7 @@ func TestBackgroundSweep(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "keycard.db")
-			storetest.BackgroundSweep(t, tt.every, func(t *testing.T) keycard.Store { return open(t, path, tt.opts) })
+			storetest.BackgroundSweep(t, tt.every, func(t *testing.T) storage.Store { return open(t, path, tt.opts) })
 		})
 	}
 }

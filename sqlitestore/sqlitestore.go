@@ -15,9 +15,9 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
-	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/internal/binrec"
 	"github.com/keycard-go/keycard/internal/sweep"
+	"github.com/keycard-go/keycard/storage"
 )
 
 // Options configures a Store. A nil *Options means all defaults.
@@ -67,7 +67,7 @@ type Options struct {
 	SynchronousNormal bool
 }
 
-// Store is a keycard.Store in one SQLite database file. It is safe for
+// Store is a storage.Store in one SQLite database file. It is safe for
 // concurrent use. Writes go through a single connection, so writers of one
 // process are serialised in Go and SQLITE_BUSY never reaches a caller; reads
 // use a pool of read connections and never wait for a writer (WAL mode).
@@ -82,7 +82,7 @@ type Store struct {
 	closeErr  error
 }
 
-var _ keycard.Store = (*Store)(nil)
+var _ storage.Store = (*Store)(nil)
 
 // Open opens (creating it with mode 0600 when it does not exist) the SQLite
 // database at path, applies the embedded schema migrations, starts the
@@ -246,7 +246,7 @@ func newStatements(n names) statements {
 // insert inserts the live record r with the given version.
 func (s *Store) insert(ctx context.Context, db interface {
 	ExecContext(context.Context, string, ...any) (sql.Result, error)
-}, r *keycard.Record, version uint64) error {
+}, r *storage.Record, version uint64) error {
 	live, err := binrec.EncodeLive(r)
 	if err != nil {
 		return fmt.Errorf("sqlitestore: %w", err)
@@ -266,7 +266,7 @@ func translate(err error) error {
 	if errors.As(err, &se) {
 		switch se.Code() {
 		case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
-			return keycard.ErrExists
+			return storage.ErrExists
 		}
 	}
 	return fmt.Errorf("sqlitestore: %w", err)
@@ -274,7 +274,7 @@ func translate(err error) error {
 
 // Create inserts r with Version 1; the primary key on hash and the unique
 // index on the live IDs turn a duplicate into ErrExists.
-func (s *Store) Create(ctx context.Context, r *keycard.Record) error {
+func (s *Store) Create(ctx context.Context, r *storage.Record) error {
 	if err := s.insert(ctx, s.w, r, 1); err != nil {
 		return err
 	}
@@ -286,23 +286,23 @@ func (s *Store) Create(ctx context.Context, r *keycard.Record) error {
 // statement changed no row.
 func (s *Store) casFailure(ctx context.Context, q interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
-}, h keycard.Hash) error {
+}, h storage.Hash) error {
 	var state int64
 	err := q.QueryRowContext(ctx, s.sql.state, h[:]).Scan(&state)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return keycard.ErrNotFound
+		return storage.ErrNotFound
 	case err != nil:
 		return translate(err)
-	case state != int64(keycard.StateLive):
-		return keycard.ErrNotFound
+	case state != int64(storage.StateLive):
+		return storage.ErrNotFound
 	}
-	return keycard.ErrConflict
+	return storage.ErrConflict
 }
 
 // Update is one UPDATE ... WHERE hash = ? AND state = 0 AND version = ?; only
 // when it changes no row does a SELECT tell ErrNotFound from ErrConflict.
-func (s *Store) Update(ctx context.Context, r *keycard.Record) error {
+func (s *Store) Update(ctx context.Context, r *storage.Record) error {
 	live, err := binrec.EncodeLive(r)
 	if err != nil {
 		return fmt.Errorf("sqlitestore: %w", err)
@@ -321,14 +321,14 @@ func (s *Store) Update(ctx context.Context, r *keycard.Record) error {
 
 // Rotate tombstones old (compare-and-swap on its version and subject) and
 // inserts next, in one write transaction.
-func (s *Store) Rotate(ctx context.Context, old, next *keycard.Record, graceUntil time.Time) error {
+func (s *Store) Rotate(ctx context.Context, old, next *storage.Record, graceUntil time.Time) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return translate(err)
 	}
 	defer tx.Rollback()
 	var succ any = next.Hash[:]
-	n, err := exec(ctx, tx, s.sql.tombstone, int64(keycard.StateRotated), succ, micros(graceUntil), old.Hash[:], int64(old.Version), []byte(old.Subject))
+	n, err := exec(ctx, tx, s.sql.tombstone, int64(storage.StateRotated), succ, micros(graceUntil), old.Hash[:], int64(old.Version), []byte(old.Subject))
 	if err != nil {
 		return err
 	}
@@ -347,7 +347,7 @@ func (s *Store) Rotate(ctx context.Context, old, next *keycard.Record, graceUnti
 }
 
 // Delete turns the live record h into a destroyed tombstone: one UPDATE.
-func (s *Store) Delete(ctx context.Context, h keycard.Hash) error {
+func (s *Store) Delete(ctx context.Context, h storage.Hash) error {
 	return s.destroy(ctx, s.sql.destroyHash, h[:])
 }
 
@@ -357,12 +357,12 @@ func (s *Store) DeleteByID(ctx context.Context, id string) error {
 }
 
 func (s *Store) destroy(ctx context.Context, q string, arg any) error {
-	n, err := exec(ctx, s.w, q, int64(keycard.StateDestroyed), nil, nil, arg)
+	n, err := exec(ctx, s.w, q, int64(storage.StateDestroyed), nil, nil, arg)
 	if err != nil {
 		return err
 	}
 	if n == 0 {
-		return keycard.ErrNotFound
+		return storage.ErrNotFound
 	}
 	return nil
 }
@@ -372,7 +372,7 @@ func (s *Store) DeleteSubject(ctx context.Context, subject, exceptID string) (in
 	if subject == "" {
 		return 0, nil
 	}
-	n, err := exec(ctx, s.w, s.sql.destroySubject, int64(keycard.StateDestroyed), nil, nil, []byte(subject), []byte(exceptID))
+	n, err := exec(ctx, s.w, s.sql.destroySubject, int64(storage.StateDestroyed), nil, nil, []byte(subject), []byte(exceptID))
 	return int(n), err
 }
 

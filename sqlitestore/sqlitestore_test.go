@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/sqlitestore"
+	"github.com/keycard-go/keycard/storage"
 	"github.com/keycard-go/keycard/storetest"
 )
 
@@ -28,7 +28,7 @@ func open(t testing.TB, path string, opts *sqlitestore.Options) *sqlitestore.Sto
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) keycard.Store {
+	storetest.Run(t, func(t *testing.T) storage.Store {
 		return open(t, filepath.Join(t.TempDir(), "keycard.db"), &sqlitestore.Options{SynchronousNormal: true})
 	})
 }
@@ -101,15 +101,15 @@ func TestCorruptRecord(t *testing.T) {
 			if _, err := db.Exec(`UPDATE sessions SET `+tt.set+` WHERE hash = ?`, r.Hash[:]); err != nil {
 				t.Fatal(err)
 			}
-			for name, read := range map[string]func() (*keycard.Record, error){
-				"Get":     func() (*keycard.Record, error) { return s.Get(ctx, r.Hash) },
-				"GetByID": func() (*keycard.Record, error) { return s.GetByID(ctx, r.ID) },
+			for name, read := range map[string]func() (*storage.Record, error){
+				"Get":     func() (*storage.Record, error) { return s.Get(ctx, r.Hash) },
+				"GetByID": func() (*storage.Record, error) { return s.GetByID(ctx, r.ID) },
 			} {
 				got, err := read()
 				if err == nil || got != nil {
 					t.Errorf("%s = %v, %v; want an error", name, got, err)
 				}
-				if errors.Is(err, keycard.ErrNotFound) || errors.Is(err, keycard.ErrConflict) || errors.Is(err, keycard.ErrExists) {
+				if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrExists) {
 					t.Errorf("%s: %v, want an error that is not a keycard sentinel", name, err)
 				}
 			}
@@ -120,7 +120,7 @@ func TestCorruptRecord(t *testing.T) {
 			if err := s.Delete(ctx, r.Hash); err != nil {
 				t.Fatal(err)
 			}
-			if got, err := s.Get(ctx, r.Hash); err != nil || got.State != keycard.StateDestroyed {
+			if got, err := s.Get(ctx, r.Hash); err != nil || got.State != storage.StateDestroyed {
 				t.Errorf("Get after Delete = %v, %v; want the tombstone", got, err)
 			}
 		})

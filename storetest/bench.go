@@ -5,12 +5,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/storage"
 )
 
 // BenchRecord creates in s a record the size of a typical browser session
 // (client address, user agent, a few values) and returns it.
-func BenchRecord(b *testing.B, s keycard.Store) *keycard.Record {
+func BenchRecord(b *testing.B, s storage.Store) *storage.Record {
 	r := NewRecord("alice")
 	r.IP, r.UserAgent = "192.0.2.1", "Mozilla/5.0 (X11; Linux x86_64) Keycard-bench"
 	r.Data = []byte(`{"cart":[1,2,3],"theme":"dark","csrf":"0123456789abcdef0123456789abcdef"}`)
@@ -21,7 +21,7 @@ func BenchRecord(b *testing.B, s keycard.Store) *keycard.Record {
 }
 
 // BenchGet measures Get of a BenchRecord.
-func BenchGet(b *testing.B, s keycard.Store) {
+func BenchGet(b *testing.B, s storage.Store) {
 	r := BenchRecord(b, s)
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -33,7 +33,7 @@ func BenchGet(b *testing.B, s keycard.Store) {
 }
 
 // BenchUpdate measures Update of a BenchRecord, each moving LastSeenAt.
-func BenchUpdate(b *testing.B, s keycard.Store) {
+func BenchUpdate(b *testing.B, s storage.Store) {
 	r := BenchRecord(b, s)
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -46,13 +46,13 @@ func BenchUpdate(b *testing.B, s keycard.Store) {
 }
 
 // BenchRotate measures Rotate of a BenchRecord to a new token, again and again.
-func BenchRotate(b *testing.B, s keycard.Store) {
+func BenchRotate(b *testing.B, s storage.Store) {
 	cur := BenchRecord(b, s)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
 		next := cur.Clone()
-		_, next.Hash = keycard.NewToken()
+		next.Hash = NewHash()
 		if err := s.Rotate(ctx, cur, next, time.Now().Add(30*time.Second)); err != nil {
 			b.Fatal(err)
 		}
@@ -63,7 +63,7 @@ func BenchRotate(b *testing.B, s keycard.Store) {
 // BenchGetVsRaw alternates raw, the driver's own read of a value like r, and
 // a Get of r, so that both see the same machine load, and reports their
 // times and ratio (get/raw).
-func BenchGetVsRaw(b *testing.B, s keycard.Store, r *keycard.Record, raw func() error) {
+func BenchGetVsRaw(b *testing.B, s storage.Store, r *storage.Record, raw func() error) {
 	ctx := context.Background()
 	var rawTime, getTime time.Duration
 	for b.Loop() {

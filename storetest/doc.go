@@ -1,10 +1,10 @@
-// Package storetest is the conformance suite that every keycard.Store runs.
+// Package storetest is the conformance suite that every storage.Store runs.
 //
 // A store's own test calls Run with a constructor that returns an empty,
 // isolated store for each subtest:
 //
 //	func TestConformance(t *testing.T) {
-//		storetest.Run(t, func(t *testing.T) keycard.Store {
+//		storetest.Run(t, func(t *testing.T) storage.Store {
 //			s := memstore.New(nil)
 //			t.Cleanup(s.Close)
 //			return s
@@ -13,7 +13,7 @@
 //
 // # What it checks
 //
-// Every clause of the keycard.Store doc comment: Create and Get round trips
+// Every clause of the storage.Store doc comment: Create and Get round trips
 // with every field byte-exact and every time Equal; ErrExists for a taken hash
 // (live or tombstone) or a taken live ID; compare-and-swap versions for Update
 // and Rotate; the tombstones left by Delete, DeleteByID, DeleteSubject and

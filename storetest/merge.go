@@ -9,14 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/storage"
 )
 
-// mergeTests check the keycard.Merger clauses; Run runs them on stores that
+// mergeTests check the storage.Merger clauses; Run runs them on stores that
 // implement it and skips them on the others.
 var mergeTests = []struct {
 	name string
-	fn   func(t *testing.T, s keycard.Merger)
+	fn   func(t *testing.T, s storage.Merger)
 }{
 	{"MergeApplies", testMergeApplies},
 	{"MergeIdleTimeouts", testMergeIdleTimeouts},
@@ -32,7 +32,7 @@ var mergeTests = []struct {
 
 // merged returns what m makes of r under a conforming Merger: m.Apply's
 // changes and the next version.
-func merged(t *testing.T, r *keycard.Record, m *keycard.Merge) *keycard.Record {
+func merged(t *testing.T, r *storage.Record, m *storage.Merge) *storage.Record {
 	t.Helper()
 	want := r.Clone()
 	if !m.Apply(want) {
@@ -44,7 +44,7 @@ func merged(t *testing.T, r *keycard.Record, m *keycard.Merge) *keycard.Record {
 
 // mustMerge merges m into the record under h and checks both the returned
 // record and the stored one against want.
-func mustMerge(t *testing.T, s keycard.Merger, h keycard.Hash, m *keycard.Merge, want *keycard.Record) *keycard.Record {
+func mustMerge(t *testing.T, s storage.Merger, h storage.Hash, m *storage.Merge, want *storage.Record) *storage.Record {
 	t.Helper()
 	got, err := s.Merge(ctx(t), h, m)
 	if err != nil {
@@ -57,17 +57,17 @@ func mustMerge(t *testing.T, s keycard.Merger, h keycard.Hash, m *keycard.Merge,
 	return got
 }
 
-func set(k, v string) keycard.Change { return keycard.Change{Key: k, Value: json.RawMessage(v)} }
-func del(k string) keycard.Change    { return keycard.Change{Key: k} }
+func set(k, v string) storage.Change { return storage.Change{Key: k, Value: json.RawMessage(v)} }
+func del(k string) storage.Change    { return storage.Change{Key: k} }
 
-func testMergeApplies(t *testing.T, s keycard.Merger) {
+func testMergeApplies(t *testing.T, s storage.Merger) {
 	r := fullRecord("alice")
-	r.Kind = keycard.KindBrowser
+	r.Kind = storage.KindBrowser
 	r.IdleTimeout = 0
 	r.Data = []byte(`{"keep":[1,2],"k":"v","gone":true}`)
 	mustCreate(t, s, r)
-	m := &keycard.Merge{Kind: keycard.KindBrowser, Now: r.LastSeenAt.Add(time.Minute), IdleTimeout: 20 * time.Minute,
-		Changes: []keycard.Change{set("k", `"w"`), set("new", `{"a":null}`), del("gone"), set("k", `"last wins"`), del("never set")}}
+	m := &storage.Merge{Kind: storage.KindBrowser, Now: r.LastSeenAt.Add(time.Minute), IdleTimeout: 20 * time.Minute,
+		Changes: []storage.Change{set("k", `"w"`), set("new", `{"a":null}`), del("gone"), set("k", `"last wins"`), del("never set")}}
 	want := merged(t, r, m)
 	if got := string(want.Data); got != `{"k":"last wins","keep":[1,2],"new":{"a":null}}` {
 		t.Fatalf("test bug: MergeData gave %s", got)
@@ -76,8 +76,8 @@ func testMergeApplies(t *testing.T, s keycard.Merger) {
 
 	// A second merge applies on top of the first, and deleting every key
 	// leaves no data.
-	m2 := &keycard.Merge{Kind: keycard.KindBrowser, Now: m.Now.Add(time.Second), IdleTimeout: 20 * time.Minute,
-		Changes: []keycard.Change{del("keep"), del("k"), del("new")}}
+	m2 := &storage.Merge{Kind: storage.KindBrowser, Now: m.Now.Add(time.Second), IdleTimeout: 20 * time.Minute,
+		Changes: []storage.Change{del("keep"), del("k"), del("new")}}
 	want2 := merged(t, got, m2)
 	if want2.Data != nil {
 		t.Fatalf("test bug: MergeData gave %s, want nil", want2.Data)
@@ -88,18 +88,18 @@ func testMergeApplies(t *testing.T, s keycard.Merger) {
 	e := NewRecord("")
 	e.Data = nil
 	mustCreate(t, s, e)
-	m3 := &keycard.Merge{Kind: keycard.KindBrowser, Now: e.LastSeenAt, IdleTimeout: time.Minute, Changes: []keycard.Change{set("a", "1")}}
+	m3 := &storage.Merge{Kind: storage.KindBrowser, Now: e.LastSeenAt, IdleTimeout: time.Minute, Changes: []storage.Change{set("a", "1")}}
 	mustMerge(t, s, e.Hash, m3, merged(t, e, m3))
 }
 
 // testMergeIdleTimeouts: the record's own idle timeout wins over the
 // Manager's, and the idle deadline never passes the absolute one.
-func testMergeIdleTimeouts(t *testing.T, s keycard.Merger) {
+func testMergeIdleTimeouts(t *testing.T, s storage.Merger) {
 	own := NewRecord("alice")
 	own.IdleTimeout = 5*time.Minute + 7*time.Microsecond
 	mustCreate(t, s, own)
-	m := &keycard.Merge{Kind: keycard.KindBrowser, Now: own.LastSeenAt.Add(time.Second), IdleTimeout: time.Hour,
-		Changes: []keycard.Change{set("x", "1")}}
+	m := &storage.Merge{Kind: storage.KindBrowser, Now: own.LastSeenAt.Add(time.Second), IdleTimeout: time.Hour,
+		Changes: []storage.Change{set("x", "1")}}
 	want := merged(t, own, m)
 	if !want.IdleExpiresAt.Equal(m.Now.Add(own.IdleTimeout)) {
 		t.Fatalf("test bug: Apply set IdleExpiresAt %v", want.IdleExpiresAt)
@@ -110,8 +110,8 @@ func testMergeIdleTimeouts(t *testing.T, s keycard.Merger) {
 	capped.ExpiresAt = capped.LastSeenAt.Add(10 * time.Second)
 	capped.IdleExpiresAt = capped.ExpiresAt
 	mustCreate(t, s, capped)
-	m = &keycard.Merge{Kind: keycard.KindBrowser, Now: capped.LastSeenAt.Add(time.Second), IdleTimeout: time.Hour,
-		Changes: []keycard.Change{set("x", "1")}}
+	m = &storage.Merge{Kind: storage.KindBrowser, Now: capped.LastSeenAt.Add(time.Second), IdleTimeout: time.Hour,
+		Changes: []storage.Change{set("x", "1")}}
 	want = merged(t, capped, m)
 	if !want.IdleExpiresAt.Equal(capped.ExpiresAt) {
 		t.Fatalf("test bug: Apply set IdleExpiresAt %v", want.IdleExpiresAt)
@@ -121,12 +121,12 @@ func testMergeIdleTimeouts(t *testing.T, s keycard.Merger) {
 
 // testMergeDeclines: every record a merge does not apply to is left exactly
 // as it was, and the caller gets ErrNotFound.
-func testMergeDeclines(t *testing.T, s keycard.Merger) {
+func testMergeDeclines(t *testing.T, s storage.Merger) {
 	c := ctx(t)
 	now := Now()
-	change := []keycard.Change{set("evil", `"written"`)}
-	browser := func(at time.Time) *keycard.Merge {
-		return &keycard.Merge{Kind: keycard.KindBrowser, Now: at, IdleTimeout: time.Hour, Changes: change}
+	change := []storage.Change{set("evil", `"written"`)}
+	browser := func(at time.Time) *storage.Merge {
+		return &storage.Merge{Kind: storage.KindBrowser, Now: at, IdleTimeout: time.Hour, Changes: change}
 	}
 
 	destroyed := NewRecord("alice")
@@ -142,7 +142,7 @@ func testMergeDeclines(t *testing.T, s keycard.Merger) {
 		t.Fatal(err)
 	}
 	api := NewRecord("bob")
-	api.Kind = keycard.KindAPI
+	api.Kind = storage.KindAPI
 	mustCreate(t, s, api)
 	idle := NewRecord("carol")
 	idle.IdleExpiresAt = now.Add(time.Minute)
@@ -154,14 +154,14 @@ func testMergeDeclines(t *testing.T, s keycard.Merger) {
 
 	tests := []struct {
 		name string
-		h    keycard.Hash
-		m    *keycard.Merge
+		h    storage.Hash
+		m    *storage.Merge
 	}{
 		{"absent", NewHash(), browser(now)},
 		{"destroyed tombstone", destroyed.Hash, browser(now)},
 		{"rotated tombstone in its grace window", rotated.Hash, browser(now)},
 		{"another kind", api.Hash, browser(now)},
-		{"api merge on a browser record", next.Hash, &keycard.Merge{Kind: keycard.KindAPI, Now: now, IdleTimeout: time.Hour, Changes: change}},
+		{"api merge on a browser record", next.Hash, &storage.Merge{Kind: storage.KindAPI, Now: now, IdleTimeout: time.Hour, Changes: change}},
 		{"idle deadline reached", idle.Hash, browser(idle.IdleExpiresAt)},
 		{"idle deadline passed", idle.Hash, browser(idle.IdleExpiresAt.Add(time.Hour))},
 		{"absolute deadline reached", absolute.Hash, browser(absolute.ExpiresAt)},
@@ -170,7 +170,7 @@ func testMergeDeclines(t *testing.T, s keycard.Merger) {
 		t.Run(tt.name, func(t *testing.T) {
 			before, beforeErr := s.Get(c, tt.h)
 			got, err := s.Merge(c, tt.h, tt.m)
-			if !errors.Is(err, keycard.ErrNotFound) {
+			if !errors.Is(err, storage.ErrNotFound) {
 				t.Fatalf("Merge = %v, %v; want ErrNotFound", got, err)
 			}
 			after, afterErr := s.Get(c, tt.h)
@@ -189,26 +189,26 @@ func testMergeDeclines(t *testing.T, s keycard.Merger) {
 // testMergeAndCompareAndSwap: a merge is a write like Update: a caller who
 // read before it conflicts, one who read after it does not, and merges see
 // what Update wrote.
-func testMergeAndCompareAndSwap(t *testing.T, s keycard.Merger) {
+func testMergeAndCompareAndSwap(t *testing.T, s storage.Merger) {
 	c := ctx(t)
 	r := NewRecord("alice")
 	mustCreate(t, s, r)
 	stale := mustGet(t, s, r.Hash)
-	m := &keycard.Merge{Kind: keycard.KindBrowser, Now: r.LastSeenAt, IdleTimeout: time.Hour, Changes: []keycard.Change{set("a", "1")}}
+	m := &storage.Merge{Kind: storage.KindBrowser, Now: r.LastSeenAt, IdleTimeout: time.Hour, Changes: []storage.Change{set("a", "1")}}
 	got := mustMerge(t, s, r.Hash, m, merged(t, r, m))
 
 	stale.Data = []byte(`{"lost":true}`)
-	wantErr(t, "Update of a record read before a Merge", s.Update(c, stale), keycard.ErrConflict)
+	wantErr(t, "Update of a record read before a Merge", s.Update(c, stale), storage.ErrConflict)
 	next := NewRecord("alice")
 	next.ID = r.ID
-	wantErr(t, "Rotate of a record read before a Merge", s.Rotate(c, stale, next, time.Time{}), keycard.ErrConflict)
+	wantErr(t, "Rotate of a record read before a Merge", s.Rotate(c, stale, next, time.Time{}), storage.ErrConflict)
 
 	fresh := got.Clone()
 	fresh.Data = []byte(`{"from":"update"}`)
 	if err := s.Update(c, fresh); err != nil {
 		t.Fatalf("Update of the merged record: %v", err)
 	}
-	m2 := &keycard.Merge{Kind: keycard.KindBrowser, Now: r.LastSeenAt, IdleTimeout: time.Hour, Changes: []keycard.Change{set("b", "2")}}
+	m2 := &storage.Merge{Kind: storage.KindBrowser, Now: r.LastSeenAt, IdleTimeout: time.Hour, Changes: []storage.Change{set("b", "2")}}
 	want := merged(t, fresh, m2)
 	if string(want.Data) != `{"b":2,"from":"update"}` {
 		t.Fatalf("test bug: %s", want.Data)
@@ -218,13 +218,13 @@ func testMergeAndCompareAndSwap(t *testing.T, s keycard.Merger) {
 
 // testMergeKeepsIndexes: the merged record is what GetByID and List return,
 // and expiry follows its new idle deadline.
-func testMergeKeepsIndexes(t *testing.T, s keycard.Merger) {
+func testMergeKeepsIndexes(t *testing.T, s storage.Merger) {
 	c := ctx(t)
 	r := NewRecord("alice")
 	r.IdleExpiresAt = r.LastSeenAt.Add(time.Minute)
 	mustCreate(t, s, r)
-	m := &keycard.Merge{Kind: keycard.KindBrowser, Now: r.LastSeenAt.Add(30 * time.Second), IdleTimeout: time.Hour,
-		Changes: []keycard.Change{set("a", "1")}}
+	m := &storage.Merge{Kind: storage.KindBrowser, Now: r.LastSeenAt.Add(30 * time.Second), IdleTimeout: time.Hour,
+		Changes: []storage.Change{set("a", "1")}}
 	want := mustMerge(t, s, r.Hash, m, merged(t, r, m))
 	if d := Diff(wantByID(t, s, r.ID, r.Hash), want); d != "" {
 		t.Errorf("GetByID after Merge differs:%s", d)
@@ -239,7 +239,7 @@ func testMergeKeepsIndexes(t *testing.T, s keycard.Merger) {
 
 // testConcurrentMerges: merges of different keys of one record, all at
 // once, lose nothing.
-func testConcurrentMerges(t *testing.T, s keycard.Merger) {
+func testConcurrentMerges(t *testing.T, s storage.Merger) {
 	r := NewRecord("alice")
 	r.Data = nil
 	mustCreate(t, s, r)
@@ -247,8 +247,8 @@ func testConcurrentMerges(t *testing.T, s keycard.Merger) {
 	var wg sync.WaitGroup
 	for i := range workers {
 		wg.Go(func() {
-			m := &keycard.Merge{Kind: keycard.KindBrowser, Now: r.LastSeenAt, IdleTimeout: time.Hour,
-				Changes: []keycard.Change{set(fmt.Sprintf("key%02d", i), fmt.Sprint(i))}}
+			m := &storage.Merge{Kind: storage.KindBrowser, Now: r.LastSeenAt, IdleTimeout: time.Hour,
+				Changes: []storage.Change{set(fmt.Sprintf("key%02d", i), fmt.Sprint(i))}}
 			if _, err := s.Merge(ctx(t), r.Hash, m); err != nil {
 				t.Errorf("Merge %d: %v", i, err)
 			}
@@ -272,7 +272,7 @@ func testConcurrentMerges(t *testing.T, s keycard.Merger) {
 
 // testMergeHostileInputs: keys and values with quotes, NULs, Unicode, SQL
 // and Lua metacharacters come back byte-exact.
-func testMergeHostileInputs(t *testing.T, s keycard.Merger) {
+func testMergeHostileInputs(t *testing.T, s storage.Merger) {
 	r := NewRecord(`o'brien "x" \ %a`)
 	r.Data = []byte(`{"seed":"\u0000 ]] %s"}`)
 	mustCreate(t, s, r)
@@ -282,8 +282,8 @@ func testMergeHostileInputs(t *testing.T, s keycard.Merger) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := &keycard.Merge{Kind: keycard.KindBrowser, Now: r.LastSeenAt, IdleTimeout: time.Hour,
-			Changes: []keycard.Change{{Key: h.s, Value: v}, {Key: "v " + h.s, Value: v}, del("seed")}}
+		m := &storage.Merge{Kind: storage.KindBrowser, Now: r.LastSeenAt, IdleTimeout: time.Hour,
+			Changes: []storage.Change{{Key: h.s, Value: v}, {Key: "v " + h.s, Value: v}, del("seed")}}
 		cur = mustMerge(t, s, r.Hash, m, merged(t, cur, m))
 	}
 	var vals map[string]string
@@ -297,24 +297,24 @@ func testMergeHostileInputs(t *testing.T, s keycard.Merger) {
 	}
 }
 
-func testMergeLargeValue(t *testing.T, s keycard.Merger) {
+func testMergeLargeValue(t *testing.T, s storage.Merger) {
 	r := NewRecord("alice")
 	mustCreate(t, s, r)
 	big := bigValue(1 << 20)
-	m := &keycard.Merge{Kind: keycard.KindBrowser, Now: r.LastSeenAt, IdleTimeout: time.Hour,
-		Changes: []keycard.Change{{Key: "big", Value: big}}}
+	m := &storage.Merge{Kind: storage.KindBrowser, Now: r.LastSeenAt, IdleTimeout: time.Hour,
+		Changes: []storage.Change{{Key: "big", Value: big}}}
 	got := mustMerge(t, s, r.Hash, m, merged(t, r, m))
-	m2 := &keycard.Merge{Kind: keycard.KindBrowser, Now: r.LastSeenAt, IdleTimeout: time.Hour,
-		Changes: []keycard.Change{set("small", "1")}}
+	m2 := &storage.Merge{Kind: storage.KindBrowser, Now: r.LastSeenAt, IdleTimeout: time.Hour,
+		Changes: []storage.Change{set("small", "1")}}
 	mustMerge(t, s, r.Hash, m2, merged(t, got, m2))
 }
 
-func testMergeContextCanceled(t *testing.T, s keycard.Merger) {
+func testMergeContextCanceled(t *testing.T, s storage.Merger) {
 	r := NewRecord("alice")
 	mustCreate(t, s, r)
 	cc, cancel := context.WithCancel(ctx(t))
 	cancel()
-	m := &keycard.Merge{Kind: keycard.KindBrowser, Now: r.LastSeenAt, IdleTimeout: time.Hour, Changes: []keycard.Change{set("a", "1")}}
+	m := &storage.Merge{Kind: storage.KindBrowser, Now: r.LastSeenAt, IdleTimeout: time.Hour, Changes: []storage.Change{set("a", "1")}}
 	if _, err := s.Merge(cc, r.Hash, m); err == nil {
 		t.Error("Merge with a cancelled context returned nil, want an error")
 	}
@@ -324,17 +324,17 @@ func testMergeContextCanceled(t *testing.T, s keycard.Merger) {
 // testMergeThenEnd: a merged record ends like any other: Rotate (with the
 // version Merge returned), Delete and DeleteSubject leave the tombstones the
 // contract describes, and merges into them are declined.
-func testMergeThenEnd(t *testing.T, s keycard.Merger) {
+func testMergeThenEnd(t *testing.T, s storage.Merger) {
 	c := ctx(t)
-	mergeInto := func(r *keycard.Record) *keycard.Record {
+	mergeInto := func(r *storage.Record) *storage.Record {
 		t.Helper()
-		m := &keycard.Merge{Kind: keycard.KindBrowser, Now: r.LastSeenAt, IdleTimeout: time.Hour, Changes: []keycard.Change{set("a", "1")}}
+		m := &storage.Merge{Kind: storage.KindBrowser, Now: r.LastSeenAt, IdleTimeout: time.Hour, Changes: []storage.Change{set("a", "1")}}
 		return mustMerge(t, s, r.Hash, m, merged(t, r, m))
 	}
-	decline := func(h keycard.Hash) {
+	decline := func(h storage.Hash) {
 		t.Helper()
-		m := &keycard.Merge{Kind: keycard.KindBrowser, Now: Now(), IdleTimeout: time.Hour, Changes: []keycard.Change{set("b", "2")}}
-		if _, err := s.Merge(c, h, m); !errors.Is(err, keycard.ErrNotFound) {
+		m := &storage.Merge{Kind: storage.KindBrowser, Now: Now(), IdleTimeout: time.Hour, Changes: []storage.Change{set("b", "2")}}
+		if _, err := s.Merge(c, h, m); !errors.Is(err, storage.ErrNotFound) {
 			t.Errorf("Merge into a tombstone: %v, want ErrNotFound", err)
 		}
 	}
@@ -345,7 +345,7 @@ func testMergeThenEnd(t *testing.T, s keycard.Merger) {
 	if err := s.Delete(c, r.Hash); err != nil {
 		t.Fatalf("Delete of a merged record: %v", err)
 	}
-	wantTombstone(t, s, r, keycard.StateDestroyed, keycard.Hash{}, time.Time{})
+	wantTombstone(t, s, r, storage.StateDestroyed, storage.Hash{}, time.Time{})
 	decline(r.Hash)
 
 	old := NewRecord("alice")
@@ -357,13 +357,13 @@ func testMergeThenEnd(t *testing.T, s keycard.Merger) {
 	if err := s.Rotate(c, old, next, grace); err != nil {
 		t.Fatalf("Rotate of a merged record: %v", err)
 	}
-	wantTombstone(t, s, old, keycard.StateRotated, next.Hash, grace)
+	wantTombstone(t, s, old, storage.StateRotated, next.Hash, grace)
 	decline(old.Hash)
 	next = mergeInto(next)
 
 	if n, err := s.DeleteSubject(c, "alice", ""); err != nil || n != 1 {
 		t.Fatalf("DeleteSubject = %d, %v; want 1", n, err)
 	}
-	wantTombstone(t, s, next, keycard.StateDestroyed, keycard.Hash{}, time.Time{})
+	wantTombstone(t, s, next, storage.StateDestroyed, storage.Hash{}, time.Time{})
 	decline(next.Hash)
 }

@@ -7,28 +7,28 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/storage"
 )
 
 // A LegacyWriter writes records the way an older schema of a store did, so
 // that a migration test can check what the migration makes of them.
 type LegacyWriter interface {
 	// Create inserts the live record r, with version r.Version.
-	Create(r *keycard.Record)
+	Create(r *storage.Record)
 	// Tombstone turns the live record under h into a tombstone of state
 	// (rotated or destroyed) with successor (nil for none) and grace.
-	Tombstone(h keycard.Hash, state keycard.State, successor []byte, grace time.Time)
+	Tombstone(h storage.Hash, state storage.State, successor []byte, grace time.Time)
 }
 
 // MigrationFixture writes through w live records (hostile strings, 1 MiB of
 // data, nil and empty Meta, zero times, one whose idle deadline has passed),
 // rotated tombstones with and without grace, and destroyed tombstones. It
 // returns what each record must read back as after the migration.
-func MigrationFixture(w LegacyWriter) []*keycard.Record {
+func MigrationFixture(w LegacyWriter) []*storage.Record {
 	now := Now()
-	full := func(s string) *keycard.Record {
+	full := func(s string) *storage.Record {
 		r := NewRecord(s)
-		r.Kind = keycard.KindAPI
+		r.Kind = storage.KindAPI
 		r.CreatedAt = now.Add(-3*time.Hour + time.Microsecond)
 		r.AuthenticatedAt = now.Add(-2*time.Hour + 2*time.Microsecond)
 		r.RenewedAt = now.Add(-time.Hour + 3*time.Microsecond)
@@ -39,8 +39,8 @@ func MigrationFixture(w LegacyWriter) []*keycard.Record {
 		r.Version = 3
 		return r
 	}
-	var want []*keycard.Record
-	live := func(r *keycard.Record) {
+	var want []*storage.Record
+	live := func(r *storage.Record) {
 		w.Create(r)
 		want = append(want, r)
 	}
@@ -86,12 +86,12 @@ func MigrationFixture(w LegacyWriter) []*keycard.Record {
 			if i == 1 {
 				grace = time.Time{}
 			}
-			w.Tombstone(old.Hash, keycard.StateRotated, next.Hash[:], grace)
+			w.Tombstone(old.Hash, storage.StateRotated, next.Hash[:], grace)
 			live(next)
-			want = append(want, old.Tombstone(keycard.StateRotated, next.Hash, grace))
+			want = append(want, old.Tombstone(storage.StateRotated, next.Hash, grace))
 		default:
-			w.Tombstone(old.Hash, keycard.StateDestroyed, nil, time.Time{})
-			want = append(want, old.Tombstone(keycard.StateDestroyed, keycard.Hash{}, time.Time{}))
+			w.Tombstone(old.Hash, storage.StateDestroyed, nil, time.Time{})
+			want = append(want, old.Tombstone(storage.StateDestroyed, storage.Hash{}, time.Time{}))
 		}
 	}
 	return want
@@ -100,7 +100,7 @@ func MigrationFixture(w LegacyWriter) []*keycard.Record {
 // CheckMigrated reads every record of want from s, by hash and, for live
 // records, by ID and subject, and compares it field by field, Meta's
 // nil-ness included.
-func CheckMigrated(t testing.TB, s keycard.Store, want []*keycard.Record) {
+func CheckMigrated(t testing.TB, s storage.Store, want []*storage.Record) {
 	t.Helper()
 	ctx := context.Background()
 	for _, w := range want {
@@ -115,7 +115,7 @@ func CheckMigrated(t testing.TB, s keycard.Store, want []*keycard.Record) {
 		if (got.Meta == nil) != (w.Meta == nil) {
 			t.Errorf("record %q: Meta nil = %v, want %v", w.ID, got.Meta == nil, w.Meta == nil)
 		}
-		if w.State != keycard.StateLive {
+		if w.State != storage.StateLive {
 			continue
 		}
 		if got, err := s.GetByID(ctx, w.ID); err != nil || got.Hash != w.Hash {

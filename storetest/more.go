@@ -12,12 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/storage"
 )
 
 // drainExpired calls DeleteExpired(now, limit) until it returns 0, checking
 // that every call honours limit, and returns the total dropped.
-func drainExpired(t *testing.T, s keycard.Store, now time.Time, limit int) int {
+func drainExpired(t *testing.T, s storage.Store, now time.Time, limit int) int {
 	t.Helper()
 	total := 0
 	for i := 0; ; i++ {
@@ -38,13 +38,13 @@ func drainExpired(t *testing.T, s keycard.Store, now time.Time, limit int) int {
 	}
 }
 
-func testExpiryDropsPast(t *testing.T, s keycard.Store) {
+func testExpiryDropsPast(t *testing.T, s storage.Store) {
 	c := ctx(t)
 	now := Now()
 	keep := NewRecord("alice")
 	mustCreate(t, s, keep)
 
-	past := func(idle, abs time.Duration) *keycard.Record {
+	past := func(idle, abs time.Duration) *storage.Record {
 		r := NewRecord("alice")
 		r.IdleExpiresAt = time.Time{}
 		if idle != 0 {
@@ -53,7 +53,7 @@ func testExpiryDropsPast(t *testing.T, s keycard.Store) {
 		r.ExpiresAt = now.Add(abs)
 		return r
 	}
-	expired := []*keycard.Record{
+	expired := []*storage.Record{
 		past(-time.Hour, time.Hour),        // idle deadline passed
 		past(0, -time.Hour),                // absolute deadline passed, no idle deadline
 		past(time.Hour, -2*time.Hour),      // absolute deadline passed before the idle one
@@ -69,7 +69,7 @@ func testExpiryDropsPast(t *testing.T, s keycard.Store) {
 	// the live record, so both outcomes of Delete and Rotate are fine.
 	deadTomb := past(0, -time.Hour)
 	mustCreate(t, s, deadTomb)
-	if err := s.Delete(c, deadTomb.Hash); err != nil && !errors.Is(err, keycard.ErrNotFound) {
+	if err := s.Delete(c, deadTomb.Hash); err != nil && !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("Delete(expired): %v", err)
 	}
 	rotTomb := past(0, -time.Hour)
@@ -79,7 +79,7 @@ func testExpiryDropsPast(t *testing.T, s keycard.Store) {
 	switch err := s.Rotate(c, rotTomb, next, now.Add(-59*time.Minute)); {
 	case err == nil:
 		next.Version = 1
-	case errors.Is(err, keycard.ErrNotFound):
+	case errors.Is(err, storage.ErrNotFound):
 		next = nil
 	default:
 		t.Fatalf("Rotate(expired): %v", err)
@@ -108,10 +108,10 @@ func testExpiryDropsPast(t *testing.T, s keycard.Store) {
 	}
 }
 
-func testExpiryKeepsFuture(t *testing.T, s keycard.Store) {
+func testExpiryKeepsFuture(t *testing.T, s storage.Store) {
 	c := ctx(t)
 	now := Now()
-	mk := func(sub string, idle, abs time.Duration) *keycard.Record {
+	mk := func(sub string, idle, abs time.Duration) *storage.Record {
 		r := NewRecord(sub)
 		r.IdleExpiresAt = time.Time{}
 		if idle != 0 {
@@ -155,14 +155,14 @@ func testExpiryKeepsFuture(t *testing.T, s keycard.Store) {
 	wantRecord(t, s, noIdle)
 	wantRecord(t, s, anon)
 	wantRecord(t, s, next)
-	wantTombstone(t, s, destroyed, keycard.StateDestroyed, keycard.Hash{}, time.Time{})
-	wantTombstone(t, s, rotSnap, keycard.StateRotated, next.Hash, grace)
+	wantTombstone(t, s, destroyed, storage.StateDestroyed, storage.Hash{}, time.Time{})
+	wantTombstone(t, s, rotSnap, storage.StateRotated, next.Hash, grace)
 	wantList(t, s, "alice", live, noIdle)
 	wantList(t, s, "bob", next)
 	wantByID(t, s, next.ID, next.Hash)
 }
 
-func counter(t *testing.T, r *keycard.Record) int {
+func counter(t *testing.T, r *storage.Record) int {
 	s := strings.TrimSuffix(strings.TrimPrefix(string(r.Data), `{"n":`), "}")
 	n, err := strconv.Atoi(s)
 	if err != nil {
@@ -173,7 +173,7 @@ func counter(t *testing.T, r *keycard.Record) int {
 
 // testConcurrentUpdates runs many read-modify-write loops on one record;
 // compare-and-swap must make every increment count exactly once.
-func testConcurrentUpdates(t *testing.T, s keycard.Store) {
+func testConcurrentUpdates(t *testing.T, s storage.Store) {
 	c := ctx(t)
 	r := NewRecord("alice")
 	r.Data = []byte(`{"n":0}`)
@@ -198,7 +198,7 @@ func testConcurrentUpdates(t *testing.T, s keycard.Store) {
 					if err == nil {
 						break
 					}
-					if !errors.Is(err, keycard.ErrConflict) {
+					if !errors.Is(err, storage.ErrConflict) {
 						t.Errorf("Update: got %v, want nil or ErrConflict", err)
 						return
 					}
@@ -218,7 +218,7 @@ func testConcurrentUpdates(t *testing.T, s keycard.Store) {
 
 // testConcurrentRotateUpdate races a Rotate and an Update that both read the
 // same version: exactly one may win.
-func testConcurrentRotateUpdate(t *testing.T, s keycard.Store) {
+func testConcurrentRotateUpdate(t *testing.T, s storage.Store) {
 	c := ctx(t)
 	for round := range 30 {
 		sub := "user-" + strconv.Itoa(round)
@@ -241,17 +241,17 @@ func testConcurrentRotateUpdate(t *testing.T, s keycard.Store) {
 		case rotErr != nil && updErr != nil:
 			t.Fatalf("round %d: both failed: Rotate %v, Update %v", round, rotErr, updErr)
 		case rotErr == nil:
-			if !errors.Is(updErr, keycard.ErrNotFound) && !errors.Is(updErr, keycard.ErrConflict) {
+			if !errors.Is(updErr, storage.ErrNotFound) && !errors.Is(updErr, storage.ErrConflict) {
 				t.Errorf("round %d: losing Update: %v, want ErrNotFound or ErrConflict", round, updErr)
 			}
-			if g := mustGet(t, s, r.Hash); g.State != keycard.StateRotated {
+			if g := mustGet(t, s, r.Hash); g.State != storage.StateRotated {
 				t.Errorf("round %d: old hash state %v, want rotated", round, g.State)
 			}
 			wantByID(t, s, r.ID, next.Hash)
 			next.Version = 1
 			wantList(t, s, sub, next)
 		default:
-			wantErr(t, fmt.Sprintf("round %d: losing Rotate", round), rotErr, keycard.ErrConflict)
+			wantErr(t, fmt.Sprintf("round %d: losing Rotate", round), rotErr, storage.ErrConflict)
 			want := b.Clone()
 			want.Version = 2
 			wantRecord(t, s, want)
@@ -264,14 +264,14 @@ func testConcurrentRotateUpdate(t *testing.T, s keycard.Store) {
 
 // testConcurrentRotate races several Rotates of one version: exactly one
 // successor may become live.
-func testConcurrentRotate(t *testing.T, s keycard.Store) {
+func testConcurrentRotate(t *testing.T, s storage.Store) {
 	c := ctx(t)
 	const racers = 4
 	for round := range 20 {
 		sub := "user-" + strconv.Itoa(round)
 		r := NewRecord(sub)
 		mustCreate(t, s, r)
-		var nexts [racers]*keycard.Record
+		var nexts [racers]*storage.Record
 		var errs [racers]error
 		var wg sync.WaitGroup
 		start := make(chan struct{})
@@ -290,7 +290,7 @@ func testConcurrentRotate(t *testing.T, s keycard.Store) {
 				t.Fatalf("round %d: Rotates %d and %d both succeeded", round, winner, i)
 			case err == nil:
 				winner = i
-			case !errors.Is(err, keycard.ErrNotFound) && !errors.Is(err, keycard.ErrConflict):
+			case !errors.Is(err, storage.ErrNotFound) && !errors.Is(err, storage.ErrConflict):
 				t.Errorf("round %d: losing Rotate: %v, want ErrNotFound or ErrConflict", round, err)
 			}
 		}
@@ -311,20 +311,20 @@ func testConcurrentRotate(t *testing.T, s keycard.Store) {
 }
 
 // testConcurrentCreate races Creates of one hash and of one ID.
-func testConcurrentCreate(t *testing.T, s keycard.Store) {
+func testConcurrentCreate(t *testing.T, s storage.Store) {
 	c := ctx(t)
 	const racers = 16
 	tests := []struct {
 		name string
-		mk   func(base *keycard.Record) *keycard.Record
+		mk   func(base *storage.Record) *storage.Record
 	}{
-		{"same hash", func(base *keycard.Record) *keycard.Record { r := NewRecord(base.Subject); r.Hash = base.Hash; return r }},
-		{"same ID", func(base *keycard.Record) *keycard.Record { r := NewRecord(base.Subject); r.ID = base.ID; return r }},
+		{"same hash", func(base *storage.Record) *storage.Record { r := NewRecord(base.Subject); r.Hash = base.Hash; return r }},
+		{"same ID", func(base *storage.Record) *storage.Record { r := NewRecord(base.Subject); r.ID = base.ID; return r }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			base := NewRecord("race-" + tt.name)
-			var recs [racers]*keycard.Record
+			var recs [racers]*storage.Record
 			var errs [racers]error
 			var wg sync.WaitGroup
 			start := make(chan struct{})
@@ -342,7 +342,7 @@ func testConcurrentCreate(t *testing.T, s keycard.Store) {
 				case err == nil:
 					winner = i
 				default:
-					wantErr(t, "losing Create", err, keycard.ErrExists)
+					wantErr(t, "losing Create", err, storage.ErrExists)
 				}
 			}
 			if winner < 0 {
@@ -359,7 +359,7 @@ func testConcurrentCreate(t *testing.T, s keycard.Store) {
 // testContextCanceled checks that no method reports success for a context
 // that was cancelled before the call. Stores wrap their driver's errors, so
 // only a non-nil error is required.
-func testContextCanceled(t *testing.T, s keycard.Store) {
+func testContextCanceled(t *testing.T, s storage.Store) {
 	live := NewRecord("alice")
 	mustCreate(t, s, live)
 	cc, cancel := context.WithCancel(ctx(t))
@@ -402,7 +402,7 @@ func bigValue(n int) []byte {
 	return b
 }
 
-func testLargeValues(t *testing.T, s keycard.Store) {
+func testLargeValues(t *testing.T, s storage.Store) {
 	c := ctx(t)
 	const mib = 1 << 20
 	r := fullRecord("alice")
@@ -479,9 +479,9 @@ var hostile = []struct {
 	{"padded base64", base64.URLEncoding.EncodeToString(make([]byte, 16))},
 }
 
-func testHostileInputs(t *testing.T, s keycard.Store) {
+func testHostileInputs(t *testing.T, s storage.Store) {
 	c := ctx(t)
-	recs := make([]*keycard.Record, len(hostile))
+	recs := make([]*storage.Record, len(hostile))
 	for i, h := range hostile {
 		r := fullRecord(h.s)
 		r.ID = h.s
@@ -520,7 +520,7 @@ func testHostileInputs(t *testing.T, s keycard.Store) {
 	}
 	check("after Update")
 
-	olds := make([]*keycard.Record, len(hostile))
+	olds := make([]*storage.Record, len(hostile))
 	for i, h := range hostile {
 		old := recs[i]
 		olds[i] = old.Clone()
@@ -554,9 +554,9 @@ func testHostileInputs(t *testing.T, s keycard.Store) {
 		}
 	}
 	for i, h := range hostile {
-		wantTombstone(t, s, recs[i], keycard.StateDestroyed, keycard.Hash{}, time.Time{})
+		wantTombstone(t, s, recs[i], storage.StateDestroyed, storage.Hash{}, time.Time{})
 		ts := mustGet(t, s, olds[i].Hash)
-		want := olds[i].Tombstone(keycard.StateRotated, recs[i].Hash, ts.GraceUntil)
+		want := olds[i].Tombstone(storage.StateRotated, recs[i].Hash, ts.GraceUntil)
 		if d := tombstoneDiff(ts, want); d != "" {
 			t.Errorf("%s: rotated tombstone differs:%s", h.name, d)
 		}
@@ -583,7 +583,7 @@ func testHostileInputs(t *testing.T, s keycard.Store) {
 // once, as several nodes answering "sign out everywhere" would: every one
 // succeeds (no deadlock or conflict reaches a caller), each session is
 // counted once, and none is left.
-func testConcurrentDeleteSubject(t *testing.T, s keycard.Store) {
+func testConcurrentDeleteSubject(t *testing.T, s storage.Store) {
 	c := ctx(t)
 	for round := range 5 {
 		const n = 40
@@ -622,7 +622,7 @@ func raceRounds() int {
 	return 150
 }
 
-func testDeleteSubjectRacesRotate(t *testing.T, s keycard.Store) {
+func testDeleteSubjectRacesRotate(t *testing.T, s storage.Store) {
 	DeleteSubjectRacesRotate(t, s, s, raceRounds())
 }
 
@@ -635,9 +635,9 @@ func testDeleteSubjectRacesRotate(t *testing.T, s keycard.Store) {
 // and destroy it unless a Rotate failed. Run calls it with one store for
 // both; a store that several processes share can pass two (one per
 // process).
-func DeleteSubjectRacesRotate(t *testing.T, rotator, revoker keycard.Store, rounds int) {
+func DeleteSubjectRacesRotate(t *testing.T, rotator, revoker storage.Store, rounds int) {
 	t.Helper()
-	raceRevocation(t, rotator, revoker, rounds, "DeleteSubject", func(c context.Context, r *keycard.Record) (bool, error) {
+	raceRevocation(t, rotator, revoker, rounds, "DeleteSubject", func(c context.Context, r *storage.Record) (bool, error) {
 		n, err := revoker.DeleteSubject(c, r.Subject, "")
 		if err == nil && n > 1 {
 			err = fmt.Errorf("destroyed %d records, but one session has one live record", n)
@@ -646,7 +646,7 @@ func DeleteSubjectRacesRotate(t *testing.T, rotator, revoker keycard.Store, roun
 	})
 }
 
-func testDeleteByIDRacesRotate(t *testing.T, s keycard.Store) {
+func testDeleteByIDRacesRotate(t *testing.T, s storage.Store) {
 	DeleteByIDRacesRotate(t, s, s, raceRounds())
 }
 
@@ -661,11 +661,11 @@ func testDeleteByIDRacesRotate(t *testing.T, s keycard.Store) {
 // failed (otherwise the session was live throughout). Run calls it with one
 // store for both; a store that several processes share can pass two (one
 // per process).
-func DeleteByIDRacesRotate(t *testing.T, rotator, revoker keycard.Store, rounds int) {
+func DeleteByIDRacesRotate(t *testing.T, rotator, revoker storage.Store, rounds int) {
 	t.Helper()
-	raceRevocation(t, rotator, revoker, rounds, "DeleteByID", func(c context.Context, r *keycard.Record) (bool, error) {
+	raceRevocation(t, rotator, revoker, rounds, "DeleteByID", func(c context.Context, r *storage.Record) (bool, error) {
 		err := revoker.DeleteByID(c, r.ID)
-		if errors.Is(err, keycard.ErrNotFound) {
+		if errors.Is(err, storage.ErrNotFound) {
 			return false, nil
 		}
 		return err == nil, err
@@ -681,8 +681,8 @@ func DeleteByIDRacesRotate(t *testing.T, rotator, revoker keycard.Store, rounds 
 // neither store may hold a live record of the session: GetByID is
 // ErrNotFound, Get of every hash of the chain is not live and List of the
 // subject is empty.
-func raceRevocation(t *testing.T, rotator, revoker keycard.Store, rounds int, what string,
-	end func(context.Context, *keycard.Record) (bool, error)) {
+func raceRevocation(t *testing.T, rotator, revoker storage.Store, rounds int, what string,
+	end func(context.Context, *storage.Record) (bool, error)) {
 	t.Helper()
 	c := ctx(t)
 	// A subject of its own, so that a store shared with other tests holds
@@ -693,7 +693,7 @@ func raceRevocation(t *testing.T, rotator, revoker keycard.Store, rounds int, wh
 		if round%3 > 0 {
 			grace = Now().Add(time.Minute)
 		}
-		chain := []*keycard.Record{NewRecord(sub), NewRecord(sub)}
+		chain := []*storage.Record{NewRecord(sub), NewRecord(sub)}
 		if round%3 == 2 {
 			chain = append(chain, NewRecord(sub))
 		}
@@ -723,7 +723,7 @@ func raceRevocation(t *testing.T, rotator, revoker keycard.Store, rounds int, wh
 			if err != nil {
 				rotated = false
 			}
-			if err != nil && !errors.Is(err, keycard.ErrNotFound) && !errors.Is(err, keycard.ErrConflict) {
+			if err != nil && !errors.Is(err, storage.ErrNotFound) && !errors.Is(err, storage.ErrConflict) {
 				t.Fatalf("round %d: Rotate %d: %v, want nil, ErrNotFound or ErrConflict", round, i+1, err)
 			}
 		}
@@ -733,16 +733,16 @@ func raceRevocation(t *testing.T, rotator, revoker keycard.Store, rounds int, wh
 		if !ended && rotated {
 			t.Fatalf("round %d: %s destroyed nothing although every Rotate (%d) succeeded, so the session was live throughout", round, what, len(rotErrs))
 		}
-		for _, s := range []keycard.Store{rotator, revoker} {
+		for _, s := range []storage.Store{rotator, revoker} {
 			if r, err := s.GetByID(c, first.ID); err == nil {
 				t.Fatalf("round %d: after Rotate (%v) raced %s, GetByID found a record in state %v; want ErrNotFound", round, rotErrs, what, r.State)
-			} else if !errors.Is(err, keycard.ErrNotFound) {
+			} else if !errors.Is(err, storage.ErrNotFound) {
 				t.Fatalf("round %d: GetByID: %v", round, err)
 			}
 			for i, r := range chain {
-				if g, err := s.Get(c, r.Hash); err == nil && g.State == keycard.StateLive {
+				if g, err := s.Get(c, r.Hash); err == nil && g.State == storage.StateLive {
 					t.Fatalf("round %d: after Rotate (%v) raced %s, hash %d of the chain is live", round, rotErrs, what, i)
-				} else if err != nil && !errors.Is(err, keycard.ErrNotFound) {
+				} else if err != nil && !errors.Is(err, storage.ErrNotFound) {
 					t.Fatalf("round %d: Get: %v", round, err)
 				}
 			}
@@ -755,7 +755,7 @@ func raceRevocation(t *testing.T, rotator, revoker keycard.Store, rounds int, wh
 
 // testRotateChecksSubject: Rotate is a compare-and-swap on the version and
 // the subject of old.
-func testRotateChecksSubject(t *testing.T, s keycard.Store) {
+func testRotateChecksSubject(t *testing.T, s storage.Store) {
 	c := ctx(t)
 	for _, subjects := range [][2]string{{"alice", "bob"}, {"", "bob"}, {"alice", ""}} {
 		r := NewRecord(subjects[0])
@@ -764,10 +764,10 @@ func testRotateChecksSubject(t *testing.T, s keycard.Store) {
 		stale.Subject = subjects[1]
 		next := NewRecord("carol")
 		next.ID = r.ID
-		if err := s.Rotate(c, stale, next, time.Time{}); !errors.Is(err, keycard.ErrConflict) {
+		if err := s.Rotate(c, stale, next, time.Time{}); !errors.Is(err, storage.ErrConflict) {
 			t.Errorf("Rotate with subject %q of a record of %q: %v, want ErrConflict", subjects[1], subjects[0], err)
 		}
-		if g := mustGet(t, s, r.Hash); g.State != keycard.StateLive {
+		if g := mustGet(t, s, r.Hash); g.State != storage.StateLive {
 			t.Errorf("record after the refused Rotate: state %v, want live", g.State)
 		}
 	}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/storage"
 )
 
 // Now returns the current time the way the Manager hands times to a store:
@@ -23,9 +23,19 @@ func NewID() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
+// NewToken returns a fresh random token shaped like the ones Keycard issues
+// (32 random bytes in base64url without padding) and its hash, for tests
+// that present a token nobody issued.
+func NewToken() (token string, h storage.Hash) {
+	var b [32]byte
+	rand.Read(b[:])
+	token = base64.RawURLEncoding.EncodeToString(b[:])
+	return token, storage.HashToken(token)
+}
+
 // NewHash returns the hash of a fresh random token.
-func NewHash() keycard.Hash {
-	_, h := keycard.NewToken()
+func NewHash() storage.Hash {
+	_, h := NewToken()
 	return h
 }
 
@@ -33,14 +43,14 @@ func NewHash() keycard.Hash {
 // Kind KindBrowser, the given subject (empty: anonymous), times taken from Now
 // (an idle deadline 30 minutes and an absolute deadline 12 hours ahead) and
 // Data {"k":"v"}. Its other fields are zero. Each call returns a new record.
-func NewRecord(subject string) *keycard.Record {
+func NewRecord(subject string) *storage.Record {
 	now := Now()
-	r := &keycard.Record{
+	r := &storage.Record{
 		Hash:          NewHash(),
 		ID:            NewID(),
 		Subject:       subject,
-		Kind:          keycard.KindBrowser,
-		State:         keycard.StateLive,
+		Kind:          storage.KindBrowser,
+		State:         storage.StateLive,
 		CreatedAt:     now,
 		RenewedAt:     now,
 		LastSeenAt:    now,
@@ -56,10 +66,10 @@ func NewRecord(subject string) *keycard.Record {
 
 // fullRecord returns a live record in which every field a live record can
 // carry is set to a distinct non-zero value.
-func fullRecord(subject string) *keycard.Record {
+func fullRecord(subject string) *storage.Record {
 	now := Now()
 	r := NewRecord(subject)
-	r.Kind = keycard.KindAPI
+	r.Kind = storage.KindAPI
 	r.CreatedAt = now.Add(-3*time.Hour + 1*time.Microsecond)
 	r.AuthenticatedAt = now.Add(-2*time.Hour + 2*time.Microsecond)
 	r.RenewedAt = now.Add(-1*time.Hour + 3*time.Microsecond)
@@ -79,7 +89,7 @@ func fullRecord(subject string) *keycard.Record {
 // Diff returns a description of every field in which got differs from want,
 // or "" when they are the same: times compare with Equal, byte slices with
 // bytes.Equal (nil and empty are the same).
-func Diff(got, want *keycard.Record) string {
+func Diff(got, want *storage.Record) string {
 	var b strings.Builder
 	f := func(name string, g, w any) { fmt.Fprintf(&b, "\n\t%s: got %q, want %q", name, g, w) }
 	tm := func(name string, g, w time.Time) {
@@ -147,7 +157,7 @@ func Diff(got, want *keycard.Record) string {
 
 // tombstoneDiff is Diff restricted to the fields the contract requires a
 // tombstone to carry.
-func tombstoneDiff(got, want *keycard.Record) string {
+func tombstoneDiff(got, want *storage.Record) string {
 	g := got.Tombstone(got.State, got.Successor, got.GraceUntil)
 	w := want.Tombstone(want.State, want.Successor, want.GraceUntil)
 	return Diff(g, w)

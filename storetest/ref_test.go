@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/storage"
 )
 
 // refStore is the simplest Store that keeps the contract: one lock, plain
@@ -17,17 +17,17 @@ import (
 type refStore struct {
 	bug   string // a deliberate bug, for TestSuiteCatchesMutants
 	mu    sync.Mutex
-	byH   map[keycard.Hash]*keycard.Record
-	byID  map[string]keycard.Hash              // live records only
-	bySub map[string]map[keycard.Hash]struct{} // live records only
+	byH   map[storage.Hash]*storage.Record
+	byID  map[string]storage.Hash              // live records only
+	bySub map[string]map[storage.Hash]struct{} // live records only
 }
 
 func newRefStore() *refStore {
 	return &refStore{
 		bug:   os.Getenv(mutantEnv),
-		byH:   map[keycard.Hash]*keycard.Record{},
-		byID:  map[string]keycard.Hash{},
-		bySub: map[string]map[keycard.Hash]struct{}{},
+		byH:   map[storage.Hash]*storage.Record{},
+		byID:  map[string]storage.Hash{},
+		bySub: map[string]map[storage.Hash]struct{}{},
 	}
 }
 
@@ -39,42 +39,42 @@ func (s *refStore) lock(ctx context.Context) error {
 	return nil
 }
 
-func (s *refStore) Get(ctx context.Context, h keycard.Hash) (*keycard.Record, error) {
+func (s *refStore) Get(ctx context.Context, h storage.Hash) (*storage.Record, error) {
 	if err := s.lock(ctx); err != nil {
 		return nil, err
 	}
 	defer s.mu.Unlock()
 	r, ok := s.byH[h]
 	if !ok {
-		return nil, keycard.ErrNotFound
+		return nil, storage.ErrNotFound
 	}
 	return r.Clone(), nil
 }
 
-func (s *refStore) GetByID(ctx context.Context, id string) (*keycard.Record, error) {
+func (s *refStore) GetByID(ctx context.Context, id string) (*storage.Record, error) {
 	if err := s.lock(ctx); err != nil {
 		return nil, err
 	}
 	defer s.mu.Unlock()
 	h, ok := s.byID[id]
 	if !ok {
-		return nil, keycard.ErrNotFound
+		return nil, storage.ErrNotFound
 	}
 	return s.byH[h].Clone(), nil
 }
 
-func (s *refStore) link(r *keycard.Record) {
+func (s *refStore) link(r *storage.Record) {
 	s.byH[r.Hash] = r
 	s.byID[r.ID] = r.Hash
 	if r.Subject != "" {
 		if s.bySub[r.Subject] == nil {
-			s.bySub[r.Subject] = map[keycard.Hash]struct{}{}
+			s.bySub[r.Subject] = map[storage.Hash]struct{}{}
 		}
 		s.bySub[r.Subject][r.Hash] = struct{}{}
 	}
 }
 
-func (s *refStore) unlink(r *keycard.Record) {
+func (s *refStore) unlink(r *storage.Record) {
 	if s.byID[r.ID] == r.Hash {
 		delete(s.byID, r.ID)
 	}
@@ -86,21 +86,21 @@ func (s *refStore) unlink(r *keycard.Record) {
 	}
 }
 
-func (s *refStore) Create(ctx context.Context, r *keycard.Record) error {
+func (s *refStore) Create(ctx context.Context, r *storage.Record) error {
 	if err := s.lock(ctx); err != nil {
 		return err
 	}
 	defer s.mu.Unlock()
-	if old, ok := s.byH[r.Hash]; ok && (old.State == keycard.StateLive || s.bug != "create over tombstone") {
-		return keycard.ErrExists
+	if old, ok := s.byH[r.Hash]; ok && (old.State == storage.StateLive || s.bug != "create over tombstone") {
+		return storage.ErrExists
 	}
 	if _, ok := s.byID[r.ID]; ok {
-		return keycard.ErrExists
+		return storage.ErrExists
 	}
 	if s.bug == "tombstone ID taken" {
 		for _, o := range s.byH {
 			if o.ID == r.ID {
-				return keycard.ErrExists
+				return storage.ErrExists
 			}
 		}
 	}
@@ -118,18 +118,18 @@ func (s *refStore) Create(ctx context.Context, r *keycard.Record) error {
 	return nil
 }
 
-func (s *refStore) live(r *keycard.Record) (*keycard.Record, error) {
+func (s *refStore) live(r *storage.Record) (*storage.Record, error) {
 	cur, ok := s.byH[r.Hash]
-	if !ok || cur.State != keycard.StateLive && s.bug != "write tombstone" {
-		return nil, keycard.ErrNotFound
+	if !ok || cur.State != storage.StateLive && s.bug != "write tombstone" {
+		return nil, storage.ErrNotFound
 	}
 	if cur.Version != r.Version && s.bug != "no CAS" {
-		return nil, keycard.ErrConflict
+		return nil, storage.ErrConflict
 	}
 	return cur, nil
 }
 
-func (s *refStore) Update(ctx context.Context, r *keycard.Record) error {
+func (s *refStore) Update(ctx context.Context, r *storage.Record) error {
 	if err := s.lock(ctx); err != nil {
 		return err
 	}
@@ -139,14 +139,14 @@ func (s *refStore) Update(ctx context.Context, r *keycard.Record) error {
 		return err
 	}
 	c := r.Clone()
-	c.ID, c.Subject, c.State = cur.ID, cur.Subject, keycard.StateLive
+	c.ID, c.Subject, c.State = cur.ID, cur.Subject, storage.StateLive
 	c.Version++
 	s.byH[r.Hash] = c
 	r.Version++
 	return nil
 }
 
-func (s *refStore) Rotate(ctx context.Context, old, next *keycard.Record, grace time.Time) error {
+func (s *refStore) Rotate(ctx context.Context, old, next *storage.Record, grace time.Time) error {
 	if err := s.lock(ctx); err != nil {
 		return err
 	}
@@ -156,17 +156,17 @@ func (s *refStore) Rotate(ctx context.Context, old, next *keycard.Record, grace 
 		return err
 	}
 	if cur.Subject != old.Subject && s.bug != "rotate ignores subject" {
-		return keycard.ErrConflict
+		return storage.ErrConflict
 	}
 	if _, ok := s.byH[next.Hash]; ok {
-		return keycard.ErrExists
+		return storage.ErrExists
 	}
 	s.unlink(cur)
-	ts := cur.Tombstone(keycard.StateRotated, next.Hash, grace)
+	ts := cur.Tombstone(storage.StateRotated, next.Hash, grace)
 	ts.Version++
 	s.byH[old.Hash] = ts
 	n := next.Clone()
-	n.Version, n.State, n.ID = 1, keycard.StateLive, cur.ID
+	n.Version, n.State, n.ID = 1, storage.StateLive, cur.ID
 	if s.bug == "rotate keeps subject" {
 		n.Subject = cur.Subject
 	}
@@ -180,7 +180,7 @@ func (s *refStore) Rotate(ctx context.Context, old, next *keycard.Record, grace 
 	return nil
 }
 
-func (s *refStore) destroy(cur *keycard.Record) {
+func (s *refStore) destroy(cur *storage.Record) {
 	if s.bug == "forget" {
 		s.unlink(cur)
 		delete(s.byH, cur.Hash)
@@ -189,17 +189,17 @@ func (s *refStore) destroy(cur *keycard.Record) {
 	if s.bug != "list tombstones" {
 		s.unlink(cur)
 	}
-	s.byH[cur.Hash] = cur.Tombstone(keycard.StateDestroyed, keycard.Hash{}, time.Time{})
+	s.byH[cur.Hash] = cur.Tombstone(storage.StateDestroyed, storage.Hash{}, time.Time{})
 }
 
-func (s *refStore) Delete(ctx context.Context, h keycard.Hash) error {
+func (s *refStore) Delete(ctx context.Context, h storage.Hash) error {
 	if err := s.lock(ctx); err != nil {
 		return err
 	}
 	defer s.mu.Unlock()
 	cur, ok := s.byH[h]
-	if !ok || cur.State != keycard.StateLive {
-		return keycard.ErrNotFound
+	if !ok || cur.State != storage.StateLive {
+		return storage.ErrNotFound
 	}
 	s.destroy(cur)
 	return nil
@@ -212,7 +212,7 @@ func (s *refStore) DeleteByID(ctx context.Context, id string) error {
 	defer s.mu.Unlock()
 	h, ok := s.byID[id]
 	if !ok {
-		return keycard.ErrNotFound
+		return storage.ErrNotFound
 	}
 	if s.bug == "by ID from a stale index" {
 		// The ID is resolved, then the record destroyed in a second step, as
@@ -221,20 +221,20 @@ func (s *refStore) DeleteByID(ctx context.Context, id string) error {
 		s.mu.Unlock()
 		runtime.Gosched()
 		s.mu.Lock()
-		if cur := s.byH[h]; cur.State != keycard.StateLive {
-			return keycard.ErrNotFound
+		if cur := s.byH[h]; cur.State != storage.StateLive {
+			return storage.ErrNotFound
 		}
 	}
 	s.destroy(s.byH[h])
 	return nil
 }
 
-func (s *refStore) List(ctx context.Context, subject string) ([]*keycard.Record, error) {
+func (s *refStore) List(ctx context.Context, subject string) ([]*storage.Record, error) {
 	if err := s.lock(ctx); err != nil {
 		return nil, err
 	}
 	defer s.mu.Unlock()
-	var out []*keycard.Record
+	var out []*storage.Record
 	if subject == "" {
 		return out, nil
 	}
@@ -264,7 +264,7 @@ func (s *refStore) DeleteSubject(ctx context.Context, subject, exceptID string) 
 	n := 0
 	if subject == "" {
 		for _, r := range s.byH {
-			if r.Subject == "" && r.State == keycard.StateLive {
+			if r.Subject == "" && r.State == storage.StateLive {
 				s.destroy(r)
 				n++
 			}
@@ -290,14 +290,14 @@ func (s *refStore) DeleteExpired(ctx context.Context, now time.Time, limit int) 
 			break
 		}
 		deadline := r.KeepUntil()
-		if s.bug == "tombstone by idle" && r.State != keycard.StateLive {
+		if s.bug == "tombstone by idle" && r.State != storage.StateLive {
 			deadline = r.CreatedAt.Add(time.Hour)
 		}
 		if s.bug == "early expiry" {
 			deadline = deadline.Add(-90 * time.Minute)
 		}
 		if deadline.Before(now) {
-			if r.State == keycard.StateLive {
+			if r.State == storage.StateLive {
 				s.unlink(r)
 			}
 			delete(s.byH, h)

@@ -6,13 +6,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/storage"
 )
 
 // TwoNodes checks two Stores on one server, as two Keycard processes would
 // have them: what a writes, b reads at once, and a renewal or a revocation
 // through b is what a sees on its very next call.
-func TwoNodes(t *testing.T, a, b keycard.Store) {
+func TwoNodes(t *testing.T, a, b storage.Store) {
 	t.Helper()
 	c := ctx(t)
 	r := NewRecord("alice")
@@ -26,16 +26,16 @@ func TwoNodes(t *testing.T, a, b keycard.Store) {
 	if err := b.Rotate(c, got, next, time.Now().Add(time.Minute)); err != nil {
 		t.Fatalf("B.Rotate: %v", err)
 	}
-	if err := a.Update(c, r); !errors.Is(err, keycard.ErrNotFound) {
+	if err := a.Update(c, r); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("A.Update of the token B rotated: %v, want ErrNotFound", err)
 	}
 	if n, err := b.DeleteSubject(c, "alice", ""); err != nil || n != 1 {
 		t.Fatalf("B.DeleteSubject = %d, %v; want 1", n, err)
 	}
-	if g, err := a.Get(c, next.Hash); err != nil || g.State != keycard.StateDestroyed {
+	if g, err := a.Get(c, next.Hash); err != nil || g.State != storage.StateDestroyed {
 		t.Errorf("A.Get after B revoked = %v, %v; want a destroyed tombstone", g, err)
 	}
-	if _, err := a.GetByID(c, r.ID); !errors.Is(err, keycard.ErrNotFound) {
+	if _, err := a.GetByID(c, r.ID); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("A.GetByID after B revoked: %v, want ErrNotFound", err)
 	}
 }
@@ -63,9 +63,9 @@ type OutageOptions struct {
 // it is down every call fails with an error that is not a keycard sentinel
 // (the Manager answers 503: nobody is logged out or let in); after it is back,
 // calls succeed and every acknowledged record is there as it was written.
-func Outage(t *testing.T, s keycard.Store, o OutageOptions) {
+func Outage(t *testing.T, s storage.Store, o OutageOptions) {
 	t.Helper()
-	var acked []*keycard.Record
+	var acked []*storage.Record
 	step := func(i int) error {
 		c, cancel := context.WithTimeout(context.Background(), o.CallTimeout)
 		defer cancel()
@@ -148,5 +148,5 @@ func Outage(t *testing.T, s keycard.Store, o OutageOptions) {
 // the state of a record (ErrNotFound, ErrExists, ErrConflict) rather than
 // for a failure of the store.
 func IsSentinel(err error) bool {
-	return errors.Is(err, keycard.ErrNotFound) || errors.Is(err, keycard.ErrExists) || errors.Is(err, keycard.ErrConflict)
+	return errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrExists) || errors.Is(err, storage.ErrConflict)
 }

@@ -7,19 +7,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/storage"
 )
 
 // Run runs the conformance suite against the Store that newStore returns.
 // newStore is called once per subtest and must return an empty store isolated
 // from every other one (a fresh database, key prefix or schema); it registers
 // its own cleanup with t.Cleanup and fails or skips t when it cannot. Run
-// checks every clause of the keycard.Store contract; each subtest fails when
+// checks every clause of the storage.Store contract; each subtest fails when
 // the clause it is named after breaks.
-func Run(t *testing.T, newStore func(t *testing.T) keycard.Store) {
+func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	tests := []struct {
 		name string
-		fn   func(t *testing.T, s keycard.Store)
+		fn   func(t *testing.T, s storage.Store)
 	}{
 		{"CreateGet", testCreateGet},
 		{"CreateSetsVersion", testCreateSetsVersion},
@@ -65,9 +65,9 @@ func Run(t *testing.T, newStore func(t *testing.T) keycard.Store) {
 	for _, tt := range mergeTests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newStore(t)
-			m, ok := s.(keycard.Merger)
+			m, ok := s.(storage.Merger)
 			if !ok {
-				t.Skip("the store does not implement keycard.Merger")
+				t.Skip("the store does not implement storage.Merger")
 			}
 			tt.fn(t, m)
 		})
@@ -77,14 +77,14 @@ func Run(t *testing.T, newStore func(t *testing.T) keycard.Store) {
 // ctx returns a context that is cancelled when t ends.
 func ctx(t *testing.T) context.Context { return t.Context() }
 
-func mustCreate(t *testing.T, s keycard.Store, r *keycard.Record) {
+func mustCreate(t *testing.T, s storage.Store, r *storage.Record) {
 	t.Helper()
 	if err := s.Create(ctx(t), r); err != nil {
 		t.Fatalf("Create(%q): %v", r.ID, err)
 	}
 }
 
-func mustGet(t *testing.T, s keycard.Store, h keycard.Hash) *keycard.Record {
+func mustGet(t *testing.T, s storage.Store, h storage.Hash) *storage.Record {
 	t.Helper()
 	r, err := s.Get(ctx(t), h)
 	if err != nil {
@@ -97,7 +97,7 @@ func mustGet(t *testing.T, s keycard.Store, h keycard.Hash) *keycard.Record {
 }
 
 // wantRecord checks that Get(want.Hash) returns exactly want.
-func wantRecord(t *testing.T, s keycard.Store, want *keycard.Record) {
+func wantRecord(t *testing.T, s storage.Store, want *storage.Record) {
 	t.Helper()
 	got := mustGet(t, s, want.Hash)
 	if d := Diff(got, want); d != "" {
@@ -107,7 +107,7 @@ func wantRecord(t *testing.T, s keycard.Store, want *keycard.Record) {
 
 // wantTombstone checks that Get(live.Hash) returns the tombstone of live in
 // the given state, with version at least minVersion.
-func wantTombstone(t *testing.T, s keycard.Store, live *keycard.Record, state keycard.State, successor keycard.Hash, grace time.Time) *keycard.Record {
+func wantTombstone(t *testing.T, s storage.Store, live *storage.Record, state storage.State, successor storage.Hash, grace time.Time) *storage.Record {
 	t.Helper()
 	got := mustGet(t, s, live.Hash)
 	want := live.Tombstone(state, successor, grace)
@@ -128,18 +128,18 @@ func wantErr(t *testing.T, op string, err, want error) {
 	}
 }
 
-func wantGone(t *testing.T, s keycard.Store, h keycard.Hash) {
+func wantGone(t *testing.T, s storage.Store, h storage.Hash) {
 	t.Helper()
 	r, err := s.Get(ctx(t), h)
-	if !errors.Is(err, keycard.ErrNotFound) {
+	if !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("Get: got (%v, %v), want ErrNotFound", r != nil, err)
 	}
 }
 
-func wantNoID(t *testing.T, s keycard.Store, id string) {
+func wantNoID(t *testing.T, s storage.Store, id string) {
 	t.Helper()
 	r, err := s.GetByID(ctx(t), id)
-	if !errors.Is(err, keycard.ErrNotFound) {
+	if !errors.Is(err, storage.ErrNotFound) {
 		state := "nil"
 		if r != nil {
 			state = fmt.Sprint(r.State)
@@ -148,13 +148,13 @@ func wantNoID(t *testing.T, s keycard.Store, id string) {
 	}
 }
 
-func wantByID(t *testing.T, s keycard.Store, id string, h keycard.Hash) *keycard.Record {
+func wantByID(t *testing.T, s storage.Store, id string, h storage.Hash) *storage.Record {
 	t.Helper()
 	r, err := s.GetByID(ctx(t), id)
 	if err != nil {
 		t.Fatalf("GetByID(%q): %v", id, err)
 	}
-	if r.Hash != h || r.ID != id || r.State != keycard.StateLive {
+	if r.Hash != h || r.ID != id || r.State != storage.StateLive {
 		t.Errorf("GetByID(%q): got hash %s ID %q state %v, want hash %s, the same ID, live", id, r.Hash, r.ID, r.State, h)
 	}
 	return r
@@ -162,17 +162,17 @@ func wantByID(t *testing.T, s keycard.Store, id string, h keycard.Hash) *keycard
 
 // wantList checks that List(subject) returns exactly the live records want,
 // field for field.
-func wantList(t *testing.T, s keycard.Store, subject string, want ...*keycard.Record) {
+func wantList(t *testing.T, s storage.Store, subject string, want ...*storage.Record) {
 	t.Helper()
 	got, err := s.List(ctx(t), subject)
 	if err != nil {
 		t.Fatalf("List(%q): %v", subject, err)
 	}
-	byHash := make(map[keycard.Hash]*keycard.Record, len(want))
+	byHash := make(map[storage.Hash]*storage.Record, len(want))
 	for _, w := range want {
 		byHash[w.Hash] = w
 	}
-	seen := make(map[keycard.Hash]bool)
+	seen := make(map[storage.Hash]bool)
 	for _, g := range got {
 		w, ok := byHash[g.Hash]
 		switch {
@@ -194,22 +194,22 @@ func wantList(t *testing.T, s keycard.Store, subject string, want ...*keycard.Re
 	}
 }
 
-func testCreateGet(t *testing.T, s keycard.Store) {
+func testCreateGet(t *testing.T, s storage.Store) {
 	tests := []struct {
 		name string
-		r    *keycard.Record
+		r    *storage.Record
 	}{
 		{"full", fullRecord("alice")},
 		{"anonymous", NewRecord("")},
-		{"empty data", func() *keycard.Record { r := NewRecord("bob"); r.Data = nil; return r }()},
-		{"no idle deadline", func() *keycard.Record { r := NewRecord("carol"); r.IdleExpiresAt = time.Time{}; return r }()},
-		{"far future", func() *keycard.Record {
+		{"empty data", func() *storage.Record { r := NewRecord("bob"); r.Data = nil; return r }()},
+		{"no idle deadline", func() *storage.Record { r := NewRecord("carol"); r.IdleExpiresAt = time.Time{}; return r }()},
+		{"far future", func() *storage.Record {
 			r := NewRecord("dave")
 			r.ExpiresAt = time.Date(2999, 12, 31, 23, 59, 59, 999999000, time.UTC)
 			r.IdleExpiresAt = r.ExpiresAt.Add(-time.Microsecond)
 			return r
 		}()},
-		{"odd microseconds", func() *keycard.Record {
+		{"odd microseconds", func() *storage.Record {
 			r := NewRecord("erin")
 			r.CreatedAt = time.Date(2026, 2, 28, 23, 59, 59, 123457000, time.UTC)
 			r.LastSeenAt = time.Date(2026, 3, 1, 0, 0, 0, 1000, time.UTC)
@@ -233,7 +233,7 @@ func testCreateGet(t *testing.T, s keycard.Store) {
 	}
 }
 
-func testCreateSetsVersion(t *testing.T, s keycard.Store) {
+func testCreateSetsVersion(t *testing.T, s storage.Store) {
 	r := NewRecord("alice")
 	r.Version = 41
 	mustCreate(t, s, r)
@@ -247,7 +247,7 @@ func testCreateSetsVersion(t *testing.T, s keycard.Store) {
 
 // testCopies checks that a store keeps no reference to the records it is
 // given and returns a fresh copy each time.
-func testCopies(t *testing.T, s keycard.Store) {
+func testCopies(t *testing.T, s storage.Store) {
 	r := fullRecord("alice")
 	want := r.Clone()
 	want.Version = 1
@@ -292,7 +292,7 @@ func testCopies(t *testing.T, s keycard.Store) {
 	wantRecord(t, s, want)
 }
 
-func testMissing(t *testing.T, s keycard.Store) {
+func testMissing(t *testing.T, s storage.Store) {
 	c := ctx(t)
 	// One record so that the store is not empty.
 	other := NewRecord("alice")
@@ -303,17 +303,17 @@ func testMissing(t *testing.T, s keycard.Store) {
 	next := NewRecord("alice")
 	next.ID = r.ID
 	_, err := s.Get(c, r.Hash)
-	wantErr(t, "Get", err, keycard.ErrNotFound)
-	_, err = s.Get(c, keycard.Hash{})
-	wantErr(t, "Get(zero hash)", err, keycard.ErrNotFound)
+	wantErr(t, "Get", err, storage.ErrNotFound)
+	_, err = s.Get(c, storage.Hash{})
+	wantErr(t, "Get(zero hash)", err, storage.ErrNotFound)
 	_, err = s.GetByID(c, r.ID)
-	wantErr(t, "GetByID", err, keycard.ErrNotFound)
+	wantErr(t, "GetByID", err, storage.ErrNotFound)
 	_, err = s.GetByID(c, "")
-	wantErr(t, "GetByID(\"\")", err, keycard.ErrNotFound)
-	wantErr(t, "Update", s.Update(c, r), keycard.ErrNotFound)
-	wantErr(t, "Rotate", s.Rotate(c, r, next, time.Time{}), keycard.ErrNotFound)
-	wantErr(t, "Delete", s.Delete(c, r.Hash), keycard.ErrNotFound)
-	wantErr(t, "DeleteByID", s.DeleteByID(c, r.ID), keycard.ErrNotFound)
+	wantErr(t, "GetByID(\"\")", err, storage.ErrNotFound)
+	wantErr(t, "Update", s.Update(c, r), storage.ErrNotFound)
+	wantErr(t, "Rotate", s.Rotate(c, r, next, time.Time{}), storage.ErrNotFound)
+	wantErr(t, "Delete", s.Delete(c, r.Hash), storage.ErrNotFound)
+	wantErr(t, "DeleteByID", s.DeleteByID(c, r.ID), storage.ErrNotFound)
 	wantGone(t, s, next.Hash)
 	wantList(t, s, "bob")
 	n, err := s.DeleteSubject(c, "bob", "")
@@ -323,25 +323,25 @@ func testMissing(t *testing.T, s keycard.Store) {
 	wantList(t, s, "alice", other.Clone())
 }
 
-func testCreateExists(t *testing.T, s keycard.Store) {
+func testCreateExists(t *testing.T, s storage.Store) {
 	orig := NewRecord("alice")
 	mustCreate(t, s, orig)
 	want := orig.Clone()
 
 	tests := []struct {
 		name string
-		dup  func() *keycard.Record
+		dup  func() *storage.Record
 	}{
-		{"same hash and ID", func() *keycard.Record { return orig.Clone() }},
-		{"same hash", func() *keycard.Record { r := NewRecord("bob"); r.Hash = orig.Hash; return r }},
-		{"same ID", func() *keycard.Record { r := NewRecord("bob"); r.ID = orig.ID; return r }},
-		{"same ID anonymous", func() *keycard.Record { r := NewRecord(""); r.ID = orig.ID; return r }},
-		{"same ID same subject", func() *keycard.Record { r := NewRecord("alice"); r.ID = orig.ID; return r }},
+		{"same hash and ID", func() *storage.Record { return orig.Clone() }},
+		{"same hash", func() *storage.Record { r := NewRecord("bob"); r.Hash = orig.Hash; return r }},
+		{"same ID", func() *storage.Record { r := NewRecord("bob"); r.ID = orig.ID; return r }},
+		{"same ID anonymous", func() *storage.Record { r := NewRecord(""); r.ID = orig.ID; return r }},
+		{"same ID same subject", func() *storage.Record { r := NewRecord("alice"); r.ID = orig.ID; return r }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dup := tt.dup()
-			wantErr(t, "Create(duplicate)", s.Create(ctx(t), dup), keycard.ErrExists)
+			wantErr(t, "Create(duplicate)", s.Create(ctx(t), dup), storage.ErrExists)
 			wantRecord(t, s, want)
 			wantByID(t, s, want.ID, want.Hash)
 			if dup.Hash != orig.Hash {
@@ -356,7 +356,7 @@ func testCreateExists(t *testing.T, s keycard.Store) {
 	}
 }
 
-func testCreateOverTombstone(t *testing.T, s keycard.Store) {
+func testCreateOverTombstone(t *testing.T, s storage.Store) {
 	c := ctx(t)
 	destroyed := NewRecord("alice")
 	mustCreate(t, s, destroyed)
@@ -373,20 +373,20 @@ func testCreateOverTombstone(t *testing.T, s keycard.Store) {
 	}
 	tests := []struct {
 		name  string
-		old   *keycard.Record
-		state keycard.State
-		succ  keycard.Hash
+		old   *storage.Record
+		state storage.State
+		succ  storage.Hash
 		grace time.Time
 	}{
-		{"destroyed", destroyed, keycard.StateDestroyed, keycard.Hash{}, time.Time{}},
-		{"rotated", rotated, keycard.StateRotated, next.Hash, grace},
+		{"destroyed", destroyed, storage.StateDestroyed, storage.Hash{}, time.Time{}},
+		{"rotated", rotated, storage.StateRotated, next.Hash, grace},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := mustGet(t, s, tt.old.Hash)
 			r := NewRecord("mallory")
 			r.Hash = tt.old.Hash
-			wantErr(t, "Create(over tombstone)", s.Create(ctx(t), r), keycard.ErrExists)
+			wantErr(t, "Create(over tombstone)", s.Create(ctx(t), r), storage.ErrExists)
 			after := wantTombstone(t, s, tt.old, tt.state, tt.succ, tt.grace)
 			if after.Version != before.Version {
 				t.Errorf("tombstone Version changed from %d to %d", before.Version, after.Version)
@@ -398,7 +398,7 @@ func testCreateOverTombstone(t *testing.T, s keycard.Store) {
 	wantByID(t, s, next.ID, next.Hash)
 }
 
-func testCreateReusesDestroyedID(t *testing.T, s keycard.Store) {
+func testCreateReusesDestroyedID(t *testing.T, s storage.Store) {
 	c := ctx(t)
 	old := NewRecord("alice")
 	mustCreate(t, s, old)
@@ -412,11 +412,11 @@ func testCreateReusesDestroyedID(t *testing.T, s keycard.Store) {
 		t.Fatalf("Create with the ID of a destroyed session: %v, want success", err)
 	}
 	wantByID(t, s, r.ID, r.Hash)
-	wantTombstone(t, s, old, keycard.StateDestroyed, keycard.Hash{}, time.Time{})
+	wantTombstone(t, s, old, storage.StateDestroyed, storage.Hash{}, time.Time{})
 	wantList(t, s, "alice", r)
 }
 
-func testUpdate(t *testing.T, s keycard.Store) {
+func testUpdate(t *testing.T, s storage.Store) {
 	c := ctx(t)
 	r := NewRecord("alice")
 	mustCreate(t, s, r)
@@ -429,7 +429,7 @@ func testUpdate(t *testing.T, s keycard.Store) {
 	u.AuthenticatedAt = now.Add(9 * time.Microsecond)
 	u.IdleTimeout = time.Hour
 	u.Persistent = true
-	u.Kind = keycard.KindAPI
+	u.Kind = storage.KindAPI
 	u.IP = "192.0.2.7"
 	u.UserAgent = "curl/8"
 	u.Fingerprint = "fp"
@@ -462,7 +462,7 @@ func testUpdate(t *testing.T, s keycard.Store) {
 	wantByID(t, s, r.ID, r.Hash)
 }
 
-func testUpdateConflict(t *testing.T, s keycard.Store) {
+func testUpdateConflict(t *testing.T, s storage.Store) {
 	c := ctx(t)
 	r := NewRecord("alice")
 	mustCreate(t, s, r)
@@ -489,7 +489,7 @@ func testUpdateConflict(t *testing.T, s keycard.Store) {
 			stale := b.Clone()
 			stale.Version = tt.version
 			stale.Data = []byte(`{"by":"b"}`)
-			wantErr(t, "Update", s.Update(ctx(t), stale), keycard.ErrConflict)
+			wantErr(t, "Update", s.Update(ctx(t), stale), storage.ErrConflict)
 			if stale.Version != tt.version {
 				t.Errorf("a failed Update changed r.Version from %d to %d", tt.version, stale.Version)
 			}
@@ -498,7 +498,7 @@ func testUpdateConflict(t *testing.T, s keycard.Store) {
 	}
 }
 
-func testDelete(t *testing.T, s keycard.Store) {
+func testDelete(t *testing.T, s storage.Store) {
 	c := ctx(t)
 	r := fullRecord("alice")
 	keep := NewRecord("alice")
@@ -511,40 +511,40 @@ func testDelete(t *testing.T, s keycard.Store) {
 	if err := s.Delete(c, r.Hash); err != nil {
 		t.Fatalf("Delete: %v", err)
 	}
-	wantTombstone(t, s, u, keycard.StateDestroyed, keycard.Hash{}, time.Time{})
+	wantTombstone(t, s, u, storage.StateDestroyed, storage.Hash{}, time.Time{})
 	wantNoID(t, s, r.ID)
 	wantList(t, s, "alice", keep)
-	wantErr(t, "second Delete", s.Delete(c, r.Hash), keycard.ErrNotFound)
+	wantErr(t, "second Delete", s.Delete(c, r.Hash), storage.ErrNotFound)
 }
 
-func testTombstoneRejectsWrites(t *testing.T, s keycard.Store) {
+func testTombstoneRejectsWrites(t *testing.T, s storage.Store) {
 	c := ctx(t)
 	grace := Now().Add(30 * time.Second)
 	tests := []struct {
 		name  string
-		kill  func(t *testing.T, r *keycard.Record) keycard.Hash // returns the successor, if any
-		state keycard.State
+		kill  func(t *testing.T, r *storage.Record) storage.Hash // returns the successor, if any
+		state storage.State
 		grace time.Time
 	}{
-		{"Delete", func(t *testing.T, r *keycard.Record) keycard.Hash {
+		{"Delete", func(t *testing.T, r *storage.Record) storage.Hash {
 			if err := s.Delete(c, r.Hash); err != nil {
 				t.Fatalf("Delete: %v", err)
 			}
-			return keycard.Hash{}
-		}, keycard.StateDestroyed, time.Time{}},
-		{"DeleteByID", func(t *testing.T, r *keycard.Record) keycard.Hash {
+			return storage.Hash{}
+		}, storage.StateDestroyed, time.Time{}},
+		{"DeleteByID", func(t *testing.T, r *storage.Record) storage.Hash {
 			if err := s.DeleteByID(c, r.ID); err != nil {
 				t.Fatalf("DeleteByID: %v", err)
 			}
-			return keycard.Hash{}
-		}, keycard.StateDestroyed, time.Time{}},
-		{"DeleteSubject", func(t *testing.T, r *keycard.Record) keycard.Hash {
+			return storage.Hash{}
+		}, storage.StateDestroyed, time.Time{}},
+		{"DeleteSubject", func(t *testing.T, r *storage.Record) storage.Hash {
 			if n, err := s.DeleteSubject(c, r.Subject, ""); err != nil || n != 1 {
 				t.Fatalf("DeleteSubject = %d, %v; want 1, nil", n, err)
 			}
-			return keycard.Hash{}
-		}, keycard.StateDestroyed, time.Time{}},
-		{"Rotate", func(t *testing.T, r *keycard.Record) keycard.Hash {
+			return storage.Hash{}
+		}, storage.StateDestroyed, time.Time{}},
+		{"Rotate", func(t *testing.T, r *storage.Record) storage.Hash {
 			next := NewRecord(r.Subject)
 			next.ID = r.ID
 			if err := s.Rotate(c, r.Clone(), next, grace); err != nil {
@@ -555,7 +555,7 @@ func testTombstoneRejectsWrites(t *testing.T, s keycard.Store) {
 				t.Fatalf("Delete(next): %v", err)
 			}
 			return next.Hash
-		}, keycard.StateRotated, grace},
+		}, storage.StateRotated, grace},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -568,16 +568,16 @@ func testTombstoneRejectsWrites(t *testing.T, s keycard.Store) {
 
 			stale := loaded.Clone()
 			stale.Data = []byte(`{"resurrected":true}`)
-			wantErr(t, "Update(tombstone)", s.Update(ctx(t), stale), keycard.ErrNotFound)
+			wantErr(t, "Update(tombstone)", s.Update(ctx(t), stale), storage.ErrNotFound)
 			// Even with the tombstone's own version, it stays dead.
 			stale.Version = ts.Version
-			wantErr(t, "Update(tombstone, tombstone's version)", s.Update(ctx(t), stale), keycard.ErrNotFound)
+			wantErr(t, "Update(tombstone, tombstone's version)", s.Update(ctx(t), stale), storage.ErrNotFound)
 			next := NewRecord(subject)
 			next.ID = r.ID
-			wantErr(t, "Rotate(tombstone)", s.Rotate(ctx(t), loaded.Clone(), next, time.Time{}), keycard.ErrNotFound)
+			wantErr(t, "Rotate(tombstone)", s.Rotate(ctx(t), loaded.Clone(), next, time.Time{}), storage.ErrNotFound)
 			wantGone(t, s, next.Hash)
-			wantErr(t, "Delete(tombstone)", s.Delete(ctx(t), r.Hash), keycard.ErrNotFound)
-			wantErr(t, "DeleteByID(tombstone)", s.DeleteByID(ctx(t), r.ID), keycard.ErrNotFound)
+			wantErr(t, "Delete(tombstone)", s.Delete(ctx(t), r.Hash), storage.ErrNotFound)
+			wantErr(t, "DeleteByID(tombstone)", s.DeleteByID(ctx(t), r.ID), storage.ErrNotFound)
 			if n, err := s.DeleteSubject(ctx(t), subject, ""); err != nil || n != 0 {
 				t.Errorf("DeleteSubject over tombstones = %d, %v; want 0, nil", n, err)
 			}
@@ -591,7 +591,7 @@ func testTombstoneRejectsWrites(t *testing.T, s keycard.Store) {
 	}
 }
 
-func testRotate(t *testing.T, s keycard.Store) {
+func testRotate(t *testing.T, s storage.Store) {
 	tests := []struct {
 		name        string
 		from, to    string
@@ -607,7 +607,7 @@ func testRotate(t *testing.T, s keycard.Store) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := ctx(t)
 			// A bystander session of each subject must stay as it is.
-			var bystanders []*keycard.Record
+			var bystanders []*storage.Record
 			for _, sub := range []string{tt.from, tt.to} {
 				if sub == "" {
 					continue
@@ -642,7 +642,7 @@ func testRotate(t *testing.T, s keycard.Store) {
 			}
 
 			ts := mustGet(t, s, old.Hash)
-			wantTS := oldSnapshot.Tombstone(keycard.StateRotated, next.Hash, grace)
+			wantTS := oldSnapshot.Tombstone(storage.StateRotated, next.Hash, grace)
 			wantTS.Version = readVersion + 1
 			if d := tombstoneDiff(ts, wantTS); d != "" {
 				t.Errorf("rotated tombstone differs:%s", d)
@@ -660,8 +660,8 @@ func testRotate(t *testing.T, s keycard.Store) {
 			}
 
 			// The subject index follows the new subject.
-			listFrom := []*keycard.Record{}
-			listTo := []*keycard.Record{wantNext}
+			listFrom := []*storage.Record{}
+			listTo := []*storage.Record{wantNext}
 			for _, b := range bystanders {
 				if b.Subject == tt.to {
 					listTo = append(listTo, b)
@@ -676,7 +676,7 @@ func testRotate(t *testing.T, s keycard.Store) {
 			wantList(t, s, "")
 
 			// The old token's loaded copy can no longer write.
-			wantErr(t, "Update(rotated)", s.Update(c, oldSnapshot), keycard.ErrNotFound)
+			wantErr(t, "Update(rotated)", s.Update(c, oldSnapshot), storage.ErrNotFound)
 			// The successor is a normal live record.
 			n := mustGet(t, s, next.Hash)
 			n.Data = []byte(`{"after":1}`)
@@ -693,7 +693,7 @@ func testRotate(t *testing.T, s keycard.Store) {
 	}
 }
 
-func testRotateConflict(t *testing.T, s keycard.Store) {
+func testRotateConflict(t *testing.T, s storage.Store) {
 	c := ctx(t)
 	old := NewRecord("alice")
 	mustCreate(t, s, old)
@@ -716,7 +716,7 @@ func testRotateConflict(t *testing.T, s keycard.Store) {
 			o.Version = tt.version
 			next := NewRecord("bob")
 			next.ID = old.ID
-			wantErr(t, "Rotate", s.Rotate(ctx(t), o, next, Now().Add(time.Minute)), keycard.ErrConflict)
+			wantErr(t, "Rotate", s.Rotate(ctx(t), o, next, Now().Add(time.Minute)), storage.ErrConflict)
 			if o.Version != tt.version {
 				t.Errorf("a failed Rotate changed old.Version from %d to %d", tt.version, o.Version)
 			}
@@ -729,8 +729,8 @@ func testRotateConflict(t *testing.T, s keycard.Store) {
 	}
 }
 
-func testGetByID(t *testing.T, s keycard.Store) {
-	var recs []*keycard.Record
+func testGetByID(t *testing.T, s storage.Store) {
+	var recs []*storage.Record
 	for i := range 20 {
 		sub := []string{"", "alice", "bob"}[i%3]
 		r := NewRecord(sub)
@@ -767,7 +767,7 @@ func flipCase(s string) string {
 	return string(b)
 }
 
-func testDeleteByID(t *testing.T, s keycard.Store) {
+func testDeleteByID(t *testing.T, s storage.Store) {
 	c := ctx(t)
 	t.Run("live", func(t *testing.T) {
 		r := fullRecord("alice")
@@ -777,11 +777,11 @@ func testDeleteByID(t *testing.T, s keycard.Store) {
 		if err := s.DeleteByID(c, r.ID); err != nil {
 			t.Fatalf("DeleteByID: %v", err)
 		}
-		wantTombstone(t, s, r, keycard.StateDestroyed, keycard.Hash{}, time.Time{})
+		wantTombstone(t, s, r, storage.StateDestroyed, storage.Hash{}, time.Time{})
 		wantNoID(t, s, r.ID)
 		wantRecord(t, s, other)
 		wantList(t, s, "alice", other)
-		wantErr(t, "second DeleteByID", s.DeleteByID(c, r.ID), keycard.ErrNotFound)
+		wantErr(t, "second DeleteByID", s.DeleteByID(c, r.ID), storage.ErrNotFound)
 	})
 	t.Run("after rotation", func(t *testing.T) {
 		old := NewRecord("bob")
@@ -797,20 +797,20 @@ func testDeleteByID(t *testing.T, s keycard.Store) {
 			t.Fatalf("DeleteByID: %v", err)
 		}
 		// The live successor is destroyed; the rotated tombstone stays.
-		wantTombstone(t, s, next, keycard.StateDestroyed, keycard.Hash{}, time.Time{})
+		wantTombstone(t, s, next, storage.StateDestroyed, storage.Hash{}, time.Time{})
 		oldSnap.Version++
-		wantTombstone(t, s, oldSnap, keycard.StateRotated, next.Hash, grace)
+		wantTombstone(t, s, oldSnap, storage.StateRotated, next.Hash, grace)
 		wantNoID(t, s, old.ID)
 		wantList(t, s, "bob")
 	})
 }
 
-func testList(t *testing.T, s keycard.Store) {
+func testList(t *testing.T, s storage.Store) {
 	c := ctx(t)
 	// Subjects that share prefixes or carry pattern characters of
 	// SQL LIKE, Redis glob and Lua patterns must not match each other.
 	subjects := []string{"user-1", "user-10", "user-1*", "user-1%", "user_1", "user-?", "user-[1]", "USER-1", "user-1 ", " user-1", "user-1.", "%", "*"}
-	want := map[string][]*keycard.Record{}
+	want := map[string][]*storage.Record{}
 	for i, sub := range subjects {
 		for j := 0; j <= i%3; j++ {
 			r := NewRecord(sub)
@@ -844,10 +844,10 @@ func testList(t *testing.T, s keycard.Store) {
 	t.Run("unknown", func(t *testing.T) { wantList(t, s, "user-2") })
 }
 
-func testDeleteSubject(t *testing.T, s keycard.Store) {
+func testDeleteSubject(t *testing.T, s storage.Store) {
 	c := ctx(t)
 	subjects := []string{"alice", "alice2", "Alice", "alic", "bob"}
-	recs := map[string][]*keycard.Record{}
+	recs := map[string][]*storage.Record{}
 	for i, sub := range subjects {
 		for range 2 + i {
 			r := NewRecord(sub)
@@ -869,7 +869,7 @@ func testDeleteSubject(t *testing.T, s keycard.Store) {
 		t.Fatalf("DeleteSubject(alice) = %d, %v; want %d, nil", n, err, len(recs["alice"]))
 	}
 	for _, r := range recs["alice"] {
-		wantTombstone(t, s, r, keycard.StateDestroyed, keycard.Hash{}, time.Time{})
+		wantTombstone(t, s, r, storage.StateDestroyed, storage.Hash{}, time.Time{})
 		wantNoID(t, s, r.ID)
 	}
 	wantList(t, s, "alice")
@@ -894,10 +894,10 @@ func testDeleteSubject(t *testing.T, s keycard.Store) {
 	wantByID(t, s, anon.ID, anon.Hash)
 }
 
-func testDeleteSubjectExcept(t *testing.T, s keycard.Store) {
+func testDeleteSubjectExcept(t *testing.T, s storage.Store) {
 	c := ctx(t)
-	mk := func(sub string, n int) []*keycard.Record {
-		var rs []*keycard.Record
+	mk := func(sub string, n int) []*storage.Record {
+		var rs []*storage.Record
 		for range n {
 			r := NewRecord(sub)
 			mustCreate(t, s, r)
@@ -921,7 +921,7 @@ func testDeleteSubjectExcept(t *testing.T, s keycard.Store) {
 		wantList(t, s, "alice", keep)
 		for _, r := range alice {
 			if r != keep {
-				wantTombstone(t, s, r, keycard.StateDestroyed, keycard.Hash{}, time.Time{})
+				wantTombstone(t, s, r, storage.StateDestroyed, storage.Hash{}, time.Time{})
 				wantNoID(t, s, r.ID)
 			}
 		}
@@ -940,7 +940,7 @@ func testDeleteSubjectExcept(t *testing.T, s keycard.Store) {
 			t.Fatalf("DeleteSubject(carol, bob's ID) = %d, %v; want %d, nil", n, err, len(carol))
 		}
 		for _, r := range carol {
-			wantTombstone(t, s, r, keycard.StateDestroyed, keycard.Hash{}, time.Time{})
+			wantTombstone(t, s, r, storage.StateDestroyed, storage.Hash{}, time.Time{})
 		}
 		wantList(t, s, "carol")
 		wantRecord(t, s, bob)
@@ -952,7 +952,7 @@ func testDeleteSubjectExcept(t *testing.T, s keycard.Store) {
 		if err != nil || n != 1 {
 			t.Fatalf("DeleteSubject(bob, unknown ID) = %d, %v; want 1, nil", n, err)
 		}
-		wantTombstone(t, s, bob, keycard.StateDestroyed, keycard.Hash{}, time.Time{})
+		wantTombstone(t, s, bob, storage.StateDestroyed, storage.Hash{}, time.Time{})
 		wantList(t, s, "alice", alice[2])
 	})
 }

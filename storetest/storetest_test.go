@@ -6,14 +6,14 @@ import (
 	"os/exec"
 	"testing"
 
-	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/storage"
 	"github.com/keycard-go/keycard/storetest"
 )
 
 const mutantEnv = "KEYCARD_STORETEST_MUTANT"
 
 func TestReferenceStore(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) keycard.Store { return newRefStore() })
+	storetest.Run(t, func(t *testing.T) storage.Store { return newRefStore() })
 }
 
 // TestSuiteCatchesMutants runs the suite against copies of the reference

@@ -5,7 +5,7 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/storage"
 )
 
 // BackgroundSweep checks a store's background sweep on testing/synctest's
@@ -28,7 +28,7 @@ import (
 // A store whose sweep works in coarser steps than its interval (memstore
 // files deadlines in one-minute buckets) passes with its default interval
 // of one minute: the bubble's clock starts on a minute.
-func BackgroundSweep(t *testing.T, every time.Duration, open func(t *testing.T) keycard.Store) {
+func BackgroundSweep(t *testing.T, every time.Duration, open func(t *testing.T) storage.Store) {
 	t.Helper()
 	synctest.Test(t, func(t *testing.T) {
 		s := open(t)
@@ -39,13 +39,13 @@ func BackgroundSweep(t *testing.T, every time.Duration, open func(t *testing.T) 
 			step = time.Minute
 		}
 		const sub = "sweep"
-		record := func(idle, abs time.Duration) *keycard.Record {
+		record := func(idle, abs time.Duration) *storage.Record {
 			r := NewRecord(sub)
 			r.IdleExpiresAt, r.ExpiresAt = now.Add(idle), now.Add(abs)
 			mustCreate(t, s, r)
 			return r
 		}
-		var expired []*keycard.Record
+		var expired []*storage.Record
 		for range 3 {
 			expired = append(expired, record(-time.Minute, time.Hour))
 		}
@@ -90,7 +90,7 @@ func BackgroundSweep(t *testing.T, every time.Duration, open func(t *testing.T) 
 			if _, err := s.Get(c, r.Hash); err == nil {
 				t.Fatalf("expired record %d is still there after the first sweep", i)
 			} else {
-				wantErr(t, "Get after the sweep", err, keycard.ErrNotFound)
+				wantErr(t, "Get after the sweep", err, storage.ErrNotFound)
 			}
 		}
 		wantRecord(t, s, keepWant)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/memstore"
+	"github.com/keycard-go/keycard/storage"
 )
 
 var page = template.Must(template.New("page").Parse(`<!doctype html>
@@ -75,7 +76,7 @@ var options = &keycard.Options{
 }
 
 // newApp returns the application's handler, with its sessions in store.
-func newApp(store keycard.Store) (http.Handler, error) {
+func newApp(store storage.Store) (http.Handler, error) {
 	sessions, err := keycard.New(store, options)
 	if err != nil {
 		return nil, err

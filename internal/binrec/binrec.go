@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/storage"
 )
 
 // ZeroTime encodes the zero time.Time.
@@ -167,7 +167,7 @@ func (d *Reader) RawBytes() []byte {
 // order both stores' formats keep them: CreatedAt, AuthenticatedAt,
 // RenewedAt, LastSeenAt, IdleExpiresAt, IdleTimeout (int64 ns), Persistent,
 // IP, UserAgent, Fingerprint. Data and Meta are left to the caller.
-func AppendLive(b []byte, r *keycard.Record) []byte {
+func AppendLive(b []byte, r *storage.Record) []byte {
 	b = AppendTime(b, r.CreatedAt)
 	b = AppendTime(b, r.AuthenticatedAt)
 	b = AppendTime(b, r.RenewedAt)
@@ -183,7 +183,7 @@ func AppendLive(b []byte, r *keycard.Record) []byte {
 // Live reads what AppendLive wrote: it sets r's times, IdleTimeout and
 // Persistent, and returns IP, UserAgent and Fingerprint aliasing the input
 // (copy them out with SetStrings).
-func (d *Reader) Live(r *keycard.Record) (ip, ua, fp []byte) {
+func (d *Reader) Live(r *storage.Record) (ip, ua, fp []byte) {
 	r.CreatedAt = d.Time()
 	r.AuthenticatedAt = d.Time()
 	r.RenewedAt = d.Time()
@@ -197,7 +197,7 @@ func (d *Reader) Live(r *keycard.Record) (ip, ua, fp []byte) {
 // SetStrings sets r's ID, Subject, IP, UserAgent and Fingerprint to copies of
 // the given bytes, made in one allocation that the five strings share. Stores
 // whose driver or arena owns the bytes use it to copy a record out in one go.
-func SetStrings(r *keycard.Record, id, subject, ip, ua, fp []byte) {
+func SetStrings(r *storage.Record, id, subject, ip, ua, fp []byte) {
 	var sb strings.Builder
 	sb.Grow(len(id) + len(subject) + len(ip) + len(ua) + len(fp))
 	var ends [5]int
@@ -214,7 +214,7 @@ func SetStrings(r *keycard.Record, id, subject, ip, ua, fp []byte) {
 // allocation; Data's capacity ends where Meta starts, so appending to one
 // never writes into the other. A nil argument leaves its field nil, an empty
 // one makes it empty: nil and empty stay distinct.
-func SetDataMeta(r *keycard.Record, data, meta []byte) {
+func SetDataMeta(r *storage.Record, data, meta []byte) {
 	r.Data, r.Meta = nil, nil
 	if data == nil && meta == nil {
 		return

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/storage"
 )
 
 func TestRoundTrip(t *testing.T) {
@@ -71,7 +71,7 @@ func TestStrict(t *testing.T) {
 }
 
 func TestSetStrings(t *testing.T) {
-	var r keycard.Record
+	var r storage.Record
 	src := [][]byte{[]byte("id-1"), []byte("alice\x00"), nil, []byte("Mozilla/5.0"), []byte("fp")}
 	SetStrings(&r, src[0], src[1], src[2], src[3], src[4])
 	got := []string{r.ID, r.Subject, r.IP, r.UserAgent, r.Fingerprint}
@@ -99,7 +99,7 @@ func TestSetDataMeta(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := keycard.Record{Data: []byte("old"), Meta: []byte("old")}
+			r := storage.Record{Data: []byte("old"), Meta: []byte("old")}
 			SetDataMeta(&r, tt.data, tt.meta)
 			if (r.Data == nil) != (tt.data == nil) || !bytes.Equal(r.Data, tt.data) {
 				t.Errorf("Data = %#v, want %#v", r.Data, tt.data)

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"math"
 
-	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/storage"
 )
 
 // The live column of sqlitestore and pgstore holds, in one blob, the fields
@@ -38,7 +38,7 @@ const liveFixed = 50
 // EncodeLive returns the live column of r. It fails only for a string or
 // Meta longer than a uint32 can count, which no database here would store
 // anyway.
-func EncodeLive(r *keycard.Record) ([]byte, error) {
+func EncodeLive(r *storage.Record) ([]byte, error) {
 	for _, n := range []int{len(r.IP), len(r.UserAgent), len(r.Fingerprint), len(r.Meta)} {
 		if uint64(n) > math.MaxUint32 {
 			return nil, errors.New("record field too long")
@@ -62,7 +62,7 @@ type liveBytes struct {
 // the live column (NULL, so nil, in a tombstone) into r, and copies r's
 // strings and data out of the driver's bytes, in two allocations for the
 // whole record. The error says why the row is corrupt.
-func SetColumns(r *keycard.Record, id, subject, data, live []byte) error {
+func SetColumns(r *storage.Record, id, subject, data, live []byte) error {
 	var lb liveBytes
 	switch {
 	case live != nil:
@@ -70,7 +70,7 @@ func SetColumns(r *keycard.Record, id, subject, data, live []byte) error {
 		if lb, err = decodeLive(r, live); err != nil {
 			return err
 		}
-	case r.State == keycard.StateLive:
+	case r.State == storage.StateLive:
 		return errors.New("live record without its live column")
 	}
 	SetStrings(r, id, subject, lb.ip, lb.userAgent, lb.fingerprint)
@@ -80,7 +80,7 @@ func SetColumns(r *keycard.Record, id, subject, data, live []byte) error {
 
 // decodeLive sets r's times, IdleTimeout and Persistent from the live column
 // b and returns its variable-length fields, which alias b.
-func decodeLive(r *keycard.Record, b []byte) (liveBytes, error) {
+func decodeLive(r *storage.Record, b []byte) (liveBytes, error) {
 	d := NewReader(b)
 	if d.U8() != liveFormat {
 		d.Fail("unknown format")

@@ -9,16 +9,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/storage"
 	"github.com/keycard-go/keycard/storetest"
 )
 
 // setLive decodes the live column b into r as the stores do.
-func setLive(r *keycard.Record, b []byte) error { return SetColumns(r, nil, nil, nil, b) }
+func setLive(r *storage.Record, b []byte) error { return SetColumns(r, nil, nil, nil, b) }
 
 // liveFields returns a record with only the fields the live column holds.
-func liveFields(r *keycard.Record) *keycard.Record {
-	return &keycard.Record{
+func liveFields(r *storage.Record) *storage.Record {
+	return &storage.Record{
 		CreatedAt: r.CreatedAt, AuthenticatedAt: r.AuthenticatedAt, RenewedAt: r.RenewedAt,
 		LastSeenAt: r.LastSeenAt, IdleExpiresAt: r.IdleExpiresAt, IdleTimeout: r.IdleTimeout,
 		Persistent: r.Persistent, IP: r.IP, UserAgent: r.UserAgent, Fingerprint: r.Fingerprint, Meta: r.Meta,
@@ -32,31 +32,31 @@ func TestLiveRoundTrip(t *testing.T) {
 	full.Persistent = true
 	full.IP, full.UserAgent, full.Fingerprint = "2001:db8::1", "Mozilla/5.0 (X11) Keycard/1", "fp-0123"
 	full.Meta = []byte(`{"csrf":"abc"}`)
-	with := func(f func(r *keycard.Record)) *keycard.Record { r := full.Clone(); f(r); return r }
+	with := func(f func(r *storage.Record)) *storage.Record { r := full.Clone(); f(r); return r }
 	tests := []struct {
 		name string
-		r    *keycard.Record
+		r    *storage.Record
 	}{
 		{"full", full},
-		{"zero", &keycard.Record{}},
-		{"meta nil", with(func(r *keycard.Record) { r.Meta = nil })},
-		{"meta empty", with(func(r *keycard.Record) { r.Meta = []byte{} })},
-		{"nul bytes", with(func(r *keycard.Record) {
+		{"zero", &storage.Record{}},
+		{"meta nil", with(func(r *storage.Record) { r.Meta = nil })},
+		{"meta empty", with(func(r *storage.Record) { r.Meta = []byte{} })},
+		{"nul bytes", with(func(r *storage.Record) {
 			r.IP, r.UserAgent, r.Fingerprint, r.Meta = "\x00", "a\x00b", "\x00\x00", []byte("\x00")
 		})},
-		{"invalid utf-8", with(func(r *keycard.Record) { r.UserAgent, r.Meta = "\xff\xfe\xc3", []byte("\xc3\x28") })},
-		{"quotes and unicode", with(func(r *keycard.Record) { r.UserAgent = `'; DROP TABLE sessions; -- "Zoë 用户 🔑"` })},
-		{"long strings", with(func(r *keycard.Record) {
+		{"invalid utf-8", with(func(r *storage.Record) { r.UserAgent, r.Meta = "\xff\xfe\xc3", []byte("\xc3\x28") })},
+		{"quotes and unicode", with(func(r *storage.Record) { r.UserAgent = `'; DROP TABLE sessions; -- "Zoë 用户 🔑"` })},
+		{"long strings", with(func(r *storage.Record) {
 			r.UserAgent, r.Meta = strings.Repeat("ü", 70000), bytes.Repeat([]byte("m"), 1<<20)
 		})},
-		{"epoch and before", with(func(r *keycard.Record) {
+		{"epoch and before", with(func(r *storage.Record) {
 			r.CreatedAt, r.AuthenticatedAt, r.RenewedAt = time.Unix(0, 0).UTC(), time.UnixMicro(-1).UTC(), time.UnixMicro(1).UTC()
 		})},
-		{"year 1 plus 1µs", with(func(r *keycard.Record) { r.LastSeenAt = time.Time{}.Add(time.Microsecond) })},
-		{"far future", with(func(r *keycard.Record) { r.IdleExpiresAt = time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC) })},
-		{"some times zero", with(func(r *keycard.Record) { r.AuthenticatedAt, r.RenewedAt = time.Time{}, time.Time{} })},
-		{"negative idle timeout", with(func(r *keycard.Record) { r.IdleTimeout = -1 })},
-		{"max idle timeout", with(func(r *keycard.Record) { r.IdleTimeout = math.MaxInt64 })},
+		{"year 1 plus 1µs", with(func(r *storage.Record) { r.LastSeenAt = time.Time{}.Add(time.Microsecond) })},
+		{"far future", with(func(r *storage.Record) { r.IdleExpiresAt = time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC) })},
+		{"some times zero", with(func(r *storage.Record) { r.AuthenticatedAt, r.RenewedAt = time.Time{}, time.Time{} })},
+		{"negative idle timeout", with(func(r *storage.Record) { r.IdleTimeout = -1 })},
+		{"max idle timeout", with(func(r *storage.Record) { r.IdleTimeout = math.MaxInt64 })},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,7 +64,7 @@ func TestLiveRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var got keycard.Record
+			var got storage.Record
 			if err := setLive(&got, b); err != nil {
 				t.Fatalf("SetColumns: %v", err)
 			}
@@ -138,7 +138,7 @@ func TestLiveCorrupt(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var got keycard.Record
+			var got storage.Record
 			if err := setLive(&got, tt.b); err == nil {
 				t.Error("SetColumns succeeded")
 			}
@@ -149,7 +149,7 @@ func TestLiveCorrupt(t *testing.T) {
 func FuzzDecodeLive(f *testing.F) {
 	r := storetest.NewRecord("alice")
 	r.IP, r.Meta, r.Persistent = "192.0.2.1\x00", []byte(`{"a":1}`), true
-	for _, rec := range []*keycard.Record{r, {}, {Meta: []byte{}}} {
+	for _, rec := range []*storage.Record{r, {}, {Meta: []byte{}}} {
 		b, err := EncodeLive(rec)
 		if err != nil {
 			f.Fatal(err)
@@ -158,7 +158,7 @@ func FuzzDecodeLive(f *testing.F) {
 	}
 	f.Add([]byte{liveFormat})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var got keycard.Record
+		var got storage.Record
 		if err := setLive(&got, b); err != nil {
 			return
 		}
@@ -177,7 +177,7 @@ func FuzzDecodeLive(f *testing.F) {
 // data are copied out of the row's bytes all the same.
 func TestSetColumnsTombstone(t *testing.T) {
 	id, subject := []byte("id-1"), []byte("alice\x00")
-	r := keycard.Record{State: keycard.StateDestroyed}
+	r := storage.Record{State: storage.StateDestroyed}
 	if err := SetColumns(&r, id, subject, nil, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +186,7 @@ func TestSetColumnsTombstone(t *testing.T) {
 	if r.ID != "id-1" || r.Subject != "alice\x00" || r.Data != nil || r.Meta != nil || r.IP != "" {
 		t.Errorf("tombstone read as %+v", r)
 	}
-	live := keycard.Record{}
+	live := storage.Record{}
 	if err := SetColumns(&live, id, subject, nil, nil); err == nil {
 		t.Error("a live record without its live column was accepted")
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/keycard-go/keycard/pgstore"
 	"github.com/keycard-go/keycard/redisstore"
 	"github.com/keycard-go/keycard/sqlitestore"
+	"github.com/keycard-go/keycard/storage"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -28,23 +29,23 @@ var discard = slog.New(slog.DiscardHandler)
 // connection to the same data.
 type backend struct {
 	name string
-	open func(t *testing.T) keycard.Store
+	open func(t *testing.T) storage.Store
 }
 
 // backends returns a backend per real server, each with its own namespace.
 func backends(t *testing.T) []backend {
 	return []backend{
-		{"redis", func(t *testing.T) keycard.Store {
+		{"redis", func(t *testing.T) storage.Store {
 			srv := testserver.SharedRedis(t)
 			prefix := "nodes:" + t.Name() + ":"
 			return openRedis(t, redis.NewClient(&redis.Options{Addr: srv.Addr}), prefix)
 		}},
-		{"redis-cluster", func(t *testing.T) keycard.Store {
+		{"redis-cluster", func(t *testing.T) storage.Store {
 			c := testserver.SharedRedisCluster(t)
 			prefix := "nodes:" + t.Name() + ":"
 			return openRedis(t, redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs()}), prefix)
 		}},
-		{"postgres", func(t *testing.T) keycard.Store {
+		{"postgres", func(t *testing.T) storage.Store {
 			pg := testserver.SharedPostgres(t)
 			st, err := pgstore.Open(context.Background(), pg.URL(""))
 			if err != nil {
@@ -53,7 +54,7 @@ func backends(t *testing.T) []backend {
 			t.Cleanup(func() { st.Close() })
 			return st
 		}},
-		{"sqlite", func(t *testing.T) keycard.Store {
+		{"sqlite", func(t *testing.T) storage.Store {
 			st, err := sqlitestore.Open(sqlitePath(t), nil)
 			if err != nil {
 				t.Fatal(err)
@@ -83,7 +84,7 @@ func sqlitePath(t *testing.T) string {
 	return p
 }
 
-func openRedis(t *testing.T, c redis.UniversalClient, prefix string) keycard.Store {
+func openRedis(t *testing.T, c redis.UniversalClient, prefix string) storage.Store {
 	st, err := redisstore.New(c, &redisstore.Options{Prefix: prefix})
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +99,7 @@ type node struct {
 	h http.Handler
 }
 
-func newNode(t *testing.T, st keycard.Store, now func() time.Time) *node {
+func newNode(t *testing.T, st storage.Store, now func() time.Time) *node {
 	m, err := keycard.New(st, &keycard.Options{Logger: discard, Now: now})
 	if err != nil {
 		t.Fatal(err)

@@ -7,28 +7,28 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/internal/testserver"
 	"github.com/keycard-go/keycard/pgstore"
+	"github.com/keycard-go/keycard/storage"
 	"github.com/redis/go-redis/v9"
 )
 
 // outageServer is a store server the test can stop and start again.
 type outageServer struct {
 	name  string
-	start func(t *testing.T) (keycard.Store, func(), func() error) // store, stop, restart
+	start func(t *testing.T) (storage.Store, func(), func() error) // store, stop, restart
 }
 
 func outageServers() []outageServer {
 	return []outageServer{
-		{"redis-appendonly", func(t *testing.T) (keycard.Store, func(), func() error) {
+		{"redis-appendonly", func(t *testing.T) (storage.Store, func(), func() error) {
 			srv := testserver.StartRedis(t, &testserver.RedisOptions{AppendOnly: true})
 			c := redis.NewClient(&redis.Options{Addr: srv.Addr, DialTimeout: 200 * time.Millisecond,
 				ReadTimeout: time.Second, WriteTimeout: time.Second, MaxRetries: -1,
 				DialerRetries: 1, DialerRetryTimeout: 10 * time.Millisecond})
 			return openRedis(t, c, "outage:"), srv.Stop, srv.Start
 		}},
-		{"postgres", func(t *testing.T) (keycard.Store, func(), func() error) {
+		{"postgres", func(t *testing.T) (storage.Store, func(), func() error) {
 			pg := testserver.StartPostgres(t)
 			st, err := pgstore.Open(context.Background(), pg.URL("")+"&connect_timeout=1")
 			if err != nil {

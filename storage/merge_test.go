@@ -1,10 +1,12 @@
-package keycard
+package storage
 
 import (
 	"bytes"
 	"encoding/json"
 	"slices"
 	"testing"
+
+	"github.com/keycard-go/keycard/internal/jsonobj"
 )
 
 // FuzzScanObject checks the session-data scanner against encoding/json: on
@@ -20,7 +22,7 @@ func FuzzScanObject(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		got := decodeData(&Record{Data: data})
+		got := jsonobj.Decode(data)
 		var want map[string]json.RawMessage
 		if json.Unmarshal(data, &want) != nil {
 			return // not an object: decodeData must only not panic
@@ -32,14 +34,14 @@ func FuzzScanObject(f *testing.F) {
 			if !sameJSON(got[k], w) {
 				t.Fatalf("%q: member %q = %s, encoding/json says %s", data, k, got[k], w)
 			}
-			if v, ok, valid := lookupRaw(data, k); valid && (!ok || !sameJSON(v, w)) {
-				t.Fatalf("%q: lookupRaw(%q) = %s, %v; want %s", data, k, v, ok, w)
+			if v, ok, valid := jsonobj.Lookup(data, k); valid && (!ok || !sameJSON(v, w)) {
+				t.Fatalf("%q: jsonobj.Lookup(%q) = %s, %v; want %s", data, k, v, ok, w)
 			}
 		}
 		var back map[string]json.RawMessage
-		enc := encodeValues(got)
+		enc := jsonobj.Encode(got)
 		if len(got) > 0 && json.Unmarshal(enc, &back) != nil {
-			t.Fatalf("encodeValues wrote invalid JSON %q", enc)
+			t.Fatalf("Encode wrote invalid JSON %q", enc)
 		}
 		for k, w := range want {
 			if !sameJSON(back[k], w) {
@@ -48,20 +50,26 @@ func FuzzScanObject(f *testing.F) {
 		}
 		// Merging changes equals applying them to encoding/json's map: one
 		// key set, one existing key deleted.
-		changes := changes{{"zz", json.RawMessage(`[1,"x"]`)}}
+		changes := []Change{{"zz", json.RawMessage(`[1,"x"]`)}}
 		for k := range want {
-			changes = changes.with(k, nil)
+			changes = append(changes, Change{k, nil})
 			break
 		}
 		if want == nil {
 			want = map[string]json.RawMessage{} // the input was null
 		}
-		merged := mergeValues(data, changes)
+		merged := MergeData(data, changes)
 		var gotMerged map[string]json.RawMessage
 		if merged != nil && json.Unmarshal(merged, &gotMerged) != nil {
-			t.Fatalf("mergeValues wrote invalid JSON %q", merged)
+			t.Fatalf("MergeData wrote invalid JSON %q", merged)
 		}
-		changes.applyTo(want)
+		for _, ch := range changes {
+			if ch.Value == nil {
+				delete(want, ch.Key)
+			} else {
+				want[ch.Key] = ch.Value
+			}
+		}
 		if len(gotMerged) != len(want) {
 			t.Fatalf("merge of %q: %d members, want %d", data, len(gotMerged), len(want))
 		}
@@ -83,7 +91,7 @@ func FuzzScanObject(f *testing.F) {
 			t.Fatalf("merge of %q is not idempotent: %q, then %q", data, merged, again)
 		}
 		var keys []string
-		if scanObject(merged, func(k, _ []byte) bool { keys = append(keys, string(k)); return true }) &&
+		if jsonobj.Members(merged, func(k, _ []byte) bool { keys = append(keys, string(k)); return true }) &&
 			!slices.IsSorted(keys) {
 			t.Fatalf("merge of %q = %q: members not sorted by key", data, merged)
 		}

@@ -1,4 +1,4 @@
-package keycard
+package storage
 
 import (
 	"crypto/sha256"
@@ -11,15 +11,19 @@ import (
 // not meant for logs; log the session ID instead.
 type Hash [32]byte
 
-// HashToken returns the SHA-256 of t.
-func HashToken(t Token) Hash {
-	if len(t) == TokenLen {
-		var b [TokenLen]byte // a stack copy: hashing a token does not allocate
-		copy(b[:], t)
+// HashToken returns the SHA-256 of the text of a session token, the key a
+// Store keeps its record under.
+func HashToken(token string) Hash {
+	if len(token) == tokenLen {
+		var b [tokenLen]byte // a stack copy: hashing a token does not allocate
+		copy(b[:], token)
 		return sha256.Sum256(b[:])
 	}
-	return sha256.Sum256([]byte(t))
+	return sha256.Sum256([]byte(token))
 }
+
+// tokenLen is the length of a Keycard session token's text.
+const tokenLen = 43
 
 // String returns the hash in lowercase hex, for store keys.
 func (h Hash) String() string { return hex.EncodeToString(h[:]) }

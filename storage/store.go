@@ -1,4 +1,4 @@
-package keycard
+package storage
 
 import (
 	"context"
