@@ -3,6 +3,7 @@ package storage
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"time"
 )
 
@@ -40,6 +41,13 @@ const (
 	KindBrowser Kind = 1
 	// KindAPI sessions travel in an "Authorization: Bearer" header.
 	KindAPI Kind = 2
+	// KindRevocation marks the records in which the Manager keeps the
+	// revocation state of sealed sessions in a Store that does not implement
+	// Revocations. They are not sessions: they carry no subject, their IDs
+	// are never shaped like session IDs, and the Manager never lists,
+	// counts, looks up or revokes them as sessions. A Store keeps them like
+	// any record.
+	KindRevocation Kind = 3
 )
 
 // String returns "browser", "api" or "invalid".
@@ -49,11 +57,33 @@ func (k Kind) String() string {
 		return "browser"
 	case KindAPI:
 		return "api"
+	case KindRevocation:
+		return "revocation"
 	}
 	return "invalid"
 }
 
-// ParseKind is the inverse of Kind.String; it returns 0 and false for anything else.
+// MarshalText encodes a session kind as "browser" or "api", so that JSON
+// carries the name; any other kind is an error.
+func (k Kind) MarshalText() ([]byte, error) {
+	if k != KindBrowser && k != KindAPI {
+		return nil, fmt.Errorf("storage: cannot marshal session kind %d", uint8(k))
+	}
+	return []byte(k.String()), nil
+}
+
+// UnmarshalText decodes "browser" or "api"; anything else is an error.
+func (k *Kind) UnmarshalText(b []byte) error {
+	v, ok := ParseKind(string(b))
+	if !ok {
+		return fmt.Errorf("storage: unknown session kind %q (want browser or api)", b)
+	}
+	*k = v
+	return nil
+}
+
+// ParseKind is the inverse of Kind.String for the session kinds ("browser",
+// "api"); it returns 0 and false for anything else.
 func ParseKind(s string) (Kind, bool) {
 	switch s {
 	case "browser":
