@@ -55,16 +55,16 @@ func (c *CSRFSecrets) LoadSecret(r *http.Request) (current, previous []byte, err
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
-	if s.err != nil {
-		return nil, nil, s.err
+	if s.got.err != nil {
+		return nil, nil, s.got.err
 	}
-	switch {
-	case s.csrf != nil:
-		return s.csrf, nil, nil
-	case s.renew:
+	switch rec := s.got.rec; {
+	case s.p.csrf != nil:
+		return s.p.csrf, nil, nil
+	case s.p.renew:
 		return nil, nil, nil // a login or step-up pending: no secret until one is saved
-	case s.rec != nil:
-		if sec := readMeta(s.rec).CSRF; sec != nil || s.rec.Subject != "" {
+	case rec != nil:
+		if sec := readMeta(rec).CSRF; sec != nil || rec.Subject != "" {
 			return sec, nil, nil
 		}
 	}
@@ -83,7 +83,7 @@ func (c *CSRFSecrets) SaveSecret(_ http.ResponseWriter, r *http.Request, secret 
 	if err := s.writable(); err != nil {
 		return err
 	}
-	s.csrf = append([]byte(nil), secret...)
+	s.p.csrf = append([]byte(nil), secret...)
 	return nil
 }
 

@@ -74,7 +74,7 @@ type Event struct {
 	SessionID string       // empty when no session could be identified
 	Subject   string       // the session's subject, if known; never logged by Keycard
 	Kind      Kind         // the session's kind, if known
-	Reason    string       // a short machine-readable reason, such as "unknown" or "wrong-kind"; for EventAnomaly, the changed signals ("browser,network")
+	Reason    Reason       // a short machine-readable reason, such as ReasonUnknown; for EventAnomaly, the changed signals ("browser,network")
 	Action    GuardAction  // for EventAnomaly: what the Guard's verdict called for
 	Request   EventRequest // the request that caused it; zero for Manager calls without one
 }
@@ -153,7 +153,7 @@ func (m *Manager) emit(ctx context.Context, e Event) {
 		attrs = append(attrs, slog.String("subject_hash", hex.EncodeToString(mac.Sum(nil)[:8])))
 	}
 	if e.Reason != "" {
-		attrs = append(attrs, slog.String("reason", e.Reason))
+		attrs = append(attrs, slog.String("reason", string(e.Reason)))
 	}
 	if e.Action != GuardNone {
 		attrs = append(attrs, slog.String("action", e.Action.String()))

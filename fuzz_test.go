@@ -54,22 +54,23 @@ func FuzzCookieHeader(f *testing.F) {
 	f.Fuzz(func(t *testing.T, header string) {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.Header["Cookie"] = []string{header}
-		s := &Session{m: m}
-		if err := s.readCredentials(r); err != nil {
+		c, err := m.readCredentials(r)
+		if err != nil {
 			t.Fatalf("cookie header alone gave a request error: %v", err)
 		}
-		if s.token != "" {
-			if !tokenShaped(string(s.token)) {
-				t.Fatalf("accepted a token that is not token-shaped: %q", s.token)
+		s := &Session{m: m, cred: c}
+		if s.cred.token != "" {
+			if !tokenShaped(string(s.cred.token)) {
+				t.Fatalf("accepted a token that is not token-shaped: %q", s.cred.token)
 			}
-			if !strings.Contains(header, m.cfg.cookieName+"="+string(s.token)) && !strings.Contains(header, m.cfg.cookieName+"=\""+string(s.token)+"\"") {
-				t.Fatalf("token %q not sent under the cookie's name in %q", s.token, header)
+			if !strings.Contains(header, m.cfg.cookieName+"="+string(s.cred.token)) && !strings.Contains(header, m.cfg.cookieName+"=\""+string(s.cred.token)+"\"") {
+				t.Fatalf("token %q not sent under the cookie's name in %q", s.cred.token, header)
 			}
-			if s.hash != storage.HashToken(string(s.token)) {
+			if s.cred.hash != storage.HashToken(string(s.cred.token)) {
 				t.Fatal("hash does not match token")
 			}
 		}
-		if !strings.Contains(header, m.cfg.cookieName) && (s.token != "" || s.reason != "") {
+		if !strings.Contains(header, m.cfg.cookieName) && (s.cred.token != "" || s.cred.reason != "") {
 			t.Fatalf("header without the cookie name produced a credential: %q", header)
 		}
 	})

@@ -2,12 +2,9 @@ package keycard
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strconv"
 	"time"
-
-	"github.com/keycard-go/keycard/storage"
 )
 
 // GuardAction is what a Guard asks the Manager to do when a session's client
@@ -60,10 +57,6 @@ type Guard interface {
 	Judge(stored string, r *http.Request) (action GuardAction, changed string)
 }
 
-// ErrRateLimited means too many invalid tokens from the client's network. The
-// middleware answers 429 with Retry-After.
-var ErrRateLimited = errors.New("keycard: too many invalid session tokens from this network; retry later")
-
 // limited verifies the credential of a request, when the guard is on and
 // the request presents one, and answers 429 when it was invalid and its
 // network is over the guard's limit. It reports whether it answered.
@@ -76,55 +69,49 @@ var ErrRateLimited = errors.New("keycard: too many invalid session tokens from t
 // it. The price is one store read per guess; a guess stays worthless, since
 // 256-bit tokens cannot be found by guessing.
 func (m *Manager) limited(w http.ResponseWriter, s *Session) bool {
-	if m.cfg.guard == nil || (s.token == "" && s.reason == "") {
+	if m.cfg.guard == nil || (s.cred.token == "" && s.cred.reason == "") {
 		return false
 	}
 	s.mu.Lock()
 	s.load()
-	retry, refused := s.retryAfter, s.rateLimited
+	retry, refused := s.got.retryAfter, s.got.rateLimited
 	s.mu.Unlock()
 	if !refused {
 		return false
 	}
 	r := s.r
-	m.emit(r.Context(), Event{Type: EventRateLimited, Reason: "invalid-tokens", Request: requestOf(r)})
+	m.emit(r.Context(), Event{Type: EventRateLimited, Reason: ReasonInvalidTokens, Request: requestOf(r)})
 	secs := int64((retry + time.Second - 1) / time.Second)
 	w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
-	m.cfg.errHandler(w, r, http.StatusTooManyRequests, ErrRateLimited)
+	m.fail(w, r, ErrRateLimited)
 	return true
 }
 
 // checkClient applies the guard's verdict on the loaded session. s.mu is held.
 func (s *Session) checkClient(ctx context.Context) {
 	g := s.m.cfg.guard
-	if g == nil || s.rec == nil || s.rec.Fingerprint == "" {
+	rec := s.got.rec
+	if g == nil || rec == nil || rec.Fingerprint == "" {
 		return
 	}
-	action, changed := g.Judge(s.rec.Fingerprint, s.r)
+	action, changed := g.Judge(rec.Fingerprint, s.r)
 	if action == GuardNone {
 		return
 	}
-	rec := s.rec
-	s.m.emit(ctx, Event{Type: EventAnomaly, SessionID: rec.ID, Subject: rec.Subject, Kind: rec.Kind, Reason: changed, Action: action, Request: requestOf(s.r)})
+	s.m.emit(ctx, Event{Type: EventAnomaly, SessionID: rec.ID, Subject: rec.Subject, Kind: rec.Kind, Reason: Reason(changed), Action: action, Request: requestOf(s.r)})
 	switch action {
 	case GuardReauth:
 		if !readMeta(rec).Reauth {
-			s.reauth = true
+			s.p.reauth = true
 		}
 	case GuardRevoke:
-		var err error
-		if s.sealed() {
-			err = s.m.deny(ctx, rec.ID, rec.ExpiresAt)
-		} else if err = s.m.store.DeleteByID(ctx, rec.ID); errors.Is(err, storage.ErrNotFound) {
-			err = nil
-		}
-		if err != nil {
-			s.err = storeErr(err)
+		if _, err := s.mode.end(ctx, rec, s.clock()); err != nil {
+			s.got.err = storeErr(err)
 			return
 		}
-		s.m.emit(ctx, Event{Type: EventRevoked, SessionID: rec.ID, Subject: rec.Subject, Kind: rec.Kind, Reason: "anomaly", Request: requestOf(s.r)})
-		s.rec = nil
-		s.clearCookie = s.transport == KindBrowser
+		s.m.emit(ctx, Event{Type: EventRevoked, SessionID: rec.ID, Subject: rec.Subject, Kind: rec.Kind, Reason: ReasonAnomaly, Request: requestOf(s.r)})
+		s.got.rec = nil
+		s.out.clearCookie = s.cred.transport == KindBrowser
 	}
 }
 
@@ -136,5 +123,5 @@ func (s *Session) NeedsReauth() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
-	return s.rec != nil && !s.login && (s.reauth || readMeta(s.rec).Reauth)
+	return s.got.rec != nil && !s.p.login && (s.p.reauth || readMeta(s.got.rec).Reauth)
 }

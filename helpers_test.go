@@ -55,7 +55,7 @@ func (l *eventLog) reasons(t keycard.EventType) []string {
 	var r []string
 	for _, e := range l.events {
 		if e.Type == t {
-			r = append(r, e.Reason)
+			r = append(r, string(e.Reason))
 		}
 	}
 	return r

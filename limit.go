@@ -28,12 +28,6 @@ type SessionLimit struct {
 	DenyNew bool
 }
 
-// ErrTooManySessions means Login was refused because the subject already holds
-// SessionLimit.Max sessions and the policy is DenyNew. When the refusal is
-// found only at commit (a concurrent login took the last place), the
-// middleware answers 403 with the code "too_many_sessions".
-var ErrTooManySessions = errors.New("keycard: too many sessions for this user")
-
 // admit is the check of Login: with DenyNew, it refuses a new session
 // (keepID empty) or the re-authentication of session keepID when the
 // subject's other live sessions already fill the limit.
@@ -103,7 +97,7 @@ func (m *Manager) enforceLimit(ctx context.Context, subject string, self *storag
 		if err := m.store.DeleteByID(ctx, r.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return storeErr(err)
 		}
-		m.emit(ctx, Event{Type: EventRevoked, Time: now, SessionID: r.ID, Subject: subject, Kind: r.Kind, Reason: "session-limit"})
+		m.emit(ctx, Event{Type: EventRevoked, Time: now, SessionID: r.ID, Subject: subject, Kind: r.Kind, Reason: ReasonSessionLimit})
 	}
 	if selfEnds {
 		return ErrTooManySessions

@@ -5,58 +5,64 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/keycard-go/keycard/storage"
 )
 
-// Errors the Manager returns.
-var (
-	// ErrInvalidToken means the token is malformed, unknown, expired, destroyed,
-	// or presented through the wrong transport. One error for every reason;
-	// the reason goes to the event hook and the debug log only.
-	ErrInvalidToken = errors.New("keycard: invalid session token")
-	// ErrStoreUnavailable wraps an error from the store that is not one of its
-	// sentinels. The middleware answers it with 503; nobody is logged out.
-	ErrStoreUnavailable = errors.New("keycard: session store unavailable")
-	// ErrTokenInURL means the request carries a session token in its URL query.
-	ErrTokenInURL = errors.New("keycard: session token in URL; send it in the cookie or the Authorization header")
-	// ErrAmbiguousCredentials means the request carries both a session cookie and a
-	// bearer token, or several bearer tokens.
-	ErrAmbiguousCredentials = errors.New("keycard: request carries more than one session credential")
-	// ErrNoSession means the operation needs a session and the request has none
-	// that the middleware may create (API requests without a valid token).
-	ErrNoSession = errors.New("keycard: no session")
-	// ErrNotFound is storage.ErrNotFound: Revoke returns it when there is no
-	// live session with the ID.
-	ErrNotFound = storage.ErrNotFound
-	// ErrWrongKind means the operation is not available for this kind of session,
-	// such as Login on a request authenticated by a bearer token.
-	ErrWrongKind = errors.New("keycard: operation not available for this kind of session")
-)
-
 // Manager creates, loads and ends sessions. It is safe for concurrent use.
+//
+// Every request's session is kept by one mode, chosen once in New: API
+// sessions always in the store, browser sessions in the store too unless
+// Options.Sealer turns on sealed-cookie mode. server.go and sealed.go hold
+// each mode whole.
 type Manager struct {
-	store  storage.Store
-	merger storage.Merger // store, when it implements Merger
-	cfg    *config
-	// commitLocks serialise commits to one session within this process, so
-	// that compare-and-swap conflicts arise only between processes.
-	commitLocks [64]sync.Mutex
+	store   storage.Store
+	cfg     *config
+	server  *serverMode // API sessions, and browser sessions unless sealed
+	browser mode        // browser sessions: server, or a *sealedMode
+	stop    func()      // stops the background work of the modes (Close)
 }
 
-// commitLock returns the lock for commits to the session id.
-func (m *Manager) commitLock(id string) *sync.Mutex {
-	var h uint32 = 2166136261 // FNV-1a
-	for i := 0; i < len(id); i++ {
-		h = (h ^ uint32(id[i])) * 16777619
-	}
-	return &m.commitLocks[h%uint32(len(m.commitLocks))]
+// mode is how a Manager keeps one transport's sessions. The Session of a
+// request holds the request's state and hands its mode what depends on
+// where the session lives. Methods that take a Session run with its mutex
+// held.
+type mode interface {
+	// load resolves s.cred into s.got (rec nil when it opens no session),
+	// reporting the events its checks raise, and s.got.err when the store
+	// failed.
+	load(s *Session)
+	// deferWrite reports whether a value change may skip loading the
+	// session, to reach the store as one Merge at commit.
+	deferWrite(s *Session) bool
+	// admitLogin checks a login of subject before Login accepts it.
+	admitLogin(s *Session, subject string) error
+	// fits reports, as ErrTooLarge, a session that would no longer fit where
+	// the mode keeps it with s's pending changes applied.
+	fits(s *Session) error
+	// commit writes s's pending changes, ending what s ended first (see
+	// Session.endSessions) and issuing s.out.newToken when a token changes.
+	commit(ctx context.Context, s *Session, now time.Time) error
+	// end ends the session rec at once, wherever it is presented next, and
+	// reports whether it was still live. It never needs the token.
+	end(ctx context.Context, rec *storage.Record, now time.Time) (bool, error)
+	// cookie appends the Set-Cookie lines that carry tok for rec.
+	cookie(h http.Header, tok Token, rec *storage.Record)
+	// expire appends the Set-Cookie lines that remove the session's cookies.
+	expire(h http.Header)
+	// revoke, revokeAll and active are Manager.Revoke, Manager.RevokeAll
+	// and Manager.Active for the sessions of this mode (and, for a browser
+	// mode, the API sessions kept in the store).
+	revoke(ctx context.Context, id string, now time.Time) error
+	revokeAll(ctx context.Context, subject, exceptID string, now time.Time) (int, error)
+	active(ctx context.Context, id string, now time.Time) (bool, error)
 }
 
 // New returns a Manager keeping sessions in store. A nil opts means every
 // default. New refuses insecure combinations of options with an error.
+// Call Close when the Manager is no longer used: in sealed-cookie mode it
+// stops the watcher that keeps revocations cached.
 func New(store storage.Store, opts *Options) (*Manager, error) {
 	if store == nil {
 		return nil, errors.New("keycard: nil Store")
@@ -65,9 +71,22 @@ func New(store storage.Store, opts *Options) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{store: store, cfg: cfg}
-	m.merger, _ = store.(storage.Merger)
+	m := &Manager{store: store, cfg: cfg, stop: func() {}}
+	m.server = newServerMode(m)
+	m.browser = m.server
+	if cfg.sealer != nil {
+		sm := newSealedMode(m)
+		m.browser, m.stop = sm, sm.close
+	}
 	return m, nil
+}
+
+// Close stops the Manager's background work (the revocation watcher of
+// sealed-cookie mode). A closed Manager still answers, reading revocations
+// from the store. Close is safe to call more than once.
+func (m *Manager) Close() error {
+	m.stop()
+	return nil
 }
 
 // Store returns the store the Manager was created with.
@@ -81,11 +100,20 @@ func (m *Manager) now() time.Time {
 	return m.cfg.now().UTC().Truncate(time.Microsecond)
 }
 
-// Info describes a session. It carries no token.
+// modeOf returns the mode that keeps sessions of the transport kind.
+func (m *Manager) modeOf(kind Kind) mode {
+	if kind == KindBrowser {
+		return m.browser
+	}
+	return m.server
+}
+
+// Info describes a session. It carries no token. Its JSON form is the
+// session object of Keycard's HTTP API.
 type Info struct {
 	ID              string    `json:"id"`
 	Subject         string    `json:"subject"`
-	Kind            string    `json:"kind"`
+	Kind            Kind      `json:"kind"`
 	CreatedAt       time.Time `json:"created_at"`
 	AuthenticatedAt time.Time `json:"authenticated_at,omitzero"`
 	LastSeenAt      time.Time `json:"last_seen_at"`
@@ -100,7 +128,7 @@ func infoOf(r *storage.Record) Info {
 	return Info{
 		ID:              r.ID,
 		Subject:         r.Subject,
-		Kind:            r.Kind.String(),
+		Kind:            r.Kind,
 		CreatedAt:       r.CreatedAt,
 		AuthenticatedAt: r.AuthenticatedAt,
 		LastSeenAt:      r.LastSeenAt,
@@ -112,108 +140,19 @@ func infoOf(r *storage.Record) Info {
 	}
 }
 
-// storeErr maps an error from the store: sentinels pass, anything else is
-// wrapped in ErrStoreUnavailable.
-func storeErr(err error) error {
-	if err == nil || errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrExists) || errors.Is(err, storage.ErrConflict) {
-		return err
-	}
-	if errors.Is(err, ErrStoreUnavailable) {
-		return err
-	}
-	return fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
-}
-
-// maxGraceHops bounds how many rotated tombstones a lookup follows.
-const maxGraceHops = 4
-
-// resolved is the outcome of looking a token up.
-type resolved struct {
-	rec       *storage.Record // the live record, nil when the token is not usable
-	viaGrace  bool            // the token was rotated and resolved through its grace window
-	reason    string          // why rec is nil: "unknown", "destroyed", "expired", ...
-	clearable bool            // the client should drop its cookie
-}
-
-// resolve looks up the token hash h presented through transport kind and
-// applies every server-side check: kind, tombstones, grace window, replay,
-// idle and absolute deadlines. It emits the events those checks raise. The
-// error is non-nil only when the store failed.
-func (m *Manager) resolve(ctx context.Context, r *http.Request, h storage.Hash, kind Kind, now time.Time) (resolved, error) {
-	rec, err := m.store.Get(ctx, h)
-	if errors.Is(err, storage.ErrNotFound) {
-		m.emit(ctx, Event{Type: EventInvalidToken, Time: now, Kind: kind, Reason: "unknown", Request: requestOf(r)})
-		return resolved{reason: "unknown", clearable: true}, nil
-	}
-	if err != nil {
-		return resolved{}, storeErr(err)
-	}
-	if rec.Kind != kind {
-		// A browser token sent as a bearer token, or the reverse: refuse it
-		// without touching the session, whose owner may be the victim.
-		m.emit(ctx, Event{Type: EventInvalidToken, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: kind, Reason: "wrong-kind", Request: requestOf(r)})
-		return resolved{reason: "wrong-kind"}, nil
-	}
-	viaGrace := false
-	for hops := 0; rec.State == storage.StateRotated; hops++ {
-		if rec.GraceUntil.IsZero() {
-			// Replaced at a privilege change (login, step-up): the old token
-			// belonged to the lesser privilege, and whoever holds it (maybe a
-			// fixation attacker) must not be able to end the new session.
-			m.emit(ctx, Event{Type: EventInvalidToken, Time: now, SessionID: rec.ID, Kind: kind, Reason: "replaced", Request: requestOf(r)})
-			return resolved{reason: "replaced", clearable: true}, nil
-		}
-		if hops == maxGraceHops || !now.Before(rec.GraceUntil) {
-			// A replaced token used after its grace window: the old token and
-			// the new one are now held by two parties, one of them possibly an
-			// attacker. OWASP's Session Management Cheat Sheet ("Renewal of the
-			// Session ID") and RFC 9700 section 4.14.2 (refresh token reuse)
-			// both resolve this by ending the session for everyone.
-			m.emit(ctx, Event{Type: EventReplay, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: kind, Reason: "rotated-token-after-grace", Request: requestOf(r)})
-			err := m.store.DeleteByID(ctx, rec.ID)
-			if err != nil && !errors.Is(err, storage.ErrNotFound) {
-				return resolved{}, storeErr(err)
-			}
-			if err == nil {
-				m.emit(ctx, Event{Type: EventRevoked, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: kind, Reason: "replay", Request: requestOf(r)})
-			}
-			return resolved{reason: "replay", clearable: true}, nil
-		}
-		next, err := m.store.Get(ctx, rec.Successor)
-		if err != nil && !errors.Is(err, storage.ErrNotFound) {
-			return resolved{}, storeErr(err)
-		}
-		if err != nil || next.ID != rec.ID || next.Kind != rec.Kind {
-			// A successor must be the same session under a new token; anything
-			// else (a store fault) must never hand over another session.
-			m.emit(ctx, Event{Type: EventInvalidToken, Time: now, SessionID: rec.ID, Kind: kind, Reason: "unknown", Request: requestOf(r)})
-			return resolved{reason: "unknown", clearable: true}, nil
-		}
-		rec, viaGrace = next, true
-	}
-	if rec.State == storage.StateDestroyed {
-		m.emit(ctx, Event{Type: EventInvalidToken, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: kind, Reason: "destroyed", Request: requestOf(r)})
-		return resolved{reason: "destroyed", clearable: true}, nil
-	}
-	if !now.Before(rec.ExpiresAt) || !now.Before(rec.IdleExpiresAt) {
-		m.emit(ctx, Event{Type: EventExpired, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: kind, Request: requestOf(r)})
-		return resolved{reason: "expired", clearable: true}, nil
-	}
-	return resolved{rec: rec, viaGrace: viaGrace}, nil
-}
-
 // Lookup returns the session that token opens when presented through the
 // transport of kind, applying every check the middleware applies, without
 // recording activity. It returns ErrInvalidToken for every kind of bad token
 // and wraps ErrStoreUnavailable when the store fails. Trusted backends use it
-// to introspect a token.
+// to introspect a token. Sealed browser sessions are not looked up this way:
+// they are read from their cookie.
 func (m *Manager) Lookup(ctx context.Context, token string, kind Kind) (Info, error) {
 	t, err := ParseToken(token)
 	if err != nil {
-		m.emit(ctx, Event{Type: EventInvalidToken, Kind: kind, Reason: "malformed"})
+		m.emit(ctx, Event{Type: EventInvalidToken, Kind: kind, Reason: ReasonMalformed})
 		return Info{}, ErrInvalidToken
 	}
-	res, err := m.resolve(ctx, nil, storage.HashToken(string(t)), kind, m.now())
+	res, err := m.server.resolve(ctx, nil, storage.HashToken(string(t)), kind, m.now())
 	if err != nil {
 		return Info{}, err
 	}
@@ -234,8 +173,8 @@ type IssueOptions struct {
 	Request   *http.Request  // the request, passed to the event hook; may be nil
 }
 
-// Issue creates a session outside the middleware and returns its
-// credentials: for an API or CLI login that hands the token over in a
+// Issue creates a session in the store outside the middleware and returns
+// its credentials: for an API or CLI login that hands the token over in a
 // response body, or a trusted backend creating sessions for its users. API
 // sessions also get a refresh token (see Refresh). Tokens are shown once; only
 // their hashes are stored.
@@ -289,54 +228,24 @@ func (m *Manager) newRecord(now time.Time, kind Kind, subject string) *storage.R
 		LastSeenAt: now,
 		ExpiresAt:  now.Add(m.cfg.absolute),
 	}
-	rec.IdleExpiresAt = now.Add(m.cfg.idle)
+	rec.IdleExpiresAt = m.cfg.idleDeadline(rec, now)
 	if subject != "" {
 		rec.AuthenticatedAt = now
 	}
 	return rec
 }
 
-// idleTimeout returns the idle timeout that applies to rec.
-func (m *Manager) idleTimeout(rec *storage.Record) time.Duration {
-	if rec.IdleTimeout > 0 {
-		return rec.IdleTimeout
-	}
-	return m.cfg.idle
-}
-
-// idleDeadline returns the idle deadline of rec for activity at now, capped
-// by the absolute deadline.
-func (m *Manager) idleDeadline(rec *storage.Record, now time.Time) time.Time {
-	d := now.Add(m.idleTimeout(rec))
-	if d.After(rec.ExpiresAt) {
-		return rec.ExpiresAt
-	}
-	return d
-}
-
 // Active reports whether the session with public ID id is live: not
 // destroyed, revoked, replaced or past a deadline. Services that receive
 // access tokens carrying the session ID (the JWT "sid" claim) use it to
-// honour a logout at once. Sealed sessions are reported active unless denied.
+// honour a logout at once. A sealed session, which the server cannot see,
+// is active unless it was ended by its ID (logout, Revoke); ActiveSealed
+// also takes its subject's sign-out-everywhere into account.
 func (m *Manager) Active(ctx context.Context, id string) (bool, error) {
-	rec, err := m.store.GetByID(ctx, id)
-	switch {
-	case errors.Is(err, storage.ErrNotFound) && m.cfg.sealer != nil:
-		denied, err := m.store.Get(ctx, denyHash(id))
-		if errors.Is(err, storage.ErrNotFound) {
-			return true, nil
-		}
-		if err != nil {
-			return false, storeErr(err)
-		}
-		return denied.State != storage.StateLive, nil
-	case errors.Is(err, storage.ErrNotFound):
+	if !validID(id) {
 		return false, nil
-	case err != nil:
-		return false, storeErr(err)
 	}
-	now := m.now()
-	return rec.State == storage.StateLive && now.Before(rec.ExpiresAt) && now.Before(rec.IdleExpiresAt), nil
+	return m.browser.active(ctx, id, m.now())
 }
 
 // List returns the live sessions of subject that have not expired. Sealed
@@ -352,7 +261,7 @@ func (m *Manager) List(ctx context.Context, subject string) ([]Info, error) {
 	now := m.now()
 	out := make([]Info, 0, len(recs))
 	for _, r := range recs {
-		if r.State == storage.StateLive && now.Before(r.ExpiresAt) && now.Before(r.IdleExpiresAt) {
+		if r.LiveAt(now) && (r.Kind == KindBrowser || r.Kind == KindAPI) {
 			out = append(out, infoOf(r))
 		}
 	}
@@ -363,38 +272,47 @@ func (m *Manager) List(ctx context.Context, subject string) ([]Info, error) {
 // is presented next. It returns ErrNotFound when there is no such live session.
 //
 // In sealed-cookie mode the server cannot tell whether a sealed session with
-// that ID exists, so Revoke denies the ID for the longest lifetime a session
-// can have (the absolute timeout, or RememberMe.AbsoluteTimeout when longer)
-// and returns nil unless the store fails.
+// that ID exists, so Revoke also denies the ID for the longest lifetime a
+// session can have (the absolute timeout, or RememberMe.AbsoluteTimeout when
+// longer) and returns nil unless the store fails.
 func (m *Manager) Revoke(ctx context.Context, id string) error {
-	err := m.store.DeleteByID(ctx, id)
-	if m.cfg.sealer != nil && (err == nil || errors.Is(err, storage.ErrNotFound)) {
-		err = m.deny(ctx, id, m.now().Add(m.cfg.lifetime))
+	if !validID(id) {
+		return ErrNotFound // never a session's ID, whatever else it names
 	}
-	if err != nil {
-		return storeErr(err)
+	if err := m.browser.revoke(ctx, id, m.now()); err != nil {
+		return err
 	}
-	m.emit(ctx, Event{Type: EventRevoked, SessionID: id, Reason: "revoke"})
+	m.emit(ctx, Event{Type: EventRevoked, SessionID: id, Reason: ReasonRevoke})
 	return nil
 }
 
 // RevokeAll ends every session of subject except the one whose ID is
 // exceptID (empty: all of them), "sign out everywhere", and returns how many
-// it ended.
+// it ended. Sealed sessions cannot be counted: they end too, by the
+// subject's new revocation generation, but are not in the count.
 func (m *Manager) RevokeAll(ctx context.Context, subject, exceptID string) (int, error) {
 	if subject == "" {
 		return 0, errors.New("keycard: RevokeAll needs a subject")
 	}
-	n, err := m.store.DeleteSubject(ctx, subject, exceptID)
+	n, err := m.browser.revokeAll(ctx, subject, exceptID, m.now())
 	if err != nil {
-		return n, storeErr(err)
+		return n, err
 	}
-	if m.cfg.sealer != nil {
-		// Sealed sessions cannot be counted; they end through not-before.
-		if err := m.setNotBefore(ctx, subject, exceptID); err != nil {
-			return n, err
+	m.emit(ctx, Event{Type: EventRevoked, Subject: subject, Reason: ReasonRevokeAll})
+	return n, nil
+}
+
+// validID reports whether id has the shape of a session ID Keycard issues
+// (22 characters of base64url), so that nothing else a store keeps, such as
+// the revocation entries of sealed sessions, can be named as a session.
+func validID(id string) bool {
+	if len(id) != idLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if b64Value(id[i]) < 0 {
+			return false
 		}
 	}
-	m.emit(ctx, Event{Type: EventRevoked, Subject: subject, Reason: "revoke-all"})
-	return n, nil
+	return true
 }

@@ -3,9 +3,7 @@ package keycard
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
-	"html/template"
 	"io"
 	"net"
 	"net/http"
@@ -36,16 +34,18 @@ import (
 func (m *Manager) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.RawQuery != "" && m.tokenInQuery(r.URL.RawQuery) {
-			m.cfg.errHandler(w, r, http.StatusBadRequest, ErrTokenInURL)
+			m.fail(w, r, ErrTokenInURL)
 			return
 		}
 		rs := &requestState{}
 		s := &rs.session
 		s.m = m
-		if err := s.readCredentials(r); err != nil {
-			m.cfg.errHandler(w, r, http.StatusBadRequest, err)
+		cred, err := m.readCredentials(r)
+		if err != nil {
+			m.fail(w, r, err)
 			return
 		}
+		s.cred, s.mode = cred, m.modeOf(cred.transport)
 		rs.ctx = sessionContext{Context: r.Context(), s: s}
 		r = r.WithContext(&rs.ctx)
 		s.r = r
@@ -112,11 +112,11 @@ func (m *Manager) tokenInQuery(raw string) bool {
 	return false
 }
 
-// readCredentials finds the request's session token. It returns an error for
-// requests that must be refused outright (400); a malformed or duplicated
-// cookie is not an error but an invalid token, reported when the session is
-// first used.
-func (s *Session) readCredentials(r *http.Request) error {
+// readCredentials finds the request's session credential. It returns an
+// error for requests that must be refused outright (400); a malformed or
+// duplicated cookie is not an error but an invalid token, reported when the
+// session is first used.
+func (m *Manager) readCredentials(r *http.Request) (credential, error) {
 	var bearer string
 	for _, v := range r.Header["Authorization"] {
 		scheme, cred, ok := strings.Cut(strings.TrimSpace(v), " ")
@@ -128,45 +128,42 @@ func (s *Session) readCredentials(r *http.Request) error {
 			continue // another scheme's bearer token (a JWT, say): not ours
 		}
 		if bearer != "" {
-			return ErrAmbiguousCredentials
+			return credential{}, ErrAmbiguousCredentials
 		}
 		bearer = cred
 	}
-	cookie, found, dup := s.findCookie(r)
-	s.transport = KindBrowser
+	cookie, found, dup := m.findCookie(r)
+	c := credential{transport: KindBrowser}
+	_, sealed := m.browser.(*sealedMode)
 	switch {
 	case bearer != "" && found:
-		return ErrAmbiguousCredentials
+		return credential{}, ErrAmbiguousCredentials
 	case bearer != "":
-		s.transport = KindAPI
-		s.token = Token(bearer)
+		c.transport, c.token = KindAPI, Token(bearer)
 	case dup:
 		// Two cookies of our name: one may have been planted (cookie tossing
 		// from a sibling domain, possible without the __Host- prefix). Trust
 		// neither; RFC 6265bis section 8.6 explains why servers cannot tell.
-		s.reason = "duplicate-cookie"
-		return nil
-	case found && s.m.cfg.sealer != nil && !sealedValueShaped(cookie):
-		s.reason = "malformed"
-		return nil
-	case found && s.m.cfg.sealer == nil && !tokenShaped(cookie):
-		s.reason = "malformed"
-		return nil
+		c.reason = ReasonDuplicateCookie
+		return c, nil
+	case found && sealed && !sealedValueShaped(cookie), found && !sealed && !tokenShaped(cookie):
+		c.reason = ReasonMalformed
+		return c, nil
 	case found:
-		s.token = Token(cookie)
+		c.token = Token(cookie)
 	default:
-		return nil
+		return c, nil
 	}
-	if s.transport == KindAPI || s.m.cfg.sealer == nil {
-		s.hash = storage.HashToken(string(s.token))
+	if c.transport == KindAPI || !sealed {
+		c.hash = storage.HashToken(string(c.token))
 	}
-	return nil
+	return c, nil
 }
 
 // findCookie returns the value of the session cookie, whether one was found,
 // and whether several cookies of that name with different values were sent.
-func (s *Session) findCookie(r *http.Request) (value string, found, dup bool) {
-	for v := range cookiehdr.Values(r.Header["Cookie"], s.m.cfg.cookieName) {
+func (m *Manager) findCookie(r *http.Request) (value string, found, dup bool) {
+	for v := range cookiehdr.Values(r.Header["Cookie"], m.cfg.cookieName) {
 		if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
 			v = v[1 : len(v)-1]
 		}
@@ -176,6 +173,26 @@ func (s *Session) findCookie(r *http.Request) (value string, found, dup bool) {
 		value, found = v, true
 	}
 	return value, found, dup
+}
+
+// sealedValueShaped reports whether a cookie value could be a sealed value:
+// base64url characters within the cookie size limit.
+func sealedValueShaped(v string) bool {
+	if v == "" || len(v) > 4096 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if b64Value(v[i]) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// fail answers r with the middleware's own error, through ErrorHandler.
+func (m *Manager) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status, _, _ := ErrorStatus(err)
+	m.cfg.errHandler(w, r, status, err)
 }
 
 // responseWriter commits the session before the first byte of the response.
@@ -207,14 +224,10 @@ func (w *responseWriter) commit() bool {
 			delete(h, k)
 		}
 		h.Set("Cache-Control", "no-store")
-		status := http.StatusServiceUnavailable
-		switch {
-		case errors.Is(err, storage.ErrConflict):
+		if errors.Is(err, storage.ErrConflict) {
 			h.Set("Retry-After", "1")
-		case errors.Is(err, ErrTooManySessions):
-			status = http.StatusForbidden // a concurrent login took the last place
 		}
-		s.m.cfg.errHandler(w.ResponseWriter, s.r, status, err)
+		s.m.fail(w.ResponseWriter, s.r, err)
 		return false
 	}
 	s.writeHeaders(w.ResponseWriter.Header())
@@ -226,45 +239,37 @@ func (s *Session) writeHeaders(h http.Header) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cookie := false
-	if s.transport == KindBrowser {
+	if s.cred.transport == KindBrowser {
 		switch {
-		case s.newToken != "":
-			h["Set-Cookie"] = append(h["Set-Cookie"], s.m.cookie(s.newToken, s.rec))
-			if s.sealed() {
-				if c := s.m.csrfCompanion(string(s.newToken), s.rec); c != "" {
-					h.Add("Set-Cookie", c)
-				}
-			}
+		case s.out.newToken != "":
+			s.mode.cookie(h, s.out.newToken, s.got.rec)
 			cookie = true
-		case s.clearCookie:
-			h.Add("Set-Cookie", s.m.expiredCookie())
-			if s.sealed() {
-				h.Add("Set-Cookie", s.m.csrfCookieName()+"="+strings.Replace(s.m.cfg.cookieAttrs, "; HttpOnly", "", 1)+"; Max-Age=0")
-			}
+		case s.out.clearCookie:
+			s.mode.expire(h)
 			cookie = true
 		}
 		switch {
-		case s.csrf != nil && s.rec == nil:
+		case s.p.csrf != nil && s.got.rec == nil:
 			// A CSRF secret for a visitor without a session (see CSRFSecrets).
-			h.Add("Set-Cookie", s.m.anonCSRFCookie(s.csrf))
+			h.Add("Set-Cookie", s.m.anonCSRFCookie(s.p.csrf))
 			cookie = true
-		case s.login && s.rec != nil && s.anonCSRF() != nil:
+		case s.p.login && s.got.rec != nil && s.anonCSRF() != nil:
 			h.Add("Set-Cookie", s.m.anonCSRFCookie(nil)) // the login forgot it
 			cookie = true
 		}
-		if s.destroyed != nil && s.m.cfg.clearSite != "" {
+		if s.p.destroyed != nil && s.m.cfg.clearSite != "" {
 			// Clear-Site-Data (W3C) asks the browser to drop what the
 			// application cached or stored for the logged-out user; its
 			// scope is explained at Options.ClearSiteData.
 			h.Set("Clear-Site-Data", s.m.cfg.clearSite)
 		}
 	}
-	if s.loaded || cookie {
+	if s.got.done || cookie {
 		// Shared, never-modified slices: these headers are set on every
 		// session response, and allocating them shows in benchmarks.
 		h["Cache-Control"] = noStore
 		vary := varyCookie
-		if s.transport == KindAPI {
+		if s.cred.transport == KindAPI {
 			vary = varyAuthorization
 		}
 		if prev, ok := h["Vary"]; ok {
@@ -281,14 +286,20 @@ var (
 	varyAuthorization = []string{"Authorization"}
 )
 
-// cookie returns the Set-Cookie value carrying tok for rec.
-func (m *Manager) cookie(tok Token, rec *storage.Record) string {
+// tokenCookie returns the Set-Cookie value of the cookie name carrying
+// value for rec, with the session cookie's attributes (HttpOnly only when
+// httpOnly is set).
+func (m *Manager) tokenCookie(name, value string, rec *storage.Record, httpOnly bool) string {
+	attrs := m.cfg.cookieAttrs
+	if !httpOnly {
+		attrs = strings.Replace(attrs, "; HttpOnly", "", 1)
+	}
 	var b strings.Builder
-	b.Grow(len(m.cfg.cookieName) + TokenLen + len(m.cfg.cookieAttrs) + 24)
-	b.WriteString(m.cfg.cookieName)
+	b.Grow(len(name) + len(value) + len(attrs) + 24)
+	b.WriteString(name)
 	b.WriteByte('=')
-	b.WriteString(tok.Reveal())
-	b.WriteString(m.cfg.cookieAttrs)
+	b.WriteString(value)
+	b.WriteString(attrs)
 	if rec.Persistent {
 		// A persistent cookie never outlives the session's absolute deadline.
 		secs := int64(rec.ExpiresAt.Sub(m.now()) / time.Second)
@@ -298,9 +309,13 @@ func (m *Manager) cookie(tok Token, rec *storage.Record) string {
 	return b.String()
 }
 
-// expiredCookie returns a Set-Cookie value that removes the session cookie.
-func (m *Manager) expiredCookie() string {
-	return m.cfg.cookieName + "=" + m.cfg.cookieAttrs + "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
+// expiredCookie returns a Set-Cookie value that removes the cookie name.
+func (m *Manager) expiredCookie(name string, httpOnly bool) string {
+	attrs := m.cfg.cookieAttrs
+	if !httpOnly {
+		attrs = strings.Replace(attrs, "; HttpOnly", "", 1)
+	}
+	return name + "=" + attrs + "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
 }
 
 // WriteHeader commits the session, then writes the status. Informational
@@ -367,123 +382,3 @@ var (
 	errHijackAfterRotation = errors.New("keycard: cannot hijack the connection after Login, Renew or SetRememberMe: the new session token could not reach the client")
 	errHijackFailedCommit  = errors.New("keycard: cannot hijack the connection: the session could not be committed (an error response was written)")
 )
-
-// writeError is the default ErrorHandler: a JSON error body, or a plain
-// HTML page for a browser that asks for one (see wantsHTML).
-func writeError(w http.ResponseWriter, r *http.Request, status int, err error) {
-	code := "bad_request"
-	msg := err.Error()
-	switch {
-	case errors.Is(err, ErrTokenInURL):
-		code = "token_in_url"
-	case errors.Is(err, ErrAmbiguousCredentials):
-		code = "ambiguous_credentials"
-	case errors.Is(err, ErrRateLimited):
-		code = "rate_limited"
-	case errors.Is(err, storage.ErrConflict):
-		code, msg = "session_conflict", "the session is being changed concurrently; retry"
-	case errors.Is(err, ErrTooManySessions):
-		code = "too_many_sessions"
-	case status == http.StatusServiceUnavailable:
-		// The cause goes to the log, not to the client.
-		code, msg = "store_unavailable", "the session store is unavailable; retry later"
-	}
-	h := w.Header()
-	h.Set("X-Content-Type-Options", "nosniff")
-	if wantsHTML(r) {
-		h.Set("Content-Type", "text/html; charset=utf-8")
-		w.WriteHeader(status)
-		_ = errorPage.Execute(w, struct {
-			Status  int
-			Title   string
-			Message string
-		}{status, http.StatusText(status), strings.TrimPrefix(msg, "keycard: ")})
-		return
-	}
-	h.Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": msg}})
-}
-
-// errorPage is the page a browser gets for the middleware's own errors.
-var errorPage = template.Must(template.New("error").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Status}} {{.Title}}</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:36em;margin:4em auto;padding:0 1em;color:#222}h1{font-size:1.4em}</style>
-</head><body><h1>{{.Title}}</h1><p>{{.Message}}.</p></body></html>
-`))
-
-// wantsHTML reports whether the error response to r should be a page: the
-// request is not an API call (no Authorization header) and its Accept header
-// rates text/html above application/json, as a browser's navigation does.
-// fetch() and most HTTP clients send "*/*" or nothing and get JSON.
-func wantsHTML(r *http.Request) bool {
-	if r == nil || r.Header.Get("Authorization") != "" {
-		return false
-	}
-	accept := r.Header.Values("Accept")
-	if len(accept) == 0 {
-		return false
-	}
-	html, json := acceptQ(accept, "text", "html"), acceptQ(accept, "application", "json")
-	return html > 0 && html > json
-}
-
-// acceptQ returns the quality (0 to 1000) that the Accept header lines give
-// to the media type typ/sub: that of the most specific matching range
-// (RFC 9110 section 12.5.1), 0 when none matches.
-func acceptQ(lines []string, typ, sub string) int {
-	best, q := -1, 0
-	for _, line := range lines {
-		for part := range strings.SplitSeq(line, ",") {
-			mt, params, _ := strings.Cut(part, ";")
-			t, st, ok := strings.Cut(strings.TrimSpace(mt), "/")
-			if !ok {
-				continue
-			}
-			spec := -1
-			switch {
-			case strings.EqualFold(t, typ) && strings.EqualFold(st, sub):
-				spec = 2
-			case strings.EqualFold(t, typ) && st == "*":
-				spec = 1
-			case t == "*" && st == "*":
-				spec = 0
-			}
-			if spec <= best {
-				continue
-			}
-			best, q = spec, 1000
-			for p := range strings.SplitSeq(params, ";") {
-				k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
-				if strings.EqualFold(k, "q") {
-					q = parseQ(v)
-				}
-			}
-		}
-	}
-	return q
-}
-
-// parseQ parses a qvalue ("0", "0.5", "1.000") into thousandths; a malformed
-// one counts as 0.
-func parseQ(v string) int {
-	if v == "" || len(v) > 5 || (v[0] != '0' && v[0] != '1') {
-		return 0
-	}
-	n := int(v[0]-'0') * 1000
-	if len(v) > 1 {
-		if v[1] != '.' {
-			return 0
-		}
-		scale := 100
-		for _, c := range v[2:] {
-			if c < '0' || c > '9' {
-				return 0
-			}
-			n += int(c-'0') * scale
-			scale /= 10
-		}
-	}
-	return min(n, 1000)
-}

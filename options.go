@@ -170,10 +170,6 @@ type RememberMe struct {
 // days, the longest cookie lifetime browsers keep (RFC 6265bis section 5.5).
 const MaxRememberMe = 400 * 24 * time.Hour
 
-// ErrRememberMeOff means SetRememberMe(true) was called on a Manager whose
-// Options.RememberMe is not configured.
-var ErrRememberMeOff = errors.New("keycard: remember-me is not configured: set Options.RememberMe's IdleTimeout and AbsoluteTimeout to the limits a remembered session should have")
-
 // ClearSiteData is a set of Clear-Site-Data directives (see
 // Options.ClearSiteData).
 type ClearSiteData uint8
@@ -211,7 +207,6 @@ type config struct {
 	absolute    time.Duration
 	renewal     time.Duration
 	grace       time.Duration
-	touch       time.Duration // lazy touch granularity
 	onEvent     func(Event)
 	logger      *slog.Logger
 	errHandler  func(http.ResponseWriter, *http.Request, int, error)
@@ -248,7 +243,7 @@ func newConfig(o *Options) (*config, error) {
 		c.logger = slog.Default()
 	}
 	if c.errHandler == nil {
-		c.errHandler = writeError
+		c.errHandler = defaultErrorHandler
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -280,7 +275,6 @@ func newConfig(o *Options) (*config, error) {
 	if c.renewal > 0 && c.grace >= c.renewal {
 		return nil, fmt.Errorf("keycard: RenewalGrace %v must be shorter than RenewalTimeout %v", c.grace, c.renewal)
 	}
-	c.touch = min(time.Minute, c.idle/10)
 	rm := opts.RememberMe
 	switch {
 	case rm == RememberMe{}:
@@ -362,6 +356,29 @@ func newConfig(o *Options) (*config, error) {
 	c.cookieName = name
 	c.cookieAttrs = b.String()
 	return c, nil
+}
+
+// The lifecycle rules of a session, written once.
+
+// idleTimeout returns the idle timeout that applies to rec.
+func (c *config) idleTimeout(rec *storage.Record) time.Duration {
+	if rec.IdleTimeout > 0 {
+		return rec.IdleTimeout
+	}
+	return c.idle
+}
+
+// idleDeadline returns the idle deadline of rec for activity at now, capped
+// by its absolute deadline.
+func (c *config) idleDeadline(rec *storage.Record, now time.Time) time.Time {
+	return rec.IdleDeadline(now, c.idle)
+}
+
+// touchDue reports whether activity at now moves rec's idle deadline by more
+// than the touch granularity, min(1 minute, idle/10), and must be written:
+// activity is recorded lazily, so that reads do not write the store.
+func (c *config) touchDue(rec *storage.Record, now time.Time) bool {
+	return c.idleDeadline(rec, now).Sub(rec.IdleExpiresAt) > min(time.Minute, c.idleTimeout(rec)/10)
 }
 
 // setPersistent turns remember-me on or off for rec. The absolute

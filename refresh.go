@@ -95,14 +95,14 @@ func parseRefresh(s string) (id, hash string, ok bool) {
 func (m *Manager) Refresh(ctx context.Context, refreshToken string) (Credentials, error) {
 	id, hash, ok := parseRefresh(refreshToken)
 	if !ok {
-		m.emit(ctx, Event{Type: EventInvalidToken, Kind: KindAPI, Reason: "malformed-refresh"})
+		m.emit(ctx, Event{Type: EventInvalidToken, Kind: KindAPI, Reason: ReasonMalformedRefresh})
 		return Credentials{}, ErrInvalidToken
 	}
 	for range maxCommitAttempts {
 		now := m.now()
 		rec, err := m.store.GetByID(ctx, id)
 		if errors.Is(err, storage.ErrNotFound) {
-			m.emit(ctx, Event{Type: EventInvalidToken, Kind: KindAPI, Reason: "unknown-refresh"})
+			m.emit(ctx, Event{Type: EventInvalidToken, Kind: KindAPI, Reason: ReasonUnknownRefresh})
 			return Credentials{}, ErrInvalidToken
 		}
 		if err != nil {
@@ -111,17 +111,17 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string) (Credentials
 		md := readMeta(rec)
 		switch {
 		case rec.Kind != KindAPI || md.Refresh == "":
-			m.emit(ctx, Event{Type: EventInvalidToken, SessionID: rec.ID, Kind: KindAPI, Reason: "no-refresh"})
+			m.emit(ctx, Event{Type: EventInvalidToken, SessionID: rec.ID, Kind: KindAPI, Reason: ReasonNoRefresh})
 			return Credentials{}, ErrInvalidToken
 		case slices.ContainsFunc(md.UsedRefresh, func(u string) bool { return equalHex(u, hash) }):
-			m.emit(ctx, Event{Type: EventReplay, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: KindAPI, Reason: "refresh-token-reuse"})
+			m.emit(ctx, Event{Type: EventReplay, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: KindAPI, Reason: ReasonRefreshReuse})
 			if err := m.store.DeleteByID(ctx, rec.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
 				return Credentials{}, storeErr(err)
 			}
-			m.emit(ctx, Event{Type: EventRevoked, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: KindAPI, Reason: "refresh-token-reuse"})
+			m.emit(ctx, Event{Type: EventRevoked, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: KindAPI, Reason: ReasonRefreshReuse})
 			return Credentials{}, ErrInvalidToken
 		case !equalHex(md.Refresh, hash):
-			m.emit(ctx, Event{Type: EventInvalidToken, SessionID: rec.ID, Kind: KindAPI, Reason: "wrong-refresh"})
+			m.emit(ctx, Event{Type: EventInvalidToken, SessionID: rec.ID, Kind: KindAPI, Reason: ReasonWrongRefresh})
 			return Credentials{}, ErrInvalidToken
 		case !now.Before(rec.ExpiresAt) || !now.Before(rec.IdleExpiresAt):
 			m.emit(ctx, Event{Type: EventExpired, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: KindAPI})
@@ -137,7 +137,7 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string) (Credentials
 		next.Meta = md.encode()
 		tok, h := newToken()
 		next.Hash, next.Version, next.RenewedAt, next.LastSeenAt = h, 0, now, now
-		next.IdleExpiresAt = m.idleDeadline(next, now)
+		next.IdleExpiresAt = m.cfg.idleDeadline(next, now)
 		var grace time.Time
 		if m.cfg.grace > 0 {
 			grace = now.Add(m.cfg.grace)
@@ -149,7 +149,7 @@ func (m *Manager) Refresh(ctx context.Context, refreshToken string) (Credentials
 		if err != nil {
 			return Credentials{}, storeErr(err)
 		}
-		m.emit(ctx, Event{Type: EventRenewed, Time: now, SessionID: next.ID, Subject: next.Subject, Kind: KindAPI, Reason: "refresh"})
+		m.emit(ctx, Event{Type: EventRenewed, Time: now, SessionID: next.ID, Subject: next.Subject, Kind: KindAPI, Reason: ReasonRefresh})
 		return Credentials{Token: tok, RefreshToken: rt, Session: infoOf(next)}, nil
 	}
 	return Credentials{}, storeErr(storage.ErrConflict)

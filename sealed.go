@@ -2,16 +2,12 @@ package keycard
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
+	"github.com/keycard-go/keycard/internal/binrec"
 	"github.com/keycard-go/keycard/storage"
 )
 
@@ -22,300 +18,225 @@ type Sealer interface {
 	Open(name, purpose, value string) ([]byte, error)
 }
 
+// sealedMode keeps browser sessions sealed in their cookie (authenticated
+// encryption, see package seal): reading a session needs no store record,
+// and a steady-state read makes no store call at all, since revocation state
+// is cached on the node (see revocations.go). Logout, Revoke and RevokeAll
+// still take effect at once, through revocation entries of their own kind
+// (storage.Revocations). API sessions stay in the store, served by server.
+type sealedMode struct {
+	m      *Manager
+	server *serverMode
+	sealer Sealer
+	revs   *revocationState
+}
+
+func newSealedMode(m *Manager) *sealedMode {
+	return &sealedMode{m: m, server: m.server, sealer: m.cfg.sealer, revs: newRevocationState(m.store)}
+}
+
+func (sm *sealedMode) close() { sm.revs.close() }
+
 // sealPurpose binds sealed session cookies to this use: a value sealed for
 // any other purpose, or under another cookie name, never opens as a session.
 const sealPurpose = "keycard-session"
 
-// maxSealedData bounds the session values of a sealed session, so that the
-// sealed cookie stays under the 4096 bytes browsers keep.
-const maxSealedData = 2800
-
-// ErrTooLarge means the values of a sealed session would not fit in a cookie.
-var ErrTooLarge = errors.New("keycard: session values too large for a sealed cookie")
-
 // The payload of a sealed session cookie is a compact binary encoding of
-// the record (JSON cost more than the cipher on every read):
+// the record (JSON cost more than the cipher on every read), in
+// internal/binrec's varint forms:
 //
-//	version byte (1)
-//	uvarint-prefixed strings: ID, Subject, IP, UserAgent, Fingerprint
-//	varints: CreatedAt, AuthenticatedAt, RenewedAt, LastSeenAt,
-//	         IdleExpiresAt, ExpiresAt (Unix microseconds, 0 = zero time),
-//	         IdleTimeout (nanoseconds)
-//	flags byte: bit 0 Persistent
-//	uvarint-prefixed bytes: Data, Meta
-const sealedVersion = 1
+//	version byte (2)
+//	var bytes: ID, Subject, IP, UserAgent, Fingerprint
+//	var times: CreatedAt, AuthenticatedAt, RenewedAt, LastSeenAt,
+//	           IdleExpiresAt, ExpiresAt (Unix microseconds, 0 = zero time)
+//	varint: IdleTimeout (nanoseconds)
+//	byte: flags, bit 0 Persistent
+//	var bytes: Data, Meta
+//	uvarint: the subject's revocation generation it was sealed under
+//
+// Version 1 (without the generation) is refused: its sessions predate the
+// revocation generations, so their users sign in again once.
+const sealedVersion = 2
 
-func appendString(b []byte, s string) []byte {
-	b = binary.AppendUvarint(b, uint64(len(s)))
-	return append(b, s...)
-}
-
-func encodeSealed(r *storage.Record) []byte {
+func encodeSealed(r *storage.Record, gen uint64) []byte {
 	b := make([]byte, 0, 96+len(r.ID)+len(r.Subject)+len(r.IP)+len(r.UserAgent)+len(r.Fingerprint)+len(r.Data)+len(r.Meta))
 	b = append(b, sealedVersion)
 	for _, s := range [...]string{r.ID, r.Subject, r.IP, r.UserAgent, r.Fingerprint} {
-		b = appendString(b, s)
+		b = binrec.AppendVarBytes(b, s)
 	}
 	for _, t := range [...]time.Time{r.CreatedAt, r.AuthenticatedAt, r.RenewedAt, r.LastSeenAt, r.IdleExpiresAt, r.ExpiresAt} {
-		b = binary.AppendVarint(b, micros(t))
+		b = binrec.AppendVarTime(b, t)
 	}
-	b = binary.AppendVarint(b, int64(r.IdleTimeout))
+	b = binrec.AppendVarint(b, int64(r.IdleTimeout))
 	var flags byte
 	if r.Persistent {
 		flags |= 1
 	}
 	b = append(b, flags)
-	b = appendString(b, string(r.Data))
-	return appendString(b, string(r.Meta))
+	b = binrec.AppendVarBytes(b, r.Data)
+	b = binrec.AppendVarBytes(b, r.Meta)
+	return binrec.AppendUvarint(b, gen)
 }
 
-// sealedReader decodes the payload; the first error sticks.
-type sealedReader struct {
-	b   []byte
-	bad bool
-}
-
-func (d *sealedReader) bytes() []byte {
-	n, k := binary.Uvarint(d.b)
-	if k <= 0 || n > uint64(len(d.b)-k) {
-		d.bad = true
-		return nil
+// decodeSealed returns the record in b and its generation, or nil.
+func decodeSealed(b []byte) (*storage.Record, uint64) {
+	d := binrec.NewReader(b)
+	if d.U8() != sealedVersion {
+		return nil, 0
 	}
-	v := d.b[k : k+int(n) : k+int(n)]
-	d.b = d.b[k+int(n):]
-	return v
-}
-
-func (d *sealedReader) varint() int64 {
-	v, k := binary.Varint(d.b)
-	if k <= 0 {
-		d.bad = true
-		return 0
-	}
-	d.b = d.b[k:]
-	return v
-}
-
-func decodeSealed(b []byte) *storage.Record {
-	if len(b) == 0 || b[0] != sealedVersion {
-		return nil
-	}
-	d := sealedReader{b: b[1:]}
 	r := &storage.Record{Kind: KindBrowser}
 	for _, s := range [...]*string{&r.ID, &r.Subject, &r.IP, &r.UserAgent, &r.Fingerprint} {
-		if v := d.bytes(); len(v) > 0 {
+		if v := d.VarBytes(); len(v) > 0 {
 			*s = string(v)
 		}
 	}
 	for _, t := range [...]*time.Time{&r.CreatedAt, &r.AuthenticatedAt, &r.RenewedAt, &r.LastSeenAt, &r.IdleExpiresAt, &r.ExpiresAt} {
-		*t = fromMicros(d.varint())
+		*t = d.VarTime()
 	}
-	r.IdleTimeout = time.Duration(d.varint())
-	if len(d.b) == 0 {
-		return nil
-	}
-	r.Persistent = d.b[0]&1 != 0
-	d.b = d.b[1:]
-	if v := d.bytes(); len(v) > 0 {
+	r.IdleTimeout = time.Duration(d.Varint())
+	flags := d.U8()
+	r.Persistent = flags&1 != 0
+	if v := d.VarBytes(); len(v) > 0 {
 		r.Data = v
 	}
-	if v := d.bytes(); len(v) > 0 {
+	if v := d.VarBytes(); len(v) > 0 {
 		r.Meta = v
 	}
-	if d.bad || len(d.b) != 0 || r.ID == "" {
-		return nil
+	gen := d.Uvarint()
+	if d.Err() != "" || d.Len() != 0 || flags > 1 || r.ID == "" {
+		return nil, 0
 	}
-	return r
+	return r, gen
 }
 
-func micros(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
+// seal returns the cookie value for rec, expiring at its idle deadline.
+func (sm *sealedMode) seal(rec *storage.Record, gen uint64) (string, error) {
+	v, err := sm.sealer.Seal(sm.m.cfg.cookieName, sealPurpose, encodeSealed(rec, gen), rec.KeepUntil())
+	if err != nil && !sm.fitsLen(len(encodeSealed(rec, gen))) {
+		return "", ErrTooLarge
 	}
-	return t.UnixMicro()
+	return v, err
 }
 
-func fromMicros(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMicro(v).UTC()
-}
-
-// sealRecord returns the cookie value for rec, expiring at its idle deadline.
-func (m *Manager) sealRecord(rec *storage.Record) (string, error) {
-	return m.cfg.sealer.Seal(m.cfg.cookieName, sealPurpose, encodeSealed(rec), rec.KeepUntil())
-}
-
-// openSealed returns the record sealed in value, or nil when it does not open.
-func (m *Manager) openSealed(value string) *storage.Record {
-	b, err := m.cfg.sealer.Open(m.cfg.cookieName, sealPurpose, value)
+// open returns the record sealed in value and its generation, or nil when
+// it does not open.
+func (sm *sealedMode) open(value string) (*storage.Record, uint64) {
+	b, err := sm.sealer.Open(sm.m.cfg.cookieName, sealPurpose, value)
 	if err != nil {
-		return nil
+		return nil, 0
 	}
 	return decodeSealed(b)
 }
 
-// Revocation of sealed sessions. A sealed session lives in the client, so
-// ending it needs a small server-side record that every node consults: a
-// deny entry per ended session ID, kept until the session's absolute
-// deadline, and a per-subject "not before" time that ends every session of
-// the subject sealed earlier (sign out everywhere), with one exception (the
-// session that asked). Both are ordinary records in the Manager's Store,
-// under hashes derived from the ID or subject, so every store supports them
-// and every node sees them at once.
-
-func denyHash(id string) storage.Hash { return sha256.Sum256([]byte("keycard-deny\x00" + id)) }
-
-func notBeforeHash(subject string) storage.Hash {
-	return sha256.Sum256([]byte("keycard-not-before\x00" + subject))
+// lengthChecker is implemented by Sealers that can tell whether n bytes of
+// data seal into a cookie of the given name (*seal.Sealer does).
+type lengthChecker interface {
+	Fits(name string, n int) bool
 }
 
-// notBefore is the Data of a per-subject not-before record.
-type notBefore struct {
-	At     int64  `json:"nbf"`
-	Except string `json:"except,omitempty"`
-}
+// maxSealedPayload bounds the payload when the Sealer cannot tell: with
+// seal's format it keeps a cookie with a name of up to 150 bytes under the
+// 4096 bytes browsers keep.
+const maxSealedPayload = 2900
 
-// marker returns a live record that exists only to be found: a deny entry or
-// a not-before record.
-func (m *Manager) marker(h storage.Hash, id string, now, until time.Time, data []byte) *storage.Record {
-	return &storage.Record{Hash: h, ID: id, Kind: KindBrowser, CreatedAt: now, RenewedAt: now, LastSeenAt: now,
-		IdleExpiresAt: until, ExpiresAt: until, Data: data}
-}
-
-// deny ends the sealed session id until until.
-func (m *Manager) deny(ctx context.Context, id string, until time.Time) error {
-	now := m.now()
-	if !until.After(now) {
-		return nil
+// fitsLen reports whether a payload of n bytes seals into the cookie.
+func (sm *sealedMode) fitsLen(n int) bool {
+	if lc, ok := sm.sealer.(lengthChecker); ok {
+		return lc.Fits(sm.m.cfg.cookieName, n)
 	}
-	err := m.store.Create(ctx, m.marker(denyHash(id), "~deny:"+id, now, until, nil))
-	if err != nil && !errors.Is(err, storage.ErrExists) {
-		return storeErr(err)
+	return n <= maxSealedPayload
+}
+
+// fits seals nothing: it encodes the session as the commit would, with
+// every pending change applied, and checks that it fits in the cookie.
+// The whole record counts (values, user agent, subject, metadata), so a
+// change that cannot fit is refused when it is made, never at commit.
+func (sm *sealedMode) fits(s *Session) error {
+	rec := s.got.rec
+	if rec == nil {
+		if s.p.changes == nil && !s.p.login {
+			return nil
+		}
+		rec = sm.m.newRecord(s.clock(), KindBrowser, "")
+		rec.IP, rec.UserAgent = clientOf(s.r)
+	} else {
+		rec = rec.Clone()
+	}
+	s.apply(rec, s.clock(), true)
+	if !sm.fitsLen(len(encodeSealed(rec, s.got.subjectGen))) {
+		return ErrTooLarge
 	}
 	return nil
 }
 
-// setNotBefore ends every sealed session of subject sealed before now,
-// except the one whose ID is except.
-func (m *Manager) setNotBefore(ctx context.Context, subject, except string) error {
-	now := m.now()
-	data, _ := json.Marshal(notBefore{At: micros(now), Except: except})
-	h := notBeforeHash(subject)
-	until := now.Add(m.cfg.lifetime) // every value sealed before now has expired by then
-	for range maxCommitAttempts {
-		cur, err := m.store.Get(ctx, h)
-		switch {
-		case errors.Is(err, storage.ErrNotFound) || err == nil && cur.State != storage.StateLive:
-			err = m.store.Create(ctx, m.marker(h, "~nbf:"+subject, now, until, data))
-		case err == nil:
-			next := cur.Clone()
-			next.Data, next.IdleExpiresAt, next.ExpiresAt = data, until, until
-			err = m.store.Update(ctx, next)
-		}
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, storage.ErrConflict) && !errors.Is(err, storage.ErrExists) && !errors.Is(err, storage.ErrNotFound) {
-			return storeErr(err)
-		}
-	}
-	return storeErr(storage.ErrConflict)
-}
-
-// sealedRevoked reports whether the sealed session rec has been ended.
-func (m *Manager) sealedRevoked(ctx context.Context, rec *storage.Record) (bool, error) {
-	d, err := m.store.Get(ctx, denyHash(rec.ID))
-	if err == nil && d.State == storage.StateLive {
-		return true, nil
-	}
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		return false, storeErr(err)
-	}
-	if rec.Subject == "" {
-		return false, nil
-	}
-	n, err := m.store.Get(ctx, notBeforeHash(rec.Subject))
-	if errors.Is(err, storage.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, storeErr(err)
-	}
-	var nb notBefore
-	if n.State != storage.StateLive || json.Unmarshal(n.Data, &nb) != nil {
-		return false, nil
-	}
-	return micros(rec.RenewedAt) < nb.At && rec.ID != nb.Except, nil
-}
-
-// loadSealed opens the sealed cookie. s.mu is held.
-func (s *Session) loadSealed() {
-	ctx := s.r.Context()
-	now := s.clock()
-	rec := s.m.openSealed(string(s.token))
-	reason := ""
+func (sm *sealedMode) load(s *Session) {
+	ctx, now := s.r.Context(), s.clock()
+	rec, gen := sm.open(string(s.cred.token))
 	switch {
 	case rec == nil:
-		reason = "unsealable"
-	case !now.Before(rec.ExpiresAt) || !now.Before(rec.IdleExpiresAt):
+		s.m.emit(ctx, Event{Type: EventInvalidToken, Time: now, Kind: KindBrowser, Reason: ReasonUnsealable, Request: requestOf(s.r)})
+		s.out.clearCookie = true
+		return
+	case !rec.LiveAt(now):
 		s.m.emit(ctx, Event{Type: EventExpired, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: KindBrowser, Request: requestOf(s.r)})
-		s.clearCookie = true
-		return
-	default:
-		revoked, err := s.m.sealedRevoked(ctx, rec)
-		if err != nil {
-			s.err = err
-			return
-		}
-		if revoked {
-			reason = "revoked"
-		}
-	}
-	if reason != "" {
-		ev := Event{Type: EventInvalidToken, Time: now, Kind: KindBrowser, Reason: reason, Request: requestOf(s.r)}
-		if rec != nil {
-			ev.SessionID, ev.Subject = rec.ID, rec.Subject
-		}
-		s.m.emit(ctx, ev)
-		s.clearCookie = true
+		s.out.clearCookie = true
 		return
 	}
-	s.rec = rec
+	denied, cur, err := sm.revs.check(ctx, rec.ID, rec.Subject)
+	if err != nil {
+		s.got.err = storeErr(err)
+		return
+	}
+	if revoked(rec, gen, denied, cur) {
+		s.m.emit(ctx, Event{Type: EventInvalidToken, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: KindBrowser, Reason: ReasonRevoked, Request: requestOf(s.r)})
+		s.out.clearCookie = true
+		return
+	}
+	s.got.rec, s.got.gen, s.got.subjectGen = rec, gen, cur.N
 }
 
-// commitSealed writes a sealed session: a new cookie when anything changed,
-// deny entries for sessions ended by Logout or replaced by Login. s.mu is held.
-func (s *Session) commitSealed(ctx context.Context, now time.Time) error {
-	for _, ended := range [...]*storage.Record{s.destroyed, s.replaced} {
-		if ended == nil {
-			continue
-		}
-		if err := s.m.deny(ctx, ended.ID, ended.ExpiresAt); err != nil {
-			return s.fail(err)
-		}
-		s.emitEnded(ctx, ended, now)
+// revoked reports whether the sealed session rec, sealed under generation
+// gen, has ended: its ID is denied, or its subject signed out everywhere
+// after it was sealed and it is not the session that asked.
+func revoked(rec *storage.Record, gen uint64, denied bool, cur storage.Generation) bool {
+	return denied || (rec.Subject != "" && gen < cur.N && rec.ID != cur.Except)
+}
+
+// deferWrite: a sealed session is rewritten whole; its values must be read.
+func (sm *sealedMode) deferWrite(*Session) bool { return false }
+
+// admitLogin: sealed sessions cannot be counted, so SessionLimit does not
+// apply to them.
+func (sm *sealedMode) admitLogin(*Session, string) error { return nil }
+
+// commit writes a sealed session: a new cookie when anything changed, and
+// deny entries for sessions ended by Logout or replaced by Login.
+func (sm *sealedMode) commit(ctx context.Context, s *Session, now time.Time) error {
+	if !s.got.done || s.got.err != nil {
+		return s.got.err
 	}
-	rec := s.rec
+	if err := s.endSessions(ctx, now); err != nil {
+		return err
+	}
+	rec := s.got.rec
 	created := false
 	switch {
-	case s.fresh:
+	case s.p.fresh:
 		rec = rec.Clone()
 		rec.IP, rec.UserAgent = clientOf(s.r)
 		created = true
-	case rec == nil && (s.changes != nil || s.login):
-		rec = s.m.newRecord(now, KindBrowser, "")
+	case rec == nil && (s.p.changes != nil || s.p.login):
+		rec = sm.m.newRecord(now, KindBrowser, "")
 		rec.IP, rec.UserAgent = clientOf(s.r)
 		created = true
 	case rec == nil:
 		return nil
-	case !s.needsWrite(rec, now):
+	case !s.p.changed() && !sm.m.cfg.touchDue(rec, now):
 		return nil // a read: nothing to re-seal
-	case s.login || s.renew:
-		// The pre-login value stays valid in the client until it expires;
-		// deny its ID so that it opens nothing, and continue under a new ID.
-		if err := s.m.deny(ctx, rec.ID, rec.ExpiresAt); err != nil {
+	case s.p.login || s.p.renew:
+		// The earlier value stays valid in the client until it expires; deny
+		// its ID so that it opens nothing, and continue under a new ID.
+		if _, err := sm.end(ctx, rec, now); err != nil {
 			return s.fail(err)
 		}
 		rec = rec.Clone()
@@ -323,42 +244,142 @@ func (s *Session) commitSealed(ctx context.Context, now time.Time) error {
 	default:
 		rec = rec.Clone()
 	}
-	if !s.apply(rec, now, created || s.renew) {
+	if !s.apply(rec, now, created || s.p.renew) {
 		return nil
 	}
 	rec.RenewedAt = now
-	value, err := s.m.sealRecord(rec)
+	gen := s.got.subjectGen
+	if rec.Subject != "" && (created || s.p.login) {
+		// A session sealed for a subject carries the subject's current
+		// generation, so that only a later RevokeAll ends it.
+		_, cur, err := sm.revs.check(ctx, rec.ID, rec.Subject)
+		if err != nil {
+			return s.fail(err)
+		}
+		gen = cur.N
+	}
+	value, err := sm.seal(rec, gen)
 	if err != nil {
-		s.err = err
+		s.got.err = err
 		return err
 	}
-	s.rec, s.newToken, s.fresh = rec, Token(value), false
-	switch {
-	case created:
-		s.m.emit(ctx, Event{Type: EventCreated, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: KindBrowser, Request: requestOf(s.r)})
-		if s.login {
-			s.m.emit(ctx, Event{Type: EventAuthenticated, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: KindBrowser, Request: requestOf(s.r)})
-		}
-	case s.login:
-		s.m.emit(ctx, Event{Type: EventAuthenticated, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: KindBrowser, Request: requestOf(s.r)})
-	case s.renew:
-		s.m.emit(ctx, Event{Type: EventRenewed, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: KindBrowser, Request: requestOf(s.r)})
+	s.got.rec, s.out.newToken, s.p.fresh = rec, Token(value), false
+	if created || s.p.login || s.p.renew {
+		s.emitIssued(ctx, rec, created, now)
 	}
 	return nil
 }
 
-// sealedValueShaped reports whether a cookie value could be a sealed value:
-// base64url characters within the cookie size limit.
-func sealedValueShaped(v string) bool {
-	if v == "" || len(v) > 4096 {
-		return false
+// lastDeadline is the latest absolute deadline any sealed copy of rec's ID
+// can carry: a session's deadline counts from its creation, or from its
+// login (remember-me), and never goes past the longest lifetime a session
+// can have. A deny entry kept until then outlives every copy, even one
+// stolen before SetAbsoluteTimeout shortened the session.
+func (sm *sealedMode) lastDeadline(rec *storage.Record) time.Time {
+	base := rec.CreatedAt
+	if rec.AuthenticatedAt.After(base) {
+		base = rec.AuthenticatedAt
 	}
-	for i := 0; i < len(v); i++ {
-		if b64Value(v[i]) < 0 {
-			return false
+	return base.Add(sm.m.cfg.lifetime)
+}
+
+// end denies rec's ID until the last deadline any copy of it can carry.
+// The server cannot tell whether a copy is still out there, so it reports
+// the session ended.
+func (sm *sealedMode) end(ctx context.Context, rec *storage.Record, _ time.Time) (bool, error) {
+	if err := sm.revs.deny(ctx, rec.ID, sm.lastDeadline(rec)); err != nil {
+		return false, storeErr(err)
+	}
+	return true, nil
+}
+
+func (sm *sealedMode) cookie(h http.Header, tok Token, rec *storage.Record) {
+	m := sm.m
+	h["Set-Cookie"] = append(h["Set-Cookie"], m.tokenCookie(m.cfg.cookieName, tok.Reveal(), rec, true))
+	if nr, ok := sm.sealer.(nonceReader); ok {
+		if nonce, err := nr.Nonce(tok.Reveal()); err == nil {
+			// Same attributes as the session cookie but readable by scripts:
+			// the nonce is not a credential, only proof that the page is
+			// same-origin.
+			h.Add("Set-Cookie", m.tokenCookie(m.csrfCookieName(), nonce, rec, false))
 		}
 	}
-	return true
+}
+
+func (sm *sealedMode) expire(h http.Header) {
+	h.Add("Set-Cookie", sm.m.expiredCookie(sm.m.cfg.cookieName, true))
+	h.Add("Set-Cookie", sm.m.expiredCookie(sm.m.csrfCookieName(), false))
+}
+
+// revoke ends an API session with the ID in the store, and denies the ID
+// for sealed sessions: the server cannot tell whether one exists, so the
+// entry is kept for the longest lifetime a session can have.
+func (sm *sealedMode) revoke(ctx context.Context, id string, now time.Time) error {
+	if err := sm.server.revoke(ctx, id, now); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return err
+	}
+	return storeErr(sm.revs.deny(ctx, id, now.Add(sm.m.cfg.lifetime)))
+}
+
+// revokeAll ends the subject's API sessions in the store and starts a new
+// revocation generation for its sealed ones, kept for the longest lifetime
+// a session can have (every value sealed before now has expired by then).
+func (sm *sealedMode) revokeAll(ctx context.Context, subject, exceptID string, now time.Time) (int, error) {
+	n, err := sm.server.revokeAll(ctx, subject, exceptID, now)
+	if err != nil {
+		return n, err
+	}
+	if _, err := sm.revs.revokeSubject(ctx, subject, exceptID, now.Add(sm.m.cfg.lifetime)); err != nil {
+		return n, storeErr(err)
+	}
+	return n, nil
+}
+
+// active answers for an API session in the store, and otherwise for a
+// sealed session by its ID alone.
+func (sm *sealedMode) active(ctx context.Context, id string, now time.Time) (bool, error) {
+	rec, err := sm.store().GetByID(ctx, id)
+	switch {
+	case err == nil:
+		return rec.LiveAt(now) && (rec.Kind == KindBrowser || rec.Kind == KindAPI), nil
+	case !errors.Is(err, storage.ErrNotFound):
+		return false, storeErr(err)
+	}
+	denied, _, err := sm.revs.check(ctx, id, "")
+	return !denied, storeErr(err)
+}
+
+func (sm *sealedMode) store() storage.Store { return sm.m.store }
+
+// ActiveSealed reports whether the sealed session with public ID id, of
+// subject, sealed under revocation generation gen, is still active: neither
+// ended by its ID (logout, Revoke) nor by a RevokeAll of its subject made
+// after it was sealed. Access JWTs minted from a sealed session carry all
+// three (package jwt), so that a resource server honours sign-out-everywhere
+// too. Without sealed-cookie mode it is Active.
+func (m *Manager) ActiveSealed(ctx context.Context, id, subject string, gen uint64) (bool, error) {
+	sm, ok := m.browser.(*sealedMode)
+	if !ok || !validID(id) {
+		return m.Active(ctx, id)
+	}
+	denied, cur, err := sm.revs.check(ctx, id, subject)
+	if err != nil {
+		return false, storeErr(err)
+	}
+	return !revoked(&storage.Record{ID: id, Subject: subject}, gen, denied, cur), nil
+}
+
+// Generation returns the revocation generation the request's sealed
+// session was sealed under (0 for any other session), for access tokens
+// minted from it; see Manager.ActiveSealed.
+func (s *Session) Generation() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	if _, ok := s.mode.(*sealedMode); !ok || s.got.rec == nil {
+		return 0
+	}
+	return s.got.gen
 }
 
 // nonceReader is implemented by Sealers that can read a sealed value's nonce
@@ -371,9 +392,6 @@ type nonceReader interface {
 // CSRF token for CheckSealedCSRF.
 const CSRFHeader = "X-CSRF-Token"
 
-// ErrCSRF means a state-changing request did not echo its sealed session's CSRF token.
-var ErrCSRF = errors.New("keycard: missing or wrong CSRF token")
-
 // csrfCookieName is the companion cookie that carries the sealed value's
 // nonce to the page's scripts.
 func (m *Manager) csrfCookieName() string { return m.cfg.cookieName + "-csrf" }
@@ -384,20 +402,20 @@ func (m *Manager) csrfCookieName() string { return m.cfg.cookieName + "-csrf" }
 // "<cookie name>-csrf" (not HttpOnly), which the Manager sets with every
 // sealed cookie; another site can neither read it nor set the header. GET,
 // HEAD and OPTIONS pass (they must not change state). It returns ErrCSRF
-// for every failure, and nil when the Manager is not in sealed mode with a
-// nonce-reading Sealer, in which case use the csrf package instead. See
-// docs/sealed.md for the flow and its limits.
+// for every failure, including a Manager that is not in sealed mode with a
+// nonce-reading Sealer (it fails closed: such a Manager has no sealed
+// cookie to check; use the csrf package instead). See docs/sealed.md for
+// the flow and its limits.
 func (m *Manager) CheckSealedCSRF(r *http.Request) error {
-	nr, ok := m.cfg.sealer.(nonceReader)
-	if !ok {
-		return nil
-	}
 	switch r.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
 		return nil
 	}
-	s := Session{m: m}
-	value, found, dup := s.findCookie(r)
+	nr, ok := m.cfg.sealer.(nonceReader)
+	if !ok {
+		return ErrCSRF
+	}
+	value, found, dup := m.findCookie(r)
 	if !found || dup {
 		return ErrCSRF
 	}
@@ -410,25 +428,4 @@ func (m *Manager) CheckSealedCSRF(r *http.Request) error {
 		return ErrCSRF
 	}
 	return nil
-}
-
-// csrfCompanion returns the Set-Cookie value of the companion cookie for the
-// sealed value, or "" when the Sealer cannot read nonces.
-func (m *Manager) csrfCompanion(value string, rec *storage.Record) string {
-	nr, ok := m.cfg.sealer.(nonceReader)
-	if !ok {
-		return ""
-	}
-	nonce, err := nr.Nonce(value)
-	if err != nil {
-		return ""
-	}
-	// Same attributes as the session cookie but readable by scripts: the
-	// nonce is not a credential, only proof that the page is same-origin.
-	attrs := strings.Replace(m.cfg.cookieAttrs, "; HttpOnly", "", 1)
-	c := m.csrfCookieName() + "=" + nonce + attrs
-	if rec.Persistent {
-		c += "; Max-Age=" + strconv.FormatInt(max(int64(rec.ExpiresAt.Sub(m.now())/time.Second), 1), 10)
-	}
-	return c
 }

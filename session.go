@@ -19,53 +19,76 @@ import (
 	"github.com/keycard-go/keycard/storage"
 )
 
-// maxCommitAttempts bounds how often a commit re-reads the session after a
-// concurrent write before it gives up with ErrConflict.
-const maxCommitAttempts = 8
-
 // Session is one request's view of its session. The middleware creates it;
-// handlers reach it with FromContext. Reads load the session from the store
-// on first use; writes are kept in memory and committed once, before the
-// first byte of the response. A Session is safe for concurrent use by the
-// goroutines of one request, and useless after the request ends.
+// handlers reach it with FromContext. Reads load the session on first use;
+// writes are kept in memory and committed once, before the first byte of the
+// response. A Session is safe for concurrent use by the goroutines of one
+// request, and useless after the request ends.
+//
+// How the session is kept (in the store, or sealed in the cookie) is its
+// mode's business: Session holds the request's state only, and hands
+// loading, committing and ending to the mode of its transport.
 type Session struct {
-	m  *Manager
-	r  *http.Request
-	mu sync.Mutex
+	m    *Manager
+	mode mode // the mode of the request's transport
+	r    *http.Request
+	mu   sync.Mutex
+	at   time.Time // the request's time, read once (see clock)
 
-	transport Kind  // KindBrowser (cookie, or no credential) or KindAPI (bearer)
-	token     Token // the presented token, "" when none was valid-looking
-	hash      storage.Hash
-	reason    string // why a presented credential was refused before lookup
+	cred credential // what the request presented
+	got  found      // what loading it found
+	p    pending    // what the request changes, applied at commit
+	out  outcome    // what the commit did
+}
 
-	rateLimited bool          // the credential was invalid and its network is over the guard's limit
-	retryAfter  time.Duration // when rateLimited: when the network may try again
+// credential is what a request presented.
+type credential struct {
+	transport Kind         // KindBrowser (a cookie, or no credential) or KindAPI (bearer)
+	token     Token        // the presented token or sealed value; "" when none was well formed
+	hash      storage.Hash // the token's hash, for sessions kept in the store
+	reason    Reason       // why a presented credential was refused before any lookup; "" if it was not
+}
 
-	loaded      bool
-	err         error           // store failure; the response becomes 503
-	rec         *storage.Record // the live record; nil while anonymous
-	viaGrace    bool            // rec was reached through a rotated token's grace window
-	clearCookie bool            // the presented cookie should be removed
+// found is what loading the credential found.
+type found struct {
+	done        bool
+	err         error           // the store failed; the response becomes 503
+	rec         *storage.Record // the live session; nil while there is none
+	viaGrace    bool            // rec was reached through a renewed token's grace window
+	gen         uint64          // a sealed session: the subject's generation it was sealed under
+	subjectGen  uint64          // a sealed session: the subject's current generation
+	rateLimited bool            // the credential was invalid and its network is over the guard's limit
+	retryAfter  time.Duration   // when rateLimited: when the network may try again
+}
 
-	changes changes // keys this request set or deleted; non-nil: a session is wanted
-
-	login       bool            // Login was called: bind subject, rotate
+// pending is what the request changes, applied at commit.
+type pending struct {
+	changes     changes         // keys set or deleted; non-nil: a session is wanted
+	login       bool            // Login was called: bind subject, replace the token
 	subject     string          // the subject Login binds
-	renew       bool            // rotate without grace (Login, Renew, remember-me change)
-	autoRenew   bool            // renewal timeout reached: rotate with grace
-	fresh       bool            // rec is a new session not stored yet (a login as another subject)
-	replaced    *storage.Record // the session a login as another subject ends at commit
-	destroyed   *storage.Record
-	persistent  *bool
-	idleTimeout time.Duration
-	absTimeout  time.Duration
-	reauth      bool   // the guard asked for re-authentication on this request
-	csrf        []byte // a CSRF secret saved by this request
+	renew       bool            // replace the token without grace (Login, Renew, remember-me)
+	fresh       bool            // got.rec is a new session not stored yet (a login that changed the subject)
+	replaced    *storage.Record // the session a login that changed the subject ends
+	destroyed   *storage.Record // the session Logout ends
+	persistent  *bool           // SetRememberMe
+	idleTimeout time.Duration   // SetIdleTimeout; -1 restores the Manager's
+	absTimeout  time.Duration   // SetAbsoluteTimeout
+	reauth      bool            // the guard asked for re-authentication
+	csrf        []byte          // a CSRF secret saved by this request
+}
 
-	committed bool
-	hijacked  bool      // the connection is hijacked: no header reaches the client
-	newToken  Token     // the token issued by this request's commit
-	at        time.Time // the request's time, read once (see clock)
+// changed reports whether p changes the session whatever its activity.
+func (p *pending) changed() bool {
+	return p.renew || p.changes != nil || p.login || p.reauth || p.csrf != nil ||
+		p.persistent != nil || p.idleTimeout != 0 || p.absTimeout > 0
+}
+
+// outcome is what the commit did, for the response's headers.
+type outcome struct {
+	committed   bool
+	hijacked    bool  // the connection is hijacked: no header reaches the client
+	newToken    Token // the token (or sealed value) issued by the commit
+	clearCookie bool  // the presented cookie should be removed
 }
 
 // clock returns the time of this request: read from the Manager's clock on
@@ -81,11 +104,6 @@ func (s *Session) clock() time.Time {
 
 type ctxKey struct{}
 
-// ErrNoMiddleware means the context carries no Session because the request did
-// not pass through Manager.Handler. Every method of the Session that
-// FromContext returns then fails with it (reads see an anonymous request).
-var ErrNoMiddleware = errors.New("keycard: no session in this context: the request did not pass through Manager.Handler; wrap the handler with it")
-
 // FromContext returns the request's Session. Outside Manager.Handler it
 // returns a detached Session that reads as anonymous and whose writes return
 // ErrNoMiddleware, so a forgotten middleware is a clear error, not a panic.
@@ -93,7 +111,7 @@ func FromContext(ctx context.Context) *Session {
 	if s, ok := ctx.Value(ctxKey{}).(*Session); ok {
 		return s
 	}
-	return &Session{loaded: true, err: ErrNoMiddleware}
+	return &Session{got: found{done: true, err: ErrNoMiddleware}}
 }
 
 // Login binds subject to the request's session (creating one if needed) and
@@ -102,61 +120,41 @@ func FromContext(ctx context.Context) *Session {
 // nothing. Call it again to record a re-authentication. It returns
 // ErrWrongKind for requests authenticated by a bearer token (use Manager.Issue
 // for API logins) and ErrNoMiddleware outside the middleware.
-func Login(ctx context.Context, subject string) error {
-	return withSession(ctx, func(s *Session) error { return s.Login(subject) })
-}
+func Login(ctx context.Context, subject string) error { return FromContext(ctx).Login(subject) }
 
 // Logout ends the request's session: the record is destroyed when the
 // response is committed, the cookie is expired, and the response carries
 // Clear-Site-Data and Cache-Control: no-store.
-func Logout(ctx context.Context) error { return withSession(ctx, (*Session).Logout) }
+func Logout(ctx context.Context) error { return FromContext(ctx).Logout() }
 
 // Renew replaces the request's session token at once (no grace window), for
 // a privilege change other than login, such as a step-up.
-func Renew(ctx context.Context) error { return withSession(ctx, (*Session).Renew) }
+func Renew(ctx context.Context) error { return FromContext(ctx).Renew() }
 
-func withSession(ctx context.Context, f func(*Session) error) error {
-	return f(FromContext(ctx))
-}
-
-// sealed reports whether this request's session is a sealed cookie.
-func (s *Session) sealed() bool { return s.m.cfg.sealer != nil && s.transport == KindBrowser }
-
-// load resolves the presented token once. s.mu is held.
+// load resolves the presented credential once. s.mu is held.
 func (s *Session) load() {
-	if s.loaded {
+	if s.got.done {
 		return
 	}
-	s.loaded = true
-	if s.reason != "" {
-		s.m.emit(s.r.Context(), Event{Type: EventInvalidToken, Kind: s.transport, Reason: s.reason, Request: requestOf(s.r)})
-		s.clearCookie = s.transport == KindBrowser
+	s.got.done = true
+	if s.cred.reason != "" {
+		s.m.emit(s.r.Context(), Event{Type: EventInvalidToken, Kind: s.cred.transport, Reason: s.cred.reason, Request: requestOf(s.r)})
+		s.out.clearCookie = s.cred.transport == KindBrowser
 		s.invalid()
 		return
 	}
-	if s.token == "" {
+	if s.cred.token == "" {
 		return
 	}
-	if s.sealed() {
-		s.loadSealed()
-	} else {
-		res, err := s.m.resolve(s.r.Context(), s.r, s.hash, s.transport, s.clock())
-		if err != nil {
-			s.err = err
-			return
-		}
-		s.rec, s.viaGrace = res.rec, res.viaGrace
-		s.clearCookie = res.clearable && s.transport == KindBrowser
-	}
-	if s.err != nil {
+	s.mode.load(s)
+	if s.got.err != nil {
 		return
 	}
-	if s.rec == nil {
+	if s.got.rec == nil {
 		s.invalid()
 		return
 	}
 	s.checkClient(s.r.Context())
-	s.autoRenew = s.renewalDue()
 }
 
 // hijacking prepares the commit of a request whose connection is about to be
@@ -165,29 +163,11 @@ func (s *Session) load() {
 func (s *Session) hijacking() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.renew && !s.committed {
+	if s.p.renew && !s.out.committed {
 		return errHijackAfterRotation
 	}
-	s.hijacked, s.autoRenew = true, false
+	s.out.hijacked = true
 	return nil
-}
-
-// renewalDue reports whether the loaded session's token has reached the
-// renewal timeout and should be replaced (with a grace window) at commit.
-// s.mu is held.
-func (s *Session) renewalDue() bool {
-	return s.rec != nil && !s.sealed() && s.transport == KindBrowser && s.m.cfg.renewal > 0 && !s.viaGrace && !s.hijacked &&
-		s.clock().Sub(s.rec.RenewedAt) >= s.m.cfg.renewal
-}
-
-// mergeable reports whether a write may skip loading the session and go to
-// the store as one Merge at commit (see commitMerge): the store is a Merger,
-// the request came with a well-formed browser token, the session is not
-// loaded yet, and no guard needs to see the record on this request.
-// s.mu is held.
-func (s *Session) mergeable() bool {
-	return s.m != nil && !s.loaded && !s.committed && s.m.merger != nil && s.transport == KindBrowser &&
-		s.token != "" && s.reason == "" && s.m.cfg.guard == nil && !s.sealed()
 }
 
 // invalid counts an invalid token against the client's network and notes
@@ -195,7 +175,7 @@ func (s *Session) mergeable() bool {
 func (s *Session) invalid() {
 	if g := s.m.cfg.guard; g != nil {
 		ok, retry := g.Invalid(s.r)
-		s.rateLimited, s.retryAfter = !ok, retry
+		s.got.rateLimited, s.got.retryAfter = !ok, retry
 	}
 }
 
@@ -217,7 +197,7 @@ func (s *Session) Err() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
-	return s.err
+	return s.got.err
 }
 
 // Raw returns the JSON encoding of key's value and whether it is set.
@@ -227,16 +207,16 @@ func (s *Session) Raw(key string) (json.RawMessage, bool) {
 	s.load()
 	// This request's own writes first, then the stored values, scanned for
 	// the one key rather than decoded whole.
-	if v, ok := s.changes.get(key); ok {
+	if v, ok := s.p.changes.get(key); ok {
 		return v, v != nil
 	}
-	if s.rec == nil {
+	if s.got.rec == nil {
 		return nil, false
 	}
-	if v, ok, valid := jsonobj.Lookup(s.rec.Data, key); valid {
+	if v, ok, valid := jsonobj.Lookup(s.got.rec.Data, key); valid {
 		return v, ok
 	}
-	v, ok := decodeData(s.rec)[key]
+	v, ok := decodeData(s.got.rec)[key]
 	return v, ok
 }
 
@@ -251,11 +231,11 @@ func (s *Session) Keys() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
-	if s.rec == nil && s.changes == nil {
+	if s.got.rec == nil && s.p.changes == nil {
 		return nil
 	}
-	vals := decodeData(s.rec)
-	s.changes.applyTo(vals)
+	vals := decodeData(s.got.rec)
+	s.p.changes.applyTo(vals)
 	return slices.Sorted(maps.Keys(vals))
 }
 
@@ -299,12 +279,14 @@ func Get[T any](s *Session, key string) (v T, ok bool, err error) {
 // Put sets key to v, marshalled with encoding/json. On a request without a
 // session, Put starts one (with a fresh token; a presented unknown token is
 // never adopted). It returns ErrNoSession on an API request without a valid
-// token, and the store error when the session could not be loaded.
+// token, the store error when the session could not be loaded, and, for a
+// sealed session that would no longer fit in its cookie, ErrTooLarge (the
+// value is then not set).
 //
-// On a store that implements Merger, a browser request that writes without
-// reading its session does not read it at all: the writes reach the store
-// as one Merge when the response is committed, and a store failure then
-// turns the response into the 503 a failed read would have given.
+// On a store that implements storage.Merger, a browser request that writes
+// without reading its session does not read it at all: the writes reach the
+// store as one Merge when the response is committed, and a store failure
+// then turns the response into the 503 a failed read would have given.
 func (s *Session) Put(key string, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -319,39 +301,31 @@ func (s *Session) Delete(key string) error { return s.set(key, nil) }
 func (s *Session) set(key string, b json.RawMessage) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.mergeable() {
-		s.changes = s.changes.with(key, b) // no read now: see commitMerge
+	if s.mode != nil && s.mode.deferWrite(s) {
+		s.p.changes = s.p.changes.with(key, b) // no read now: the commit merges
 		return nil
 	}
 	if err := s.writable(); err != nil {
 		return err
 	}
-	before := s.changes
-	s.changes = s.changes.with(key, b)
-	if s.sealed() && len(storage.MergeData(s.data(), s.changes)) > maxSealedData {
-		s.changes = before
-		return ErrTooLarge
+	before := s.p.changes
+	s.p.changes = s.p.changes.with(key, b)
+	if err := s.mode.fits(s); err != nil {
+		s.p.changes = before
+		return err
 	}
 	return nil
-}
-
-// data returns the stored values of the loaded session. s.mu is held.
-func (s *Session) data() []byte {
-	if s.rec == nil {
-		return nil
-	}
-	return s.rec.Data
 }
 
 // writable loads the session and says whether this request may change it. s.mu is held.
 func (s *Session) writable() error {
 	s.load()
 	switch {
-	case s.err != nil:
-		return s.err
-	case s.committed:
+	case s.got.err != nil:
+		return s.got.err
+	case s.out.committed:
 		return errors.New("keycard: session already committed; change it before writing the response")
-	case s.rec == nil && s.transport == KindAPI:
+	case s.got.rec == nil && s.cred.transport == KindAPI:
 		return ErrNoSession
 	}
 	return nil
@@ -364,7 +338,7 @@ func (s *Session) rotatable() error {
 	if err := s.writable(); err != nil {
 		return err
 	}
-	if s.transport == KindAPI {
+	if s.cred.transport == KindAPI {
 		return ErrWrongKind
 	}
 	return nil
@@ -380,19 +354,18 @@ func (s *Session) Login(subject string) error {
 	if err := s.rotatable(); err != nil {
 		return err
 	}
-	if !s.sealed() {
-		keep := ""
-		if s.rec != nil && s.rec.Subject == subject {
-			keep = s.rec.ID // a re-authentication keeps its own place
-		}
-		if err := s.m.admit(s.r.Context(), subject, keep); err != nil {
-			return err
-		}
+	if err := s.mode.admitLogin(s, subject); err != nil {
+		return err
 	}
-	if s.rec != nil && s.rec.Subject != subject && !s.fresh {
+	got, p := s.got, s.p
+	if s.got.rec != nil && s.got.rec.Subject != subject && !s.p.fresh {
 		s.startOver()
 	}
-	s.login, s.subject, s.renew, s.csrf = true, subject, true, nil
+	s.p.login, s.p.subject, s.p.renew, s.p.csrf = true, subject, true, nil
+	if err := s.mode.fits(s); err != nil {
+		s.got, s.p = got, p // a subject too long for a sealed cookie: nothing changed
+		return err
+	}
 	return nil
 }
 
@@ -405,13 +378,13 @@ func (s *Session) Login(subject string) error {
 // keep a value across such a login reads it before Login and puts it after.
 // s.mu is held.
 func (s *Session) startOver() {
-	old := s.rec
+	old := s.got.rec
 	next := s.m.newRecord(s.clock(), KindBrowser, "")
 	if old.Subject == "" {
 		next.Data = old.Data
 	}
-	s.replaced, s.rec, s.fresh = old, next, true
-	s.viaGrace, s.autoRenew, s.reauth = false, false, false
+	s.p.replaced, s.got.rec, s.p.fresh = old, next, true
+	s.got.viaGrace, s.p.reauth = false, false
 }
 
 // Logout ends the session; see the package-level Logout. Values put after
@@ -422,16 +395,13 @@ func (s *Session) Logout() error {
 	if err := s.writable(); err != nil && !errors.Is(err, ErrNoSession) {
 		return err
 	}
-	switch {
-	case s.fresh:
-		s.destroyed = s.replaced // the stored session, not the unsaved new one
-	case s.rec != nil:
-		s.destroyed = s.rec
+	destroyed := s.got.rec
+	if s.p.fresh {
+		destroyed = s.p.replaced // the stored session, not the unsaved new one
 	}
-	s.rec, s.changes, s.fresh, s.replaced = nil, nil, false, nil
-	s.login, s.renew, s.autoRenew, s.persistent, s.csrf = false, false, false, nil, nil
-	s.idleTimeout, s.absTimeout = 0, 0
-	s.clearCookie = s.transport == KindBrowser
+	s.got.rec, s.got.viaGrace = nil, false
+	s.p = pending{destroyed: destroyed}
+	s.out.clearCookie = s.cred.transport == KindBrowser
 	return nil
 }
 
@@ -442,7 +412,7 @@ func (s *Session) Renew() error {
 	if err := s.rotatable(); err != nil {
 		return err
 	}
-	s.renew, s.csrf = true, nil
+	s.p.renew, s.p.csrf = true, nil
 	return nil
 }
 
@@ -462,7 +432,7 @@ func (s *Session) SetRememberMe(on bool) error {
 	if on && s.m.cfg.remember.AbsoluteTimeout == 0 {
 		return ErrRememberMeOff
 	}
-	s.persistent, s.renew, s.csrf = &on, true, nil
+	s.p.persistent, s.p.renew, s.p.csrf = &on, true, nil
 	return nil
 }
 
@@ -479,9 +449,9 @@ func (s *Session) SetIdleTimeout(d time.Duration) error {
 	if d < 0 || d > s.m.cfg.lifetime {
 		return fmt.Errorf("keycard: idle timeout %v outside (0, %v]", d, s.m.cfg.lifetime)
 	}
-	s.idleTimeout = d
+	s.p.idleTimeout = d
 	if d == 0 {
-		s.idleTimeout = -1 // restore the default
+		s.p.idleTimeout = -1 // restore the default
 	}
 	return nil
 }
@@ -498,7 +468,7 @@ func (s *Session) SetAbsoluteTimeout(d time.Duration) error {
 	if err := s.writable(); err != nil {
 		return err
 	}
-	s.absTimeout = d
+	s.p.absTimeout = d
 	return nil
 }
 
@@ -508,12 +478,12 @@ func (s *Session) Info() (info Info, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
-	if s.rec == nil {
+	if s.got.rec == nil {
 		return Info{}, false
 	}
-	info = infoOf(s.rec)
-	if s.login {
-		info.Subject = s.subject
+	info = infoOf(s.got.rec)
+	if s.p.login {
+		info.Subject = s.p.subject
 	}
 	return info, true
 }
@@ -526,21 +496,21 @@ func (s *Session) String() string {
 	defer s.mu.Unlock()
 	var b strings.Builder
 	b.WriteString("keycard.Session{")
-	switch {
-	case s.rec != nil:
+	switch rec := s.got.rec; {
+	case rec != nil:
 		b.WriteString("id: ")
-		b.WriteString(s.rec.ID)
+		b.WriteString(rec.ID)
 		b.WriteString(", kind: ")
-		b.WriteString(s.rec.Kind.String())
-		if s.rec.Subject != "" || s.login {
+		b.WriteString(rec.Kind.String())
+		if rec.Subject != "" || s.p.login {
 			b.WriteString(", authenticated")
 		}
-	case !s.loaded:
+	case !s.got.done:
 		b.WriteString("not loaded")
 	default:
 		b.WriteString("none")
 	}
-	if s.token != "" || s.newToken != "" {
+	if s.cred.token != "" || s.out.newToken != "" {
 		b.WriteString(", token: REDACTED")
 	}
 	b.WriteString("}")
@@ -555,11 +525,12 @@ func (s *Session) GoString() string { return s.String() }
 func (s *Session) LogValue() slog.Value {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.rec == nil {
-		return slog.GroupValue(slog.Bool("loaded", s.loaded), slog.String("token", "REDACTED"))
+	rec := s.got.rec
+	if rec == nil {
+		return slog.GroupValue(slog.Bool("loaded", s.got.done), slog.String("token", "REDACTED"))
 	}
-	return slog.GroupValue(slog.String("id", s.rec.ID), slog.String("kind", s.rec.Kind.String()),
-		slog.Bool("authenticated", s.rec.Subject != "" || s.login), slog.String("token", "REDACTED"))
+	return slog.GroupValue(slog.String("id", rec.ID), slog.String("kind", rec.Kind.String()),
+		slog.Bool("authenticated", rec.Subject != "" || s.p.login), slog.String("token", "REDACTED"))
 }
 
 // ID returns the public ID of the session, or "" while there is none.
@@ -571,283 +542,117 @@ func (s *Session) Subject() string { i, _ := s.Info(); return i.Subject }
 // IsAuthenticated reports whether a subject is bound to the session.
 func (s *Session) IsAuthenticated() bool { return s.Subject() != "" }
 
-// commit writes the request's changes to the store. It runs once, before the
-// first byte of the response. A non-nil error turns the response into an
-// error response.
+// commit writes the request's changes through its mode. It runs once,
+// before the first byte of the response. A non-nil error turns the response
+// into an error response.
 func (s *Session) commit() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.committed {
-		return s.err
+	if s.out.committed {
+		return s.got.err
 	}
-	s.committed = true
-	ctx := s.r.Context()
-	now := s.clock()
-	if !s.loaded && s.changes != nil {
-		// Values were written without the session being read.
-		if done, err := s.commitMerge(ctx, now); done {
-			return err
-		}
-		s.load() // the store declined the merge: take the usual path
-	}
-	if !s.loaded || s.err != nil {
-		return s.err
-	}
-	if s.sealed() {
-		return s.commitSealed(ctx, now)
-	}
-	for _, ended := range [...]*storage.Record{s.destroyed, s.replaced} {
+	s.out.committed = true
+	return s.mode.commit(s.r.Context(), s, s.clock())
+}
+
+// endSessions ends the sessions this request's Logout or login as another
+// subject ended, through the mode, and reports them. s.mu is held.
+func (s *Session) endSessions(ctx context.Context, now time.Time) error {
+	for _, ended := range [...]*storage.Record{s.p.destroyed, s.p.replaced} {
 		if ended == nil {
 			continue
 		}
-		// By ID, not by the hash this request loaded: another request may
-		// have renewed the token since, and its successor must end too.
-		err := s.m.store.DeleteByID(ctx, ended.ID)
-		if errors.Is(err, storage.ErrNotFound) {
-			continue // already ended by another request, which reported it
-		}
+		did, err := s.mode.end(ctx, ended, now)
 		if err != nil {
 			return s.fail(err)
 		}
-		s.emitEnded(ctx, ended, now)
-	}
-	var err error
-	isNew := s.fresh || s.rec == nil
-	switch {
-	case s.fresh:
-		err = s.commitNew(ctx, now, s.rec)
-	case s.rec != nil:
-		err = s.commitExisting(ctx, now)
-	case s.changes != nil || s.login:
-		err = s.commitNew(ctx, now, nil)
-	}
-	if err == nil && s.login && s.rec != nil {
-		if err = s.m.enforceLimit(ctx, s.subject, s.rec, isNew, now); err != nil {
-			s.rec, s.newToken, s.err = nil, "", err
+		if !did {
+			continue // already ended by another request, which reported it
 		}
+		// EventDestroyed for a logout, and for an authenticated session that
+		// a login as another subject replaced (reason "login"). The
+		// anonymous session a sign-in replaces ends silently: the sign-in's
+		// EventCreated and EventAuthenticated say what happened.
+		e := Event{Type: EventDestroyed, Time: now, SessionID: ended.ID, Subject: ended.Subject, Kind: ended.Kind, Request: requestOf(s.r)}
+		if ended != s.p.destroyed {
+			if ended.Subject == "" {
+				continue
+			}
+			e.Reason = ReasonLogin
+		}
+		s.m.emit(ctx, e)
 	}
-	return err
+	return nil
 }
 
-// emitEnded reports the end of a session by this request: EventDestroyed
-// for a logout, and for an authenticated session that a login as another
-// subject replaced (reason "login"). The anonymous session that a sign-in
-// replaces ends silently: the sign-in's EventCreated and EventAuthenticated
-// say what happened. s.mu is held.
-func (s *Session) emitEnded(ctx context.Context, ended *storage.Record, now time.Time) {
-	e := Event{Type: EventDestroyed, Time: now, SessionID: ended.ID, Subject: ended.Subject, Kind: ended.Kind, Request: requestOf(s.r)}
-	if ended != s.destroyed {
-		if ended.Subject == "" {
+func (s *Session) fail(err error) error {
+	s.got.err = storeErr(err)
+	return s.got.err
+}
+
+// emitIssued reports the new token a commit issued for rec: EventCreated
+// (and EventAuthenticated for a login) for a new session, and
+// EventAuthenticated or EventRenewed for a new token of an existing one.
+// s.mu is held.
+func (s *Session) emitIssued(ctx context.Context, rec *storage.Record, created bool, now time.Time) {
+	e := Event{Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: rec.Kind, Request: requestOf(s.r)}
+	if created {
+		e.Type = EventCreated
+		s.m.emit(ctx, e)
+		if !s.p.login {
 			return
 		}
-		e.Reason = "login"
+	}
+	e.Type = EventRenewed
+	if s.p.login {
+		e.Type = EventAuthenticated
 	}
 	s.m.emit(ctx, e)
 }
 
-func (s *Session) fail(err error) error {
-	s.err = storeErr(err)
-	return s.err
-}
-
-// commitMerge sends the writes of a request that never read its session to
-// the store as one Merge: one round trip on stores that implement it in
-// one call. The store applies them only to a live browser session whose
-// deadlines have not passed; when it declines, commitMerge reports false
-// and the caller loads the session, which decides (and reports) what the
-// token means, and commits the usual way. s.mu is held.
-func (s *Session) commitMerge(ctx context.Context, now time.Time) (bool, error) {
-	rec, err := s.m.merger.Merge(ctx, s.hash, &storage.Merge{Kind: KindBrowser, Now: now, IdleTimeout: s.m.cfg.idle, Changes: s.changes})
-	if errors.Is(err, storage.ErrNotFound) {
-		return false, nil
-	}
-	s.loaded = true
-	if err != nil {
-		return true, s.fail(err)
-	}
-	s.rec, s.changes = rec, nil
-	if s.autoRenew = s.renewalDue(); s.autoRenew {
-		return true, s.commitExisting(ctx, now)
-	}
-	return true, nil
-}
-
-// commitNew creates a session with a fresh token: rec, a new record not
-// stored yet, or when nil an empty one. s.mu is held.
-func (s *Session) commitNew(ctx context.Context, now time.Time, rec *storage.Record) error {
-	if rec == nil {
-		rec = s.m.newRecord(now, KindBrowser, "")
-	}
-	rec.IP, rec.UserAgent = clientOf(s.r)
-	s.apply(rec, now, true)
-	for {
-		tok, h := newToken()
-		rec.Hash = h
-		err := s.m.store.Create(ctx, rec)
-		if errors.Is(err, storage.ErrExists) {
-			continue // a 2^-256 event, or an ID collision: draw again
-		}
-		if err != nil {
-			return s.fail(err)
-		}
-		s.rec, s.newToken, s.fresh = rec, tok, false
-		s.m.emit(ctx, Event{Type: EventCreated, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: rec.Kind, Request: requestOf(s.r)})
-		if s.login {
-			s.m.emit(ctx, Event{Type: EventAuthenticated, Time: now, SessionID: rec.ID, Subject: rec.Subject, Kind: rec.Kind, Request: requestOf(s.r)})
-		}
-		return nil
-	}
-}
-
-// commitExisting writes changes to the loaded session with compare-and-swap,
-// rotating its token when due. On a conflict it re-reads the record and
-// reapplies this request's changes (only the keys it touched), so concurrent
-// writers to different keys lose nothing. s.mu is held.
-func (s *Session) commitExisting(ctx context.Context, now time.Time) error {
-	base := s.rec
-	if !s.needsWrite(base, now) {
-		return nil // a read: no store write, no lock
-	}
-	lock := s.m.commitLock(base.ID)
-	lock.Lock()
-	defer lock.Unlock()
-	rotate := s.renew || s.autoRenew
-	for range maxCommitAttempts {
-		// A shallow copy: apply replaces Data and Meta, never edits them.
-		cp := *base
-		next := &cp
-		wrote := s.apply(next, now, rotate)
-		var err error
-		var tok Token
-		switch {
-		case rotate:
-			var grace time.Time
-			if !s.renew && s.m.cfg.grace > 0 {
-				grace = now.Add(s.m.cfg.grace)
-			}
-			tok, next.Hash = newToken()
-			next.RenewedAt, next.Version = now, 0
-			err = s.m.store.Rotate(ctx, base, next, grace)
-		case wrote:
-			err = s.m.store.Update(ctx, next)
-		default:
-			return nil
-		}
-		if err == nil {
-			s.rec = next
-			if rotate {
-				s.newToken = tok
-				typ := EventRenewed
-				if s.login {
-					typ = EventAuthenticated
-				}
-				s.m.emit(ctx, Event{Type: typ, Time: now, SessionID: next.ID, Subject: next.Subject, Kind: next.Kind, Request: requestOf(s.r)})
-			}
-			return nil
-		}
-		if !errors.Is(err, storage.ErrConflict) && !errors.Is(err, storage.ErrNotFound) {
-			return s.fail(err)
-		}
-		// Someone else wrote, renewed or ended the session since we read it.
-		fresh, err := s.m.store.Get(ctx, base.Hash)
-		if errors.Is(err, storage.ErrNotFound) {
-			return s.ended(ctx, base, now)
-		}
-		if err != nil {
-			return s.fail(err)
-		}
-		if fresh.State == storage.StateRotated && now.Before(fresh.GraceUntil) {
-			// Renewed concurrently, within its grace window: our changes go to
-			// the new token's record. An automatic renewal is no longer due;
-			// an explicit one (login, step-up) still rotates the new token.
-			if fresh, err = s.m.store.Get(ctx, fresh.Successor); errors.Is(err, storage.ErrNotFound) {
-				return s.ended(ctx, base, now)
-			} else if err != nil {
-				return s.fail(err)
-			}
-			s.autoRenew = false
-			rotate = s.renew
-		}
-		if fresh.State != storage.StateLive || fresh.ID != base.ID {
-			// Destroyed, revoked, or rotated without grace: never write it back.
-			return s.ended(ctx, base, now)
-		}
-		base = fresh
-	}
-	return s.fail(fmt.Errorf("%w after %d attempts", storage.ErrConflict, maxCommitAttempts))
-}
-
-// ended handles a commit that found its session ended by another request:
-// the changes are dropped, since writing them would bring the session back.
-func (s *Session) ended(ctx context.Context, base *storage.Record, now time.Time) error {
-	s.m.cfg.logger.DebugContext(ctx, "keycard session ended concurrently; changes dropped", "session_id", base.ID)
-	s.rec = nil
-	return nil
-}
-
-// needsWrite reports whether committing rec at now writes the store:
-// something changed, a rotation is due, or the idle deadline moved by more
-// than the touch granularity. It is apply's decision without the copy.
-func (s *Session) needsWrite(rec *storage.Record, now time.Time) bool {
-	if s.renew || s.autoRenew || s.changes != nil || s.login || s.reauth || s.csrf != nil ||
-		s.persistent != nil || s.idleTimeout != 0 || s.absTimeout > 0 {
-		return true
-	}
-	idle := s.m.idleTimeout(rec)
-	return s.m.idleDeadline(rec, now).Sub(rec.IdleExpiresAt) > min(time.Minute, idle/10)
-}
-
 // apply writes the request's changes into next and reports whether they need
-// a store write; now is the commit time. It replaces next.Data and next.Meta
-// rather than editing them, so next may share them with the record read.
+// a store write (or a new seal); now is the commit time and force says a
+// write happens anyway. It replaces next.Data and next.Meta rather than
+// editing them, so next may share them with the record read.
 func (s *Session) apply(next *storage.Record, now time.Time, force bool) bool {
-	write := force
-	if s.changes != nil {
-		next.Data = storage.MergeData(next.Data, s.changes)
-		write = true
+	p := &s.p
+	write := force || p.changed()
+	if p.changes != nil {
+		next.Data = storage.MergeData(next.Data, p.changes)
 	}
-	if s.login {
-		next.Subject, next.AuthenticatedAt = s.subject, now
+	if p.login {
+		next.Subject, next.AuthenticatedAt = p.subject, now
 		next.IP, next.UserAgent = clientOf(s.r)
 		if g := s.m.cfg.guard; g != nil {
 			next.Fingerprint = g.Fingerprint(s.r)
 		}
-		write = true
 	}
-	if s.login || s.reauth || s.renew || s.csrf != nil {
+	if p.login || p.reauth || p.renew || p.csrf != nil {
 		md := readMeta(next)
-		if s.login || s.reauth {
-			md.Reauth = !s.login
+		if p.login || p.reauth {
+			md.Reauth = !p.login
 		}
-		if s.renew {
+		if p.renew {
 			md.CSRF = nil // a privilege change forgets the CSRF secret
 		}
-		if s.csrf != nil {
-			md.CSRF = s.csrf
+		if p.csrf != nil {
+			md.CSRF = p.csrf
 		}
 		next.Meta = md.encode()
-		write = true
 	}
-	if s.persistent != nil {
-		s.m.cfg.setPersistent(next, *s.persistent)
-		write = true
+	if p.persistent != nil {
+		s.m.cfg.setPersistent(next, *p.persistent)
 	}
-	if s.idleTimeout != 0 {
-		next.IdleTimeout = max(s.idleTimeout, 0)
-		write = true
+	if p.idleTimeout != 0 {
+		next.IdleTimeout = max(p.idleTimeout, 0)
 	}
-	if s.absTimeout > 0 {
-		if d := next.CreatedAt.Add(s.absTimeout); d.Before(next.ExpiresAt) {
+	if p.absTimeout > 0 {
+		if d := next.CreatedAt.Add(p.absTimeout); d.Before(next.ExpiresAt) {
 			next.ExpiresAt = d
 		}
-		write = true
 	}
-	// Lazy touch: move the idle deadline only when it moved by more than the
-	// granularity, min(1 minute, idle/10), so reads do not write the store.
-	idle := s.m.idleTimeout(next)
-	deadline := s.m.idleDeadline(next, now)
-	if write || deadline.Sub(next.IdleExpiresAt) > min(time.Minute, idle/10) {
-		next.LastSeenAt, next.IdleExpiresAt = now, deadline
+	if write || s.m.cfg.touchDue(next, now) {
+		next.LastSeenAt, next.IdleExpiresAt = now, s.m.cfg.idleDeadline(next, now)
 		write = true
 	}
 	return write

@@ -42,6 +42,9 @@ func newToken() (Token, storage.Hash) {
 	return Token(enc[:]), sha256.Sum256(enc[:])
 }
 
+// idLen is the length of a public session ID: 16 random bytes in base64url.
+const idLen = 22
+
 // newID returns a fresh public session ID.
 func newID() string {
 	var b [16]byte

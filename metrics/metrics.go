@@ -139,22 +139,17 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// invalidReasonLabels maps the Reason of an EventInvalidToken to its label value.
-// A reason missing here (a newer Keycard, a typo) counts as "other".
-var invalidReasonLabels = map[string]string{
-	"malformed":         "malformed",
-	"duplicate-cookie":  "duplicate_cookie",
-	"unknown":           "unknown",
-	"wrong-kind":        "wrong_kind",
-	"replaced":          "replaced",
-	"destroyed":         "destroyed",
-	"unsealable":        "unsealable",
-	"revoked":           "revoked",
-	"malformed-refresh": "malformed_refresh",
-	"unknown-refresh":   "unknown_refresh",
-	"no-refresh":        "no_refresh",
-	"wrong-refresh":     "wrong_refresh",
-}
+// invalidReasonLabels maps each Reason of an EventInvalidToken to its label
+// value: the reason with "_" for "-". The set comes from
+// keycard.InvalidTokenReasons, so a new reason gets its label with no edit
+// here; a reason outside it counts as "other".
+var invalidReasonLabels = func() map[keycard.Reason]string {
+	m := map[keycard.Reason]string{}
+	for _, r := range keycard.InvalidTokenReasons() {
+		m[r] = strings.ReplaceAll(string(r), "-", "_")
+	}
+	return m
+}()
 
 // invalidReasons are the label values of keycard_invalid_tokens_total.
 var invalidReasons = func() []string {
@@ -205,7 +200,7 @@ func (c *Collector) OnEvent(e keycard.Event) {
 		}
 		c.invalid.WithLabelValues(label).Inc()
 	case keycard.EventAnomaly:
-		c.anomaly(e.Reason, e.Action.String()) // "none", "log", "reauth" or "revoke", whatever the value
+		c.anomaly(string(e.Reason), e.Action.String()) // "none", "log", "reauth" or "revoke", whatever the value
 	}
 }
 

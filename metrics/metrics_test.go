@@ -179,7 +179,7 @@ func TestInvalidTokenReasons(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%.20q", tt.reason), func(t *testing.T) {
 			c := newCollector(t)
-			c.OnEvent(keycard.Event{Type: keycard.EventInvalidToken, Reason: tt.reason})
+			c.OnEvent(keycard.Event{Type: keycard.EventInvalidToken, Reason: keycard.Reason(tt.reason)})
 			if got := counterValue(t, c, "keycard_invalid_tokens_total", map[string]string{"reason": tt.want}); got != 1 {
 				t.Fatalf("invalid_tokens_total{reason=%q} = %v, want 1", tt.want, got)
 			}
@@ -221,7 +221,7 @@ func TestAnomalySignals(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newCollector(t)
-			c.OnEvent(keycard.Event{Type: keycard.EventAnomaly, Reason: tt.reason, Action: tt.action})
+			c.OnEvent(keycard.Event{Type: keycard.EventAnomaly, Reason: keycard.Reason(tt.reason), Action: tt.action})
 			var total float64
 			for _, w := range tt.want {
 				if got := counterValue(t, c, "keycard_anomalies_total", map[string]string{"signal": w.signal, "action": w.action}); got != w.n {
@@ -247,8 +247,8 @@ func TestCardinalityBounded(t *testing.T) {
 	ctx := context.Background()
 	for i := range 2000 {
 		r := fmt.Sprintf("reason-%d", i)
-		c.OnEvent(keycard.Event{Type: keycard.EventInvalidToken, Reason: r, SessionID: r, Subject: r})
-		c.OnEvent(keycard.Event{Type: keycard.EventAnomaly, Reason: r + ",network," + r, Action: keycard.GuardAction(i % 256)})
+		c.OnEvent(keycard.Event{Type: keycard.EventInvalidToken, Reason: keycard.Reason(r), SessionID: r, Subject: r})
+		c.OnEvent(keycard.Event{Type: keycard.EventAnomaly, Reason: keycard.Reason(r + ",network," + r), Action: keycard.GuardAction(i % 256)})
 		c.CSRFRejected(errors.New(r))
 		s.Get(ctx, storage.Hash{byte(i)})
 	}

@@ -148,6 +148,27 @@ func (r *Record) KeepUntil() time.Time {
 	return r.ExpiresAt
 }
 
+// LiveAt reports whether r is a usable session at now: live, not a
+// tombstone, and before both its idle and its absolute deadline. It is the
+// one definition every check of a record uses.
+func (r *Record) LiveAt(now time.Time) bool {
+	return r.State == StateLive && now.Before(r.ExpiresAt) && now.Before(r.IdleExpiresAt)
+}
+
+// IdleDeadline returns r's idle deadline for activity at now: now plus its
+// own idle timeout (defaultIdle when it has none), never beyond its
+// absolute deadline.
+func (r *Record) IdleDeadline(now time.Time, defaultIdle time.Duration) time.Time {
+	idle := defaultIdle
+	if r.IdleTimeout > 0 {
+		idle = r.IdleTimeout
+	}
+	if d := now.Add(idle); d.Before(r.ExpiresAt) {
+		return d
+	}
+	return r.ExpiresAt
+}
+
 // Clone returns a deep copy of r.
 func (r *Record) Clone() *Record {
 	c := *r

@@ -130,19 +130,12 @@ type Merge struct {
 // else m.IdleTimeout), never beyond ExpiresAt. It leaves Version alone.
 // Apply is the definition of Merger.Merge for stores that hold records in Go.
 func (m *Merge) Apply(r *Record) bool {
-	if r.State != StateLive || r.Kind != m.Kind || !m.Now.Before(r.ExpiresAt) || !m.Now.Before(r.IdleExpiresAt) {
+	if r.Kind != m.Kind || !r.LiveAt(m.Now) {
 		return false
-	}
-	idle := m.IdleTimeout
-	if r.IdleTimeout > 0 {
-		idle = r.IdleTimeout
 	}
 	r.Data = MergeData(r.Data, m.Changes)
 	r.LastSeenAt = m.Now
-	r.IdleExpiresAt = m.Now.Add(idle)
-	if r.IdleExpiresAt.After(r.ExpiresAt) {
-		r.IdleExpiresAt = r.ExpiresAt
-	}
+	r.IdleExpiresAt = r.IdleDeadline(m.Now, m.IdleTimeout)
 	return true
 }
 

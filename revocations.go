@@ -1,0 +1,288 @@
+package keycard
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/keycard-go/keycard/storage"
+)
+
+// revocationState answers, for a sealed session, whether its ID is denied
+// and what its subject's revocation generation is. The answers come from
+// the store's storage.Revocations (or, for a store without it,
+// recordRevocations), and are cached on the node when the store announces
+// every change (storage.RevocationWatcher), so that a steady-state sealed
+// read makes no store call.
+//
+// The cache is never served while it may be stale: it is used only while
+// the watcher is subscribed and has missed nothing (between RevocationsUp
+// and RevocationsDown), everything cached is dropped at RevocationsDown,
+// and an answer read from the store is cached only if no change was
+// announced while it was read. While the channel is down every check reads
+// the store, which answers 503 if it is down too.
+type revocationState struct {
+	src    storage.Revocations
+	cancel context.CancelFunc // stops the watcher; nil without one
+	done   chan struct{}      // closed when the watcher has returned
+
+	mu    sync.Mutex
+	up    bool   // the watcher is subscribed and has missed nothing since
+	epoch uint64 // bumped by every announced change and every Down
+	ids   boundedMap[bool]
+	subs  boundedMap[storage.Generation]
+}
+
+// revocationCacheSize bounds each of the two caches (denied IDs, subjects):
+// about 100 bytes an entry.
+const revocationCacheSize = 1 << 16
+
+func newRevocationState(store storage.Store) *revocationState {
+	rs := &revocationState{ids: newBoundedMap[bool](revocationCacheSize), subs: newBoundedMap[storage.Generation](revocationCacheSize)}
+	src, ok := store.(storage.Revocations)
+	if !ok {
+		src = recordRevocations{store}
+	}
+	rs.src = src
+	if w, ok := store.(storage.RevocationWatcher); ok {
+		ctx, cancel := context.WithCancel(context.Background())
+		rs.cancel, rs.done = cancel, make(chan struct{})
+		go func() {
+			defer close(rs.done)
+			w.WatchRevocations(ctx, rs.event)
+		}()
+	}
+	return rs
+}
+
+// close stops the watcher; checks then read the store.
+func (rs *revocationState) close() {
+	if rs.cancel == nil {
+		return
+	}
+	rs.cancel()
+	<-rs.done
+	rs.mu.Lock()
+	rs.up = false
+	rs.mu.Unlock()
+}
+
+// event applies what the watcher reports.
+func (rs *revocationState) event(e storage.RevocationEvent) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	rs.epoch++
+	switch e.Type {
+	case storage.RevocationsUp:
+		rs.up = true
+	case storage.RevocationsDown:
+		rs.up = false
+		rs.ids.clear()
+		rs.subs.clear()
+	case storage.IDDenied:
+		rs.ids.put(e.ID, true) // a denial only ends when the session could no longer open anyway
+	case storage.SubjectRevoked:
+		rs.subs.remove(e.Subject)
+	}
+}
+
+// check returns whether id is denied and subject's current generation.
+func (rs *revocationState) check(ctx context.Context, id, subject string) (bool, storage.Generation, error) {
+	rs.mu.Lock()
+	if rs.up {
+		denied, okID := rs.ids.get(id)
+		gen, okSub := rs.subs.get(subject)
+		if subject == "" {
+			gen, okSub = storage.Generation{}, true
+		}
+		if okID && okSub {
+			rs.mu.Unlock()
+			return denied, gen, nil
+		}
+	}
+	epoch, up := rs.epoch, rs.up
+	rs.mu.Unlock()
+
+	denied, gen, err := rs.src.Revocation(ctx, id, subject)
+	if err != nil {
+		return false, storage.Generation{}, err
+	}
+	if up {
+		rs.mu.Lock()
+		if rs.up && rs.epoch == epoch { // nothing announced meanwhile
+			rs.ids.put(id, denied)
+			if subject != "" {
+				rs.subs.put(subject, gen)
+			}
+		}
+		rs.mu.Unlock()
+	}
+	return denied, gen, nil
+}
+
+// deny denies id until until, and the local cache at once: a node must
+// refuse a session it just ended without waiting for its own announcement.
+func (rs *revocationState) deny(ctx context.Context, id string, until time.Time) error {
+	if err := rs.src.DenyID(ctx, id, until); err != nil {
+		return err
+	}
+	rs.event(storage.RevocationEvent{Type: storage.IDDenied, ID: id})
+	return nil
+}
+
+// revokeSubject starts a new generation for subject, and drops the local
+// cache of it at once.
+func (rs *revocationState) revokeSubject(ctx context.Context, subject, exceptID string, until time.Time) (storage.Generation, error) {
+	gen, err := rs.src.RevokeSubject(ctx, subject, exceptID, until)
+	if err != nil {
+		return gen, err
+	}
+	rs.event(storage.RevocationEvent{Type: storage.SubjectRevoked, Subject: subject})
+	return gen, nil
+}
+
+// boundedMap is a map that holds at most n entries; past that it is emptied
+// rather than grown (the revocation caches refill from the store, one read
+// per entry). It is not safe for concurrent use.
+type boundedMap[V any] struct {
+	n int
+	m map[string]V
+}
+
+func newBoundedMap[V any](n int) boundedMap[V] { return boundedMap[V]{n: n} }
+
+func (b *boundedMap[V]) get(k string) (V, bool) { v, ok := b.m[k]; return v, ok }
+
+func (b *boundedMap[V]) put(k string, v V) {
+	if b.m == nil || len(b.m) >= b.n {
+		b.m = make(map[string]V)
+	}
+	b.m[k] = v
+}
+
+func (b *boundedMap[V]) remove(k string) { delete(b.m, k) }
+
+func (b *boundedMap[V]) clear() { b.m = nil }
+
+// recordRevocations keeps revocation entries in a Store that does not
+// implement storage.Revocations, as records of storage.KindRevocation. They
+// are not sessions: they have no subject (so no List or DeleteSubject sees
+// them), their hashes are not the hash of any token (a token is 43
+// base64url characters, the hashed names start with "keycard-revocation"),
+// and their IDs start with "~", which no session ID does, so neither
+// Manager.Revoke nor Manager.Active nor Lookup can name them. Each check
+// costs two store reads; no cache, since nothing announces changes.
+type recordRevocations struct{ store storage.Store }
+
+func revocationKey(kind, name string) (storage.Hash, string) {
+	sum := sha256.Sum256([]byte("keycard-revocation\x00" + kind + "\x00" + name))
+	return sum, "~" + kind + ":" + base64.RawURLEncoding.EncodeToString(sum[:16])
+}
+
+// generationData is the Data of a generation record.
+type generationData struct {
+	N      uint64 `json:"n"`
+	Except string `json:"except,omitempty"`
+}
+
+func (rr recordRevocations) DenyID(ctx context.Context, id string, until time.Time) error {
+	h, rid := revocationKey("deny", id)
+	_, err := rr.upsert(ctx, h, rid, until, func([]byte) ([]byte, error) { return nil, nil })
+	return err
+}
+
+func (rr recordRevocations) RevokeSubject(ctx context.Context, subject, exceptID string, until time.Time) (storage.Generation, error) {
+	if subject == "" {
+		return storage.Generation{}, errors.New("keycard: RevokeSubject needs a subject")
+	}
+	h, rid := revocationKey("generation", subject)
+	var gen storage.Generation
+	_, err := rr.upsert(ctx, h, rid, until, func(old []byte) ([]byte, error) {
+		var d generationData
+		if len(old) > 0 {
+			if err := json.Unmarshal(old, &d); err != nil {
+				return nil, err
+			}
+		}
+		d.N++
+		d.Except = exceptID
+		gen = storage.Generation{N: d.N, Except: d.Except}
+		return json.Marshal(d)
+	})
+	return gen, err
+}
+
+func (rr recordRevocations) Revocation(ctx context.Context, id, subject string) (bool, storage.Generation, error) {
+	h, _ := revocationKey("deny", id)
+	r, err := rr.store.Get(ctx, h)
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return false, storage.Generation{}, err
+	}
+	denied := err == nil && r.State == storage.StateLive && r.Kind == storage.KindRevocation
+	if subject == "" {
+		return denied, storage.Generation{}, nil
+	}
+	h, _ = revocationKey("generation", subject)
+	r, err = rr.store.Get(ctx, h)
+	if errors.Is(err, storage.ErrNotFound) {
+		return denied, storage.Generation{}, nil
+	}
+	if err != nil {
+		return false, storage.Generation{}, err
+	}
+	var d generationData
+	if r.State != storage.StateLive || r.Kind != storage.KindRevocation || json.Unmarshal(r.Data, &d) != nil {
+		// A generation record that is gone or unreadable cannot be trusted
+		// to spare anyone: fail closed, as if a revocation ended everything.
+		if r.State == storage.StateLive {
+			return denied, storage.Generation{N: ^uint64(0)}, nil
+		}
+		return denied, storage.Generation{}, nil
+	}
+	return denied, storage.Generation{N: d.N, Except: d.Except}, nil
+}
+
+// upsert creates or updates the record under h, with Data from data(old
+// Data), kept until the later of its deadline and until.
+func (rr recordRevocations) upsert(ctx context.Context, h storage.Hash, id string, until time.Time, data func([]byte) ([]byte, error)) (*storage.Record, error) {
+	until = until.UTC().Truncate(time.Microsecond)
+	for range maxCommitAttempts {
+		cur, err := rr.store.Get(ctx, h)
+		switch {
+		case errors.Is(err, storage.ErrNotFound) || err == nil && cur.State != storage.StateLive:
+			d, derr := data(nil)
+			if derr != nil {
+				return nil, derr
+			}
+			now := time.Now().UTC().Truncate(time.Microsecond)
+			r := &storage.Record{Hash: h, ID: id, Kind: storage.KindRevocation, CreatedAt: now, RenewedAt: now, LastSeenAt: now,
+				IdleExpiresAt: until, ExpiresAt: until, Data: d}
+			err = rr.store.Create(ctx, r)
+			if err == nil {
+				return r, nil
+			}
+		case err == nil:
+			d, derr := data(cur.Data)
+			if derr != nil {
+				return nil, derr
+			}
+			next := cur.Clone()
+			next.Data = d
+			if until.After(next.ExpiresAt) {
+				next.IdleExpiresAt, next.ExpiresAt = until, until
+			}
+			err = rr.store.Update(ctx, next)
+			if err == nil {
+				return next, nil
+			}
+		}
+		if !errors.Is(err, storage.ErrConflict) && !errors.Is(err, storage.ErrExists) && !errors.Is(err, storage.ErrNotFound) {
+			return nil, err
+		}
+	}
+	return nil, storage.ErrConflict
+}
