@@ -94,6 +94,7 @@ func newEnvStore(t *testing.T, st storage.Store, c *clock, opts *keycard.Options
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { m.Close() })
 	return &env{t: t, m: m, store: st, clock: c, events: ev, h: m.Handler(app())}
 }
 
