@@ -71,7 +71,7 @@
 // the request is answered 503 with Retry-After.
 //
 // A browser request that writes values without reading its session, on a
-// store that implements Merger (memstore, redisstore), skips the read: its
+// store that implements storage.Merger (every store of this module), skips the read: its
 // changes go to the store as one Merge, which applies them atomically only
 // to a live session within its deadlines, so the same guarantees hold
 // (different keys are all kept, an ended session is never written back).
@@ -84,10 +84,27 @@
 // wrote, and logs the cause. It never treats an outage
 // as "no session": users are neither logged out nor let in.
 //
+// # Errors
+//
+// Every error of this package has one HTTP status and one stable machine
+// code, listed with it (ErrorStatus returns them; WriteError writes the
+// JSON body {"error":{"code","message"}} every Keycard HTTP API answers
+// with). Events carry a typed Reason.
+//
 // # Choosing a store
 //
 // memstore keeps sessions in the process, for tests and single-process
 // programs. sqlitestore is the embedded on-disk default; redisstore and
 // pgstore serve several processes at once. Every store passes the storetest
-// conformance suite against the real server.
+// conformance suite against the real server. The contract between the
+// Manager and a store is package storage, for store implementers.
+//
+// # Layout
+//
+// A request's path reads top-down: Handler (middleware.go) reads the
+// credential and picks the mode of its transport; the Session (session.go)
+// holds the request's state and hands loading, committing and ending to the
+// mode: serverMode (server.go) keeps sessions in the store, sealedMode
+// (sealed.go) in the cookie, with its revocation state in revocations.go.
+// docs/layout.md walks through it.
 package keycard
