@@ -1,0 +1,103 @@
+package storage
+
+import "sync"
+
+// RevocationHub delivers RevocationEvents to the WatchRevocations calls of
+// one Store in one process, for stores that announce their changes in
+// process (memstore; sqlitestore for the changes its own process makes).
+// Publish calls every watcher's fn before it returns, so a DenyID or
+// RevokeSubject that publishes after storing its change returns only once
+// every watcher of the process has seen it. The zero value is ready to use;
+// a RevocationHub is safe for concurrent use and must not be copied.
+type RevocationHub struct {
+	mu   sync.Mutex
+	subs map[*RevocationSub]struct{}
+}
+
+// RevocationSub is one watcher of a RevocationHub: it calls its fn from one
+// goroutine at a time, in the order the events reach it.
+type RevocationSub struct {
+	hub *RevocationHub
+
+	mu      sync.Mutex // held while fn runs
+	fn      func(RevocationEvent)
+	started bool
+	closed  bool
+	queued  []RevocationEvent // published before Start
+}
+
+// Subscribe registers fn as a watcher. Events published from now on are
+// kept until Start, which reports RevocationsUp and then them, so that a
+// store can take note of where its own channel stands (sqlitestore: the
+// position in its change log) between Subscribe and Start without missing
+// a change of its own process or reporting one before RevocationsUp. Close
+// the RevocationSub when the watcher ends.
+func (h *RevocationHub) Subscribe(fn func(RevocationEvent)) *RevocationSub {
+	s := &RevocationSub{hub: h, fn: fn}
+	h.mu.Lock()
+	if h.subs == nil {
+		h.subs = map[*RevocationSub]struct{}{}
+	}
+	h.subs[s] = struct{}{}
+	h.mu.Unlock()
+	return s
+}
+
+// Publish delivers ev to every watcher subscribed to h and returns when each
+// has been called (or has kept ev for its Start).
+func (h *RevocationHub) Publish(ev RevocationEvent) {
+	h.mu.Lock()
+	subs := make([]*RevocationSub, 0, len(h.subs))
+	for s := range h.subs {
+		subs = append(subs, s)
+	}
+	h.mu.Unlock()
+	for _, s := range subs {
+		s.Deliver(ev)
+	}
+}
+
+// Start reports RevocationsUp and then the events published since
+// Subscribe. It does nothing after the first call or after Close.
+func (s *RevocationSub) Start() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started || s.closed {
+		return
+	}
+	s.started = true
+	s.fn(RevocationEvent{Type: RevocationsUp})
+	for _, ev := range s.queued {
+		s.fn(ev)
+	}
+	s.queued = nil
+}
+
+// Deliver calls fn with ev, after any call in progress; before Start it
+// keeps ev for Start, and after Close it does nothing. A store delivers
+// through it what reaches the watcher by other ways than Publish
+// (sqlitestore: other processes' changes), so that fn still runs from one
+// goroutine at a time.
+func (s *RevocationSub) Deliver(ev RevocationEvent) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closed:
+	case !s.started:
+		s.queued = append(s.queued, ev)
+	default:
+		s.fn(ev)
+	}
+}
+
+// Close unregisters the watcher and waits for a call of fn in progress:
+// once it returns, fn is not called again. It may be called more than once.
+func (s *RevocationSub) Close() {
+	s.hub.mu.Lock()
+	delete(s.hub.subs, s)
+	s.hub.mu.Unlock()
+	s.mu.Lock()
+	s.closed = true
+	s.queued = nil
+	s.mu.Unlock()
+}
