@@ -8,6 +8,7 @@ import (
 	"hash/fnv"
 	"io/fs"
 	"log/slog"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -25,7 +26,10 @@ import (
 )
 
 //go:embed migrations/*.sql
-var migrations embed.FS
+var embedded embed.FS
+
+// migrations are the migrations New applies: embedded, or a test's.
+var migrations fs.FS = embedded
 
 // Options configures a Store. A nil *Options means all defaults.
 type Options struct {
@@ -158,10 +162,18 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, schemaName, schema string)
 	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+schema+`.keycard_schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
 		return translate(err)
 	}
-	var newest int
-	if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM `+schema+`.keycard_schema_version`).Scan(&newest); err != nil {
+	// Every migration not recorded is applied, in order, also one numbered
+	// below the newest recorded: migrations that touch different tables may
+	// be numbered out of the order they were released in.
+	rows, err := tx.Query(ctx, `SELECT version FROM `+schema+`.keycard_schema_version`)
+	if err != nil {
 		return translate(err)
 	}
+	applied, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		return translate(err)
+	}
+	newest := int(slices.Max(append(applied, 0)))
 	known := 0
 	for _, name := range names {
 		base := strings.TrimPrefix(name, "migrations/")
@@ -170,10 +182,10 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, schemaName, schema string)
 			return fmt.Errorf("pgstore: migration %s: bad name", base)
 		}
 		known = max(known, v)
-		if v <= newest {
+		if slices.Contains(applied, int32(v)) {
 			continue
 		}
-		body, _ := migrations.ReadFile(name)
+		body, _ := fs.ReadFile(migrations, name)
 		if _, err := tx.Exec(ctx, strings.ReplaceAll(string(body), "{{schema}}", schema)); err != nil {
 			return fmt.Errorf("pgstore: migration %s: %w", base, translate(err))
 		}
