@@ -154,7 +154,7 @@ func (st *Store) WatchRevocations(ctx context.Context, fn func(storage.Revocatio
 		return
 	}
 	sub := st.rev.watches.Subscribe(fn)
-	sub.Start()
+	sub.Up()
 	<-ctx.Done()
 	sub.Close()
 }

@@ -19,19 +19,19 @@ type RevocationHub struct {
 type RevocationSub struct {
 	hub *RevocationHub
 
-	mu      sync.Mutex // held while fn runs
-	fn      func(RevocationEvent)
-	started bool
-	closed  bool
-	queued  []RevocationEvent // published before Start
+	mu     sync.Mutex // held while fn runs
+	fn     func(RevocationEvent)
+	up     bool
+	closed bool
+	held   []RevocationEvent // published while down
 }
 
-// Subscribe registers fn as a watcher. Events published from now on are
-// kept until Start, which reports RevocationsUp and then them, so that a
-// store can take note of where its own channel stands (sqlitestore: the
-// position in its change log) between Subscribe and Start without missing
-// a change of its own process or reporting one before RevocationsUp. Close
-// the RevocationSub when the watcher ends.
+// Subscribe registers fn as a watcher, down: events published from now on
+// are held until Up, which reports RevocationsUp and then them. So a store
+// can take note of where its own channel stands (sqlitestore: the position
+// in its change log) between Subscribe and Up without missing a change of
+// its own process or reporting one before RevocationsUp. Close the
+// RevocationSub when the watcher ends.
 func (h *RevocationHub) Subscribe(fn func(RevocationEvent)) *RevocationSub {
 	s := &RevocationSub{hub: h, fn: fn}
 	h.mu.Lock()
@@ -44,7 +44,7 @@ func (h *RevocationHub) Subscribe(fn func(RevocationEvent)) *RevocationSub {
 }
 
 // Publish delivers ev to every watcher subscribed to h and returns when each
-// has been called (or has kept ev for its Start).
+// has been called (or holds ev until its Up).
 func (h *RevocationHub) Publish(ev RevocationEvent) {
 	h.mu.Lock()
 	subs := make([]*RevocationSub, 0, len(h.subs))
@@ -57,34 +57,47 @@ func (h *RevocationHub) Publish(ev RevocationEvent) {
 	}
 }
 
-// Start reports RevocationsUp and then the events published since
-// Subscribe. It does nothing after the first call or after Close.
-func (s *RevocationSub) Start() {
+// Up reports RevocationsUp and then the events held since Subscribe or
+// the last Down. It does nothing while up or after Close.
+func (s *RevocationSub) Up() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.started || s.closed {
+	if s.up || s.closed {
 		return
 	}
-	s.started = true
+	s.up = true
 	s.fn(RevocationEvent{Type: RevocationsUp})
-	for _, ev := range s.queued {
+	for _, ev := range s.held {
 		s.fn(ev)
 	}
-	s.queued = nil
+	s.held = nil
 }
 
-// Deliver calls fn with ev, after any call in progress; before Start it
-// keeps ev for Start, and after Close it does nothing. A store delivers
-// through it what reaches the watcher by other ways than Publish
-// (sqlitestore: other processes' changes), so that fn still runs from one
-// goroutine at a time.
+// Down reports RevocationsDown and holds the events published from now on
+// until the next Up, so that nothing but RevocationsUp follows it. It does
+// nothing while down or after Close.
+func (s *RevocationSub) Down() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.up || s.closed {
+		return
+	}
+	s.up = false
+	s.fn(RevocationEvent{Type: RevocationsDown})
+}
+
+// Deliver calls fn with ev, after any call in progress, while the watcher
+// is up; while it is down it holds ev for Up, and after Close it does
+// nothing. A store delivers through it what reaches the watcher by other
+// ways than Publish (sqlitestore: other processes' changes), so that fn
+// still runs from one goroutine at a time.
 func (s *RevocationSub) Deliver(ev RevocationEvent) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
 	case s.closed:
-	case !s.started:
-		s.queued = append(s.queued, ev)
+	case !s.up:
+		s.held = append(s.held, ev)
 	default:
 		s.fn(ev)
 	}
@@ -98,6 +111,6 @@ func (s *RevocationSub) Close() {
 	s.hub.mu.Unlock()
 	s.mu.Lock()
 	s.closed = true
-	s.queued = nil
+	s.held = nil
 	s.mu.Unlock()
 }

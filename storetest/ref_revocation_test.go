@@ -109,7 +109,7 @@ func (s *refStore) WatchRevocations(ctx context.Context, fn func(storage.Revocat
 		return
 	}
 	sub := s.rev.hub.Subscribe(fn)
-	sub.Start()
+	sub.Up()
 	<-ctx.Done()
 	sub.Close()
 }
