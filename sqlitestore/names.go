@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -15,9 +16,28 @@ const (
 	tableSessions = "sessions"
 	tableVersions = "schema_version"
 	tableOld      = "sessions_0001" // migration 2's copy of the version 1 table
+
+	// Migration 3: the revocation state of sealed sessions.
+	tableDenied      = "sessions_denied"
+	tableGenerations = "sessions_generations"
+	tableLog         = "sessions_revocation_log"
 )
 
-var indexNames = []string{"sessions_live_id", "sessions_subject", "sessions_deadline"}
+// indexNames are the Store's indexes and the tables they belong to.
+var indexNames = map[string]string{
+	"sessions_live_id":           tableSessions,
+	"sessions_subject":           tableSessions,
+	"sessions_deadline":          tableSessions,
+	"sessions_denied_until":      tableDenied,
+	"sessions_generations_until": tableGenerations,
+}
+
+// revocationColumns are the columns of the tables of migration 3.
+var revocationColumns = map[string][]string{
+	tableDenied:      {"id", "until"},
+	tableGenerations: {"subject", "n", "except_id", "until"},
+	tableLog:         {"seq", "at", "kind", "key", "origin"},
+}
 
 // The columns of the sessions table in each schema version, and of the
 // schema_version table: what tells Keycard's tables from another program's.
@@ -113,10 +133,28 @@ func (n names) checkForeign(ctx context.Context, db *sql.DB) error {
 			return foreign(versions, "it records schema versions, but there is no "+n.prefix+tableSessions+" table")
 		}
 	}
-	for _, index := range indexNames {
+	for _, table := range slices.Sorted(maps.Keys(revocationColumns)) {
+		want := revocationColumns[table]
+		o, ok := objects[strings.ToLower(n.prefix+table)]
+		if !ok {
+			continue
+		}
+		if o.typ != "table" {
+			return foreign(o, "Keycard's is a table")
+		}
+		cols, err := columnsOf(ctx, db, o.name)
+		if err != nil {
+			return err
+		}
+		if !slices.Equal(cols, want) {
+			return foreign(o, "its columns are "+strings.Join(cols, ", "))
+		}
+	}
+	for _, index := range slices.Sorted(maps.Keys(indexNames)) {
+		table := indexNames[index]
 		o, ok := objects[strings.ToLower(n.prefix+index)]
-		if ok && (o.typ != "index" || !strings.EqualFold(o.table, n.prefix+tableSessions)) {
-			return foreign(o, "it is not an index of Keycard's "+n.prefix+tableSessions+" table")
+		if ok && (o.typ != "index" || !strings.EqualFold(o.table, n.prefix+table)) {
+			return foreign(o, "it is not an index of Keycard's "+n.prefix+table+" table")
 		}
 	}
 	if o, ok := objects[strings.ToLower(n.prefix+tableOld)]; ok {
