@@ -85,3 +85,12 @@ func TestRevocationSweep(t *testing.T) {
 		t.Errorf("left %d deny entries and %d generations, want 200 of each", len(s.rev.denied), len(s.rev.gens))
 	}
 }
+
+// BenchmarkRevocationPropagation: memstore tells its watchers inside the
+// call that made the change, so the delay after the call is 0 and the
+// cycle is the call itself.
+func BenchmarkRevocationPropagation(b *testing.B) {
+	s := New(nil)
+	defer s.Close()
+	storetest.BenchRevocationPropagation(b, s, s)
+}

@@ -170,9 +170,8 @@ func (s *Store) deleteExpiredRevocations(ctx context.Context, now time.Time, lim
 // keepAlive counts as a lost connection. backoff is the wait before
 // listening again after a failure, doubled after each attempt that never
 // got to LISTEN.
-var keepAlive = 3 * time.Second // a variable for the tests
-
 const (
+	keepAlive  = 3 * time.Second
 	minBackoff = 50 * time.Millisecond
 	maxBackoff = time.Second
 )

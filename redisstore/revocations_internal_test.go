@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -15,7 +16,7 @@ import (
 // noticed by the keep-alive ping: the watcher reports RevocationsDown, and
 // RevocationsUp once the server answers again.
 func TestWatchSilentServer(t *testing.T) {
-	defer func(k time.Duration) { keepAlive = k }(keepAlive)
+	saved := keepAlive
 	keepAlive = 200 * time.Millisecond
 	srv := testserver.StartRedis(t, nil)
 	c := redis.NewClient(&redis.Options{Addr: srv.Addr, ContextTimeoutEnabled: true, MaxRetries: -1})
@@ -25,7 +26,17 @@ func TestWatchSilentServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	events := make(chan storage.RevocationEvent, 16)
-	go s.WatchRevocations(t.Context(), func(ev storage.RevocationEvent) { events <- ev })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.WatchRevocations(ctx, func(ev storage.RevocationEvent) { events <- ev })
+	}()
+	defer func() {
+		cancel()
+		<-done
+		keepAlive = saved
+	}()
 	want := func(typ storage.RevocationEventType, within time.Duration) {
 		t.Helper()
 		select {
