@@ -59,11 +59,14 @@
 // PUBLISHes the change on the channel keycard:rv{keycard:}, so a message is
 // sent only for a write that happened. In a Cluster all of them share one
 // hash tag and so one slot, the channel's: the scripts run on the node a
-// watcher is subscribed to, and a message never crosses the cluster bus,
-// which was measured to delay more than one message in ten by 43 ms. A
-// watcher (WatchRevocations) holds one pub/sub connection, reports
-// RevocationsDown when the connection breaks or a keep-alive ping goes
-// unanswered for 3 s, and subscribes again with a backoff of 50 ms to 1 s.
+// watcher is subscribed to, and a message does not cross the cluster bus,
+// which delays a share of the messages it relays by tens of milliseconds
+// (docs/stores.md has the figures). One node of a Cluster therefore keeps
+// and serves the whole revocation state. A watcher (WatchRevocations)
+// holds one pub/sub connection, reports RevocationsDown when the
+// connection breaks or a keep-alive ping goes unanswered for 3 s, and
+// subscribes again with a backoff of 50 ms to 1 s; Redis keeps no messages
+// for a subscriber that is away, which is what the Down is for.
 //
 // # Atomicity
 //

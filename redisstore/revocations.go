@@ -24,19 +24,19 @@ var _ storage.RevocationWatcher = (*Store)(nil)
 //	keycard:rv{keycard:}              the pub/sub channel every change is published on
 //
 // Unlike a session's keys, all of them share one Cluster hash tag, the
-// prefix, so that in a Cluster they are in one slot, with the channel: every
-// script runs on the node that holds the slot, and go-redis subscribes a
-// watcher on that node (it picks the node by the first channel's slot), so
-// a message goes from the script to the watchers without crossing the
-// cluster bus. Measured on loopback, a PUBLISH relayed over the bus to a
-// subscriber of another node took 43 ms for more than one message in ten
-// (median 63 µs); published on the subscriber's own node, 32 µs median,
-// 0.5 ms at most. One slot also makes RevokeSubject one script with the
-// counter and Revocation one round trip to one node. The price: one node
-// keeps and serves the whole revocation state of the deployment (a deny
-// entry of about 100 bytes per ended session, kept until that session's
-// absolute deadline; a generation per signed-out subject), which node
-// caches read only on a miss.
+// prefix, so that in a Cluster they are in one slot, with the channel:
+// every script runs on the node that holds the slot, and go-redis
+// subscribes a watcher on that node (it picks the node by the first
+// channel's slot), so a message goes from the script to the watchers
+// without crossing the cluster bus, which delays a share of the messages it
+// relays by tens of milliseconds (docs/stores.md). One slot also makes
+// RevokeSubject one script with the counter, and Revocation one round trip
+// to one node. The price: one node keeps and serves the whole revocation
+// state of the deployment (a deny entry of about 100 bytes per ended
+// session, kept until that session's absolute deadline; a generation per
+// signed-out subject), which the nodes' caches read only on a miss.
+
+// revTag starts every revocation key, and is the channel.
 func (s *Store) revTag() string               { return s.prefix + "rv{" + s.prefix + "}" }
 func (s *Store) denyKey(id string) string     { return s.revTag() + ":d:" + id }
 func (s *Store) genKey(subject string) string { return s.revTag() + ":g:" + subject }
