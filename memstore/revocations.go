@@ -3,7 +3,6 @@ package memstore
 import (
 	"container/heap"
 	"context"
-	"errors"
 	"strings"
 	"sync"
 	"time"
@@ -12,13 +11,6 @@ import (
 )
 
 var _ storage.RevocationWatcher = (*Store)(nil)
-
-// Errors of DenyID and RevokeSubject for arguments the contract refuses.
-var (
-	errEmptyID      = errors.New("memstore: DenyID: empty session ID")
-	errEmptySubject = errors.New("memstore: RevokeSubject: empty subject")
-	errZeroUntil    = errors.New("memstore: zero until")
-)
 
 // revocations is the revocation state of sealed sessions: deny entries and
 // generations, in maps of their own, apart from the session shards, so that
@@ -74,11 +66,8 @@ func (st *Store) DenyID(ctx context.Context, id string, until time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	switch {
-	case id == "":
-		return errEmptyID
-	case until.IsZero():
-		return errZeroUntil
+	if err := storage.CheckDenyID(id, until); err != nil {
+		return err
 	}
 	u := until.UnixMicro()
 	rv := &st.rev
@@ -99,11 +88,8 @@ func (st *Store) RevokeSubject(ctx context.Context, subject, exceptID string, un
 	if err := ctx.Err(); err != nil {
 		return storage.Generation{}, err
 	}
-	switch {
-	case subject == "":
-		return storage.Generation{}, errEmptySubject
-	case until.IsZero():
-		return storage.Generation{}, errZeroUntil
+	if err := storage.CheckRevokeSubject(subject, until); err != nil {
+		return storage.Generation{}, err
 	}
 	u := until.UnixMicro()
 	rv := &st.rev
@@ -150,13 +136,7 @@ func (st *Store) Revocation(ctx context.Context, id, subject string) (bool, stor
 // from inside the call that made it, until ctx is done. The channel never
 // goes down.
 func (st *Store) WatchRevocations(ctx context.Context, fn func(storage.RevocationEvent)) {
-	if ctx.Err() != nil {
-		return
-	}
-	sub := st.rev.watches.Subscribe(fn)
-	sub.Up()
-	<-ctx.Done()
-	sub.Close()
+	st.rev.watches.Watch(ctx, fn)
 }
 
 // sweepRevocations drops up to limit deny entries and generations whose

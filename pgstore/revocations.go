@@ -75,12 +75,6 @@ func newRevocations(schemaName, schema string) revocations {
 	}
 }
 
-var (
-	errEmptyID      = errors.New("pgstore: DenyID: empty session ID")
-	errEmptySubject = errors.New("pgstore: RevokeSubject: empty subject")
-	errZeroUntil    = errors.New("pgstore: zero until")
-)
-
 // payload is the NOTIFY payload of a change of kind to key.
 func payload(kind, key string) string {
 	p := kind + base64.RawStdEncoding.EncodeToString([]byte(key))
@@ -93,11 +87,8 @@ func payload(kind, key string) string {
 // DenyID is one statement (one round trip): an upsert that keeps the later
 // until, and the NOTIFY of the change.
 func (s *Store) DenyID(ctx context.Context, id string, until time.Time) error {
-	switch {
-	case id == "":
-		return errEmptyID
-	case until.IsZero():
-		return errZeroUntil
+	if err := storage.CheckDenyID(id, until); err != nil {
+		return err
 	}
 	_, err := s.pool.Exec(ctx, s.rev.deny, str(id), until, s.rev.channel, payload(payloadDenied, id))
 	return translate(err)
@@ -106,11 +97,8 @@ func (s *Store) DenyID(ctx context.Context, id string, until time.Time) error {
 // RevokeSubject is one statement (one round trip): INSERT ... ON CONFLICT
 // DO UPDATE ... RETURNING the new generation, and the NOTIFY of the change.
 func (s *Store) RevokeSubject(ctx context.Context, subject, exceptID string, until time.Time) (storage.Generation, error) {
-	switch {
-	case subject == "":
-		return storage.Generation{}, errEmptySubject
-	case until.IsZero():
-		return storage.Generation{}, errZeroUntil
+	if err := storage.CheckRevokeSubject(subject, until); err != nil {
+		return storage.Generation{}, err
 	}
 	var (
 		n      int64

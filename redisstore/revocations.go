@@ -85,12 +85,6 @@ redis.call('PUBLISH', ARGV[3], ARGV[4])
 return {n, ARGV[2]}
 `)
 
-var (
-	errEmptyID      = errors.New("redisstore: DenyID: empty session ID")
-	errEmptySubject = errors.New("redisstore: RevokeSubject: empty subject")
-	errZeroUntil    = errors.New("redisstore: zero until")
-)
-
 // untilMS is the PXAT of an entry kept until until: Unix ms rounded up, at
 // least 1 (a time before 1970 has passed).
 func untilMS(until time.Time) int64 {
@@ -102,11 +96,8 @@ func untilMS(until time.Time) int64 {
 // alike: it writes the deny entry, keeping the later until, and publishes
 // the change.
 func (s *Store) DenyID(ctx context.Context, id string, until time.Time) error {
-	switch {
-	case id == "":
-		return errEmptyID
-	case until.IsZero():
-		return errZeroUntil
+	if err := storage.CheckDenyID(id, until); err != nil {
+		return err
 	}
 	ms := untilMS(until)
 	err := denyScript.Run(ctx, s.c, []string{s.denyKey(id)}, ms, s.channel(), payloadDenied+id).Err()
@@ -123,11 +114,8 @@ func (s *Store) DenyID(ctx context.Context, id string, until time.Time) error {
 // RevokeSubject of the Store has incremented: it is above every N returned
 // before.
 func (s *Store) RevokeSubject(ctx context.Context, subject, exceptID string, until time.Time) (storage.Generation, error) {
-	switch {
-	case subject == "":
-		return storage.Generation{}, errEmptySubject
-	case until.IsZero():
-		return storage.Generation{}, errZeroUntil
+	if err := storage.CheckRevokeSubject(subject, until); err != nil {
+		return storage.Generation{}, err
 	}
 	keys := []string{s.genKey(subject), s.genSeqKey()}
 	res, err := revokeScript.Run(ctx, s.c, keys, untilMS(until), exceptID, s.channel(), payloadRevoked+subject).Slice()

@@ -97,18 +97,25 @@ func (n names) checkForeign(ctx context.Context, db *sql.DB) error {
 			"set Options.TablePrefix (for example \"keycard_\") to give Keycard's tables names of their own",
 			o.typ, o.name, why)
 	}
-	sessions, haveSessions := objects[strings.ToLower(n.prefix+tableSessions)]
-	versions, haveVersions := objects[strings.ToLower(n.prefix+tableVersions)]
-	if haveVersions {
-		if versions.typ != "table" {
-			return foreign(versions, "Keycard's is a table")
+	// keycards refuses o unless it is a table with one of the column lists wants.
+	keycards := func(o object, wants ...[]string) error {
+		if o.typ != "table" {
+			return foreign(o, "Keycard's is a table")
 		}
-		cols, err := columnsOf(ctx, db, versions.name)
+		cols, err := columnsOf(ctx, db, o.name)
 		if err != nil {
 			return err
 		}
-		if !slices.Equal(cols, versionColumns) {
-			return foreign(versions, "its columns are "+strings.Join(cols, ", "))
+		if !slices.ContainsFunc(wants, func(w []string) bool { return slices.Equal(cols, w) }) {
+			return foreign(o, "its columns are "+strings.Join(cols, ", "))
+		}
+		return nil
+	}
+	sessions, haveSessions := objects[strings.ToLower(n.prefix+tableSessions)]
+	versions, haveVersions := objects[strings.ToLower(n.prefix+tableVersions)]
+	if haveVersions {
+		if err := keycards(versions, versionColumns); err != nil {
+			return err
 		}
 	}
 	switch {
@@ -117,12 +124,8 @@ func (n names) checkForeign(ctx context.Context, db *sql.DB) error {
 	case haveSessions && !haveVersions:
 		return foreign(sessions, "there is no "+n.prefix+tableVersions+" table beside it")
 	case haveSessions:
-		cols, err := columnsOf(ctx, db, sessions.name)
-		if err != nil {
+		if err := keycards(sessions, sessionColumns[1], sessionColumns[2]); err != nil {
 			return err
-		}
-		if !slices.Equal(cols, sessionColumns[1]) && !slices.Equal(cols, sessionColumns[2]) {
-			return foreign(sessions, "its columns are "+strings.Join(cols, ", "))
 		}
 	case haveVersions:
 		var recorded int
@@ -134,20 +137,10 @@ func (n names) checkForeign(ctx context.Context, db *sql.DB) error {
 		}
 	}
 	for _, table := range slices.Sorted(maps.Keys(revocationColumns)) {
-		want := revocationColumns[table]
-		o, ok := objects[strings.ToLower(n.prefix+table)]
-		if !ok {
-			continue
-		}
-		if o.typ != "table" {
-			return foreign(o, "Keycard's is a table")
-		}
-		cols, err := columnsOf(ctx, db, o.name)
-		if err != nil {
-			return err
-		}
-		if !slices.Equal(cols, want) {
-			return foreign(o, "its columns are "+strings.Join(cols, ", "))
+		if o, ok := objects[strings.ToLower(n.prefix+table)]; ok {
+			if err := keycards(o, revocationColumns[table]); err != nil {
+				return err
+			}
 		}
 	}
 	for _, index := range slices.Sorted(maps.Keys(indexNames)) {

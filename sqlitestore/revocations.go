@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
-	"errors"
 	"time"
 
 	"github.com/keycard-go/keycard/storage"
@@ -83,12 +82,6 @@ func newRevocations(n names, dsn string) (*revocations, error) {
 	}, nil
 }
 
-var (
-	errEmptyID      = errors.New("sqlitestore: DenyID: empty session ID")
-	errEmptySubject = errors.New("sqlitestore: RevokeSubject: empty subject")
-	errZeroUntil    = errors.New("sqlitestore: zero until")
-)
-
 // change runs one revocation write and its log row in one BEGIN IMMEDIATE
 // transaction on the write connection, and then tells the watchers of this
 // process. write gets the seq of the log row.
@@ -124,11 +117,8 @@ func logEvent(kind int, key string) storage.RevocationEvent {
 // change, in one write transaction. The watchers of this process have been
 // told when it returns.
 func (s *Store) DenyID(ctx context.Context, id string, until time.Time) error {
-	switch {
-	case id == "":
-		return errEmptyID
-	case until.IsZero():
-		return errZeroUntil
+	if err := storage.CheckDenyID(id, until); err != nil {
+		return err
 	}
 	return s.change(ctx, logDenied, id, func(tx *sql.Tx, _ int64) error {
 		_, err := tx.ExecContext(ctx, s.rev.sql.deny, blob(id), until.UnixMicro())
@@ -140,11 +130,8 @@ func (s *Store) DenyID(ctx context.Context, id string, until time.Time) error {
 // new one) in one write transaction. The watchers of this process have been
 // told when it returns.
 func (s *Store) RevokeSubject(ctx context.Context, subject, exceptID string, until time.Time) (storage.Generation, error) {
-	switch {
-	case subject == "":
-		return storage.Generation{}, errEmptySubject
-	case until.IsZero():
-		return storage.Generation{}, errZeroUntil
+	if err := storage.CheckRevokeSubject(subject, until); err != nil {
+		return storage.Generation{}, err
 	}
 	var g storage.Generation
 	err := s.change(ctx, logRevoked, subject, func(tx *sql.Tx, seq int64) error {

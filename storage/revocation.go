@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -107,3 +108,35 @@ const (
 	// SubjectRevoked: RevokeSubject started a new generation for Subject.
 	SubjectRevoked
 )
+
+// Errors of CheckDenyID and CheckRevokeSubject.
+var (
+	errEmptyID      = errors.New("storage: DenyID: empty session ID")
+	errEmptySubject = errors.New("storage: RevokeSubject: empty subject")
+	errZeroUntil    = errors.New("storage: revocation kept until the zero time")
+)
+
+// CheckDenyID returns the error DenyID returns for arguments the contract
+// refuses (an empty id, a zero until), or nil. A store calls it first.
+func CheckDenyID(id string, until time.Time) error {
+	switch {
+	case id == "":
+		return errEmptyID
+	case until.IsZero():
+		return errZeroUntil
+	}
+	return nil
+}
+
+// CheckRevokeSubject returns the error RevokeSubject returns for arguments
+// the contract refuses (an empty subject, a zero until), or nil. A store
+// calls it first.
+func CheckRevokeSubject(subject string, until time.Time) error {
+	switch {
+	case subject == "":
+		return errEmptySubject
+	case until.IsZero():
+		return errZeroUntil
+	}
+	return nil
+}

@@ -1,6 +1,9 @@
 package storage
 
-import "sync"
+import (
+	"context"
+	"sync"
+)
 
 // RevocationHub delivers RevocationEvents to the WatchRevocations calls of
 // one Store in one process, for stores that announce their changes in
@@ -12,6 +15,20 @@ import "sync"
 type RevocationHub struct {
 	mu   sync.Mutex
 	subs map[*RevocationSub]struct{}
+}
+
+// Watch is WatchRevocations for a store whose changes are all made in this
+// process and published to h: it reports RevocationsUp, then every event
+// published to h until ctx is done, and returns. The channel never goes
+// down.
+func (h *RevocationHub) Watch(ctx context.Context, fn func(RevocationEvent)) {
+	if ctx.Err() != nil {
+		return
+	}
+	s := h.Subscribe(fn)
+	s.Up()
+	<-ctx.Done()
+	s.Close()
 }
 
 // RevocationSub is one watcher of a RevocationHub: it calls its fn from one

@@ -2,7 +2,6 @@ package storetest_test
 
 import (
 	"context"
-	"errors"
 	"runtime"
 	"strings"
 	"time"
@@ -27,8 +26,8 @@ type refGeneration struct {
 var _ storage.RevocationWatcher = (*refStore)(nil)
 
 func (s *refStore) DenyID(ctx context.Context, id string, until time.Time) error {
-	if id == "" || until.IsZero() {
-		return errors.New("ref: bad DenyID")
+	if err := storage.CheckDenyID(id, until); err != nil {
+		return err
 	}
 	if err := s.lock(ctx); err != nil {
 		return err
@@ -50,8 +49,8 @@ func (s *refStore) DenyID(ctx context.Context, id string, until time.Time) error
 }
 
 func (s *refStore) RevokeSubject(ctx context.Context, subject, exceptID string, until time.Time) (storage.Generation, error) {
-	if subject == "" || until.IsZero() {
-		return storage.Generation{}, errors.New("ref: bad RevokeSubject")
+	if err := storage.CheckRevokeSubject(subject, until); err != nil {
+		return storage.Generation{}, err
 	}
 	if err := s.lock(ctx); err != nil {
 		return storage.Generation{}, err
@@ -105,13 +104,7 @@ func (s *refStore) Revocation(ctx context.Context, id, subject string) (bool, st
 }
 
 func (s *refStore) WatchRevocations(ctx context.Context, fn func(storage.RevocationEvent)) {
-	if ctx.Err() != nil {
-		return
-	}
-	sub := s.rev.hub.Subscribe(fn)
-	sub.Up()
-	<-ctx.Done()
-	sub.Close()
+	s.rev.hub.Watch(ctx, fn)
 }
 
 // expireRevocations drops up to limit revocation entries whose until is

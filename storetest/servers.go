@@ -115,11 +115,7 @@ func Outage(t *testing.T, s storage.Store, o OutageOptions) {
 	stopped := time.Now()
 	o.Stop()
 	if l != nil {
-		ev, ok := l.next(outageEventTimeout)
-		if !ok || ev.Type != storage.RevocationsDown {
-			t.Fatalf("watcher after the server stopped: %s (reported: %v), want RevocationsDown within %v",
-				describe(ev.RevocationEvent), ok, outageEventTimeout)
-		}
+		ev := l.expectWithin(t, storage.RevocationEvent{Type: storage.RevocationsDown}, outageEventTimeout)
 		t.Logf("the watcher reported RevocationsDown %v after the server was told to stop", ev.at.Sub(stopped))
 	}
 	c, cancel := context.WithTimeout(context.Background(), 2*o.CallTimeout)
@@ -186,11 +182,7 @@ func Outage(t *testing.T, s storage.Store, o OutageOptions) {
 		t.Errorf("List after the restart = %d records, %v; want %d", len(l), err, len(acked))
 	}
 	if l != nil {
-		ev, ok := l.next(outageEventTimeout)
-		if !ok || ev.Type != storage.RevocationsUp {
-			t.Fatalf("watcher after the server restarted: %s (reported: %v), want RevocationsUp within %v",
-				describe(ev.RevocationEvent), ok, outageEventTimeout)
-		}
+		ev := l.expectWithin(t, storage.RevocationEvent{Type: storage.RevocationsUp}, outageEventTimeout)
 		t.Logf("the watcher reported RevocationsUp %v after the server was started again", ev.at.Sub(started))
 	}
 	if rv != nil {

@@ -107,21 +107,21 @@ func (l *watchLog) next(timeout time.Duration) (seen, bool) {
 // waitUp waits for the watcher's first event, which must be RevocationsUp.
 func (l *watchLog) waitUp(t testing.TB) {
 	t.Helper()
-	ev, ok := l.next(upTimeout)
-	if !ok {
-		t.Fatalf("the watcher reported nothing within %v, want RevocationsUp", upTimeout)
-	}
-	if ev.Type != storage.RevocationsUp {
-		t.Fatalf("the watcher's first event is %s, want RevocationsUp", describe(ev.RevocationEvent))
-	}
+	l.expectWithin(t, storage.RevocationEvent{Type: storage.RevocationsUp}, upTimeout)
 }
 
 // expect waits for the next event and checks that it is want.
 func (l *watchLog) expect(t testing.TB, want storage.RevocationEvent) seen {
 	t.Helper()
-	ev, ok := l.next(maxPropagation)
+	return l.expectWithin(t, want, maxPropagation)
+}
+
+// expectWithin waits up to timeout for the next event and checks that it is want.
+func (l *watchLog) expectWithin(t testing.TB, want storage.RevocationEvent, timeout time.Duration) seen {
+	t.Helper()
+	ev, ok := l.next(timeout)
 	if !ok {
-		t.Fatalf("no event within %v, want %s", maxPropagation, describe(want))
+		t.Fatalf("no event within %v, want %s", timeout, describe(want))
 	}
 	if ev.RevocationEvent != want {
 		t.Fatalf("got event %s, want %s", describe(ev.RevocationEvent), describe(want))
@@ -187,14 +187,7 @@ func (c change) make(ctx context.Context, a storage.Revocations) (time.Time, sto
 // b storage.RevocationWatcher.
 func RevocationsPropagate(t *testing.T, a, b storage.Store, changes int) {
 	t.Helper()
-	ra, ok := a.(storage.Revocations)
-	if !ok {
-		t.Fatal("RevocationsPropagate: a does not implement storage.Revocations")
-	}
-	wb, ok := b.(storage.RevocationWatcher)
-	if !ok {
-		t.Fatal("RevocationsPropagate: b does not implement storage.RevocationWatcher")
-	}
+	ra, wb := writerWatcher(t, a, b)
 	d := propagation(t, ra, wb, changes)
 	med, hi := medianMax(d.returned)
 	smed, shi := medianMax(d.began)
@@ -208,9 +201,35 @@ func RevocationsPropagate(t *testing.T, a, b storage.Store, changes int) {
 // that delay counts as 0.
 type delays struct{ returned, began []time.Duration }
 
-func (d *delays) add(began, returned, at time.Time) {
-	d.returned = append(d.returned, max(0, at.Sub(returned)))
-	d.began = append(d.began, at.Sub(began))
+// step makes the ith change through a, waits for l to report it and adds
+// its delays to d.
+func (d *delays) step(tb testing.TB, l *watchLog, a storage.Revocations, i int) (change, storage.Generation) {
+	tb.Helper()
+	ch := changeN(i)
+	began := time.Now()
+	returned, gen, err := ch.make(context.Background(), a)
+	if err != nil {
+		tb.Fatalf("change %d: %v", i, err)
+	}
+	ev := l.expect(tb, ch.event)
+	d.returned = append(d.returned, max(0, ev.at.Sub(returned)))
+	d.began = append(d.began, ev.at.Sub(began))
+	return ch, gen
+}
+
+// writerWatcher returns a as storage.Revocations and w as
+// storage.RevocationWatcher, or fails tb.
+func writerWatcher(tb testing.TB, a, w storage.Store) (storage.Revocations, storage.RevocationWatcher) {
+	tb.Helper()
+	ra, ok := a.(storage.Revocations)
+	if !ok {
+		tb.Fatalf("%T does not implement storage.Revocations", a)
+	}
+	ww, ok := w.(storage.RevocationWatcher)
+	if !ok {
+		tb.Fatalf("%T does not implement storage.RevocationWatcher", w)
+	}
+	return ra, ww
 }
 
 // propagation runs the loop of RevocationsPropagate and returns the delays.
@@ -221,14 +240,7 @@ func propagation(tb testing.TB, a storage.Revocations, b storage.RevocationWatch
 	l.waitUp(tb)
 	var d delays
 	for i := range changes {
-		ch := changeN(i)
-		began := time.Now()
-		returned, gen, err := ch.make(c, a)
-		if err != nil {
-			tb.Fatalf("change %d: %v", i, err)
-		}
-		ev := l.expect(tb, ch.event)
-		d.add(began, returned, ev.at)
+		ch, gen := d.step(tb, l, a, i)
 		denied, got, err := b.Revocation(c, ch.key, ch.key)
 		switch {
 		case err != nil:
@@ -258,29 +270,14 @@ func medianMax(d []time.Duration) (median, hi time.Duration) {
 // from the call beginning (began-median-ns, began-max-ns). ns/op is the
 // whole cycle: the write, the announcement and the watcher's delivery.
 func BenchRevocationPropagation(b *testing.B, a, w storage.Store) {
-	ra, ok := a.(storage.Revocations)
-	if !ok {
-		b.Fatal("a does not implement storage.Revocations")
-	}
-	wb, ok := w.(storage.RevocationWatcher)
-	if !ok {
-		b.Fatal("the watched store does not implement storage.RevocationWatcher")
-	}
-	c := context.Background()
+	ra, wb := writerWatcher(b, a, w)
 	l := watch(b, wb)
 	l.waitUp(b)
 	var d delays
 	i := 0
 	for b.Loop() {
-		ch := changeN(i)
+		d.step(b, l, ra, i)
 		i++
-		began := time.Now()
-		returned, _, err := ch.make(c, ra)
-		if err != nil {
-			b.Fatal(err)
-		}
-		ev := l.expect(b, ch.event)
-		d.add(began, returned, ev.at)
 	}
 	med, hi := medianMax(d.returned)
 	b.ReportMetric(float64(med.Nanoseconds()), "median-ns")
