@@ -51,6 +51,20 @@
 // DeleteExpired runs the same sweep on demand, with a caller's clock and
 // limit, yielding after each batch instead of sleeping.
 //
+// # Revocation state of sealed sessions
+//
+// The Store implements storage.RevocationWatcher. Deny entries and
+// generations live in maps of their own under one mutex, apart from the
+// shards, so nothing that reads, lists or ends sessions reaches them; they
+// are written on logout and read on a node cache's misses, not on every
+// request. The sweep (and DeleteExpired, within its limit) drops them once
+// their until has passed, taking them from a heap ordered by until, at
+// most 256 per lock hold. A subject whose generation was dropped starts
+// again from a counter of every RevokeSubject, above every N before.
+// Watchers are told inside DenyID and RevokeSubject, before they return,
+// so a change is never seen late in the process; the channel never goes
+// down.
+//
 // # Memory
 //
 // An entry is a 152-byte struct in a slab of 256-entry chunks (5 pages each),

@@ -54,6 +54,8 @@ type Store struct {
 	close    sync.Once
 	cursor   uint32 // where the next sweep starts; guarded by sweepMu
 	sweepMu  sync.Mutex
+
+	rev revocations // the revocation state of sealed sessions (revocations.go)
 }
 
 var _ storage.Merger = (*Store)(nil)
@@ -88,6 +90,7 @@ func New(opts *Options) *Store {
 		interval: o.SweepInterval,
 		done:     make(chan struct{}),
 	}
+	st.rev.init()
 	st.idHashFn = func(v uint32) uint64 {
 		e := st.entryAt(v - 1)
 		return maphash.Bytes(st.seed, e.id[:])
@@ -505,6 +508,8 @@ func (st *Store) DeleteSubject(ctx context.Context, subject, exceptID string) (i
 // DeleteExpired implements storage.Store. It sweeps the shards in batches of
 // at most 256 entries per lock hold. Expiry works in one-minute buckets: a
 // record is dropped once the minute that holds its deadline has ended by now.
+// Then it drops the deny entries and generations whose until is before now,
+// within the same limit.
 func (st *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -560,5 +565,6 @@ func (st *Store) sweep(ctx context.Context, now int64, limit int, pause time.Dur
 			}
 		}
 	}
-	return dropped, nil
+	n, err := st.sweepRevocations(ctx, now, limit-dropped)
+	return dropped + n, err
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/keycard-go/keycard/internal/testserver"
+	"github.com/keycard-go/keycard/pgstore"
 	"github.com/keycard-go/keycard/storetest"
 )
 
@@ -38,4 +39,14 @@ func BenchmarkGetVsRaw(b *testing.B) {
 	s := newStore(b)
 	r := storetest.BenchRecord(b, s)
 	storetest.BenchGetVsRaw(b, s, r, rawSelect(b, s.TableName(), r.Hash[:]))
+}
+
+// BenchmarkRevocationPropagation: a revocation made through one Store (one
+// Keycard node) reaching a watcher of another on the same schema through
+// LISTEN/NOTIFY; median-ns and max-ns are the delay from the write
+// returning to the event.
+func BenchmarkRevocationPropagation(b *testing.B) {
+	pg := testserver.SharedPostgres(b)
+	opts := &pgstore.Options{Schema: newSchema("bench")}
+	storetest.BenchRevocationPropagation(b, open(b, newPool(b, pg), opts), open(b, newPool(b, pg), opts))
 }

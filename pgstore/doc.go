@@ -23,10 +23,14 @@
 // # Schema and migrations
 //
 // The tables keycard_sessions and keycard_schema_version live in
-// [Options.Schema] (default "public"). Migrations are embedded SQL files
-// applied by New in one transaction that holds a transaction-scoped advisory
-// lock, so that nodes starting together migrate once; a database migrated by
-// a newer Keycard is refused rather than misread. Strings are bytea, so a
+// [Options.Schema] (default "public"), with the revocation tables described
+// below. Migrations are embedded SQL files applied by New in one
+// transaction that holds a transaction-scoped advisory lock, so that nodes
+// starting together migrate once; New applies every migration the
+// schema_version table does not list, in order, also one numbered below the
+// newest applied (migrations of different tables may be released out of
+// order); a database migrated by a newer Keycard is refused rather than
+// misread. Strings are bytea, so a
 // subject or ID with NUL bytes or invalid UTF-8 comes back byte-exact.
 // Indexes: the primary key on the token hash, a unique index on the IDs of
 // live records, an index on the subjects of live records and one on the
@@ -115,6 +119,36 @@
 // round trip. After eight batches that each found a record renewed under
 // them, the call fails with a store error rather than report a session
 // ended that is not.
+//
+// # Revocation state of sealed sessions
+//
+// The Store implements storage.RevocationWatcher. Migration 4 adds the
+// tables keycard_denied_ids (id, until) and keycard_generations (subject,
+// n, except_id, until), each with an index on until, and the sequence
+// keycard_generation_seq, from which a subject whose row was dropped starts
+// its next generation, so that a generation never starts again lower. They
+// are tables of their own: nothing that reads, lists or ends sessions
+// touches them, and their keys are bytea like the session columns. DenyID
+// and RevokeSubject are each one statement, INSERT ... ON CONFLICT DO
+// UPDATE keeping the later until (RETURNING the new generation), with
+// pg_notify in the same statement: PostgreSQL delivers the notification
+// when the statement commits, and never for one rolled back. Revocation is
+// one SELECT of both primary keys. DeleteExpired, and so the sweep, drops
+// the rows whose until has passed, within its limit.
+//
+// Notifications go to a channel of the schema, keycard_revocations_ and 16
+// hex digits of a hash of the schema's name, so that Stores on other
+// schemas do not hear them; the payload is the kind and the ID or subject
+// in base64. WatchRevocations takes a connection of the pool for itself
+// (it no longer counts toward the pool's size), LISTENs and reports
+// RevocationsUp. An error of that connection, or a keep-alive ping left
+// unanswered after 3 s of silence, reports RevocationsDown; it listens
+// again on a new connection, waiting 50 ms after the first failure and up
+// to 1 s after repeated ones, and reports RevocationsUp. PostgreSQL keeps
+// no notifications for a listener that is away, which is what the Down is
+// for. A change whose ID or subject does not fit in a payload (about 6 kB)
+// is announced as RevocationsDown and RevocationsUp. Close ends the
+// watchers.
 //
 // # Errors
 //

@@ -32,3 +32,10 @@ func TestRevocationRacesRotateTwoNodes(t *testing.T) {
 	storetest.DeleteSubjectRacesRotate(t, a, b, 100)
 	storetest.DeleteByIDRacesRotate(t, a, b, 100)
 }
+
+// TestRevocationsTwoNodes: the revocations of sealed sessions made through
+// one node reach a watcher of the other through LISTEN/NOTIFY.
+func TestRevocationsTwoNodes(t *testing.T) {
+	a, b := twoNodes(t)
+	storetest.RevocationsPropagate(t, a, b, 200)
+}

@@ -8,6 +8,7 @@ import (
 	"hash/fnv"
 	"io/fs"
 	"log/slog"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -25,12 +26,17 @@ import (
 )
 
 //go:embed migrations/*.sql
-var migrations embed.FS
+var embedded embed.FS
+
+// migrations are the migrations New applies: embedded, or a test's.
+var migrations fs.FS = embedded
 
 // Options configures a Store. A nil *Options means all defaults.
 type Options struct {
 	// Schema is the PostgreSQL schema that holds Keycard's tables
-	// (keycard_sessions, keycard_schema_version); it is created when missing.
+	// (keycard_sessions, keycard_schema_version, and keycard_denied_ids,
+	// keycard_generations and keycard_generation_seq for the revocation
+	// state of sealed sessions); it is created when missing.
 	// Default "public".
 	Schema string
 
@@ -66,6 +72,8 @@ type Store struct {
 	sqlGet, sqlGetByID, sqlInsert, sqlUpdate, sqlRotate string
 	sqlDelete, sqlDeleteByID, sqlList, sqlDeleteSubject string
 	sqlLiveID, sqlLiveSubject, sqlExpire                string
+
+	rev revocations // the revocation state of sealed sessions (revocations.go)
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -87,7 +95,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts *Options) (*Store, error)
 		o.Logger = slog.Default()
 	}
 	schema := pgx.Identifier{o.Schema}.Sanitize()
-	s := &Store{pool: pool, table: schema + ".keycard_sessions"}
+	s := &Store{pool: pool, table: schema + ".keycard_sessions", rev: newRevocations(o.Schema, schema)}
 	s.prepareSQL()
 	if err := migrate(ctx, pool, o.Schema, schema); err != nil {
 		return nil, err
@@ -113,11 +121,13 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	return s, nil
 }
 
-// Close stops the background sweep, interrupting a DELETE in progress, and
-// closes the pool when Open created it; a pool passed to New is the
-// caller's. It is safe to call more than once.
+// Close stops the background sweep, interrupting a DELETE in progress, ends
+// the Store's WatchRevocations calls, and closes the pool when Open created
+// it; a pool passed to New is the caller's. It is safe to call more than
+// once.
 func (s *Store) Close() error {
 	s.close.Do(func() {
+		close(s.rev.done)
 		s.sweep.Stop()
 		if s.ownPool {
 			s.pool.Close()
@@ -158,10 +168,18 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, schemaName, schema string)
 	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+schema+`.keycard_schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
 		return translate(err)
 	}
-	var newest int
-	if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM `+schema+`.keycard_schema_version`).Scan(&newest); err != nil {
+	// Every migration not recorded is applied, in order, also one numbered
+	// below the newest recorded: migrations that touch different tables may
+	// be numbered out of the order they were released in.
+	rows, err := tx.Query(ctx, `SELECT version FROM `+schema+`.keycard_schema_version`)
+	if err != nil {
 		return translate(err)
 	}
+	applied, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		return translate(err)
+	}
+	newest := int(slices.Max(append(applied, 0)))
 	known := 0
 	for _, name := range names {
 		base := strings.TrimPrefix(name, "migrations/")
@@ -170,10 +188,10 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, schemaName, schema string)
 			return fmt.Errorf("pgstore: migration %s: bad name", base)
 		}
 		known = max(known, v)
-		if v <= newest {
+		if slices.Contains(applied, int32(v)) {
 			continue
 		}
-		body, _ := migrations.ReadFile(name)
+		body, _ := fs.ReadFile(migrations, name)
 		if _, err := tx.Exec(ctx, strings.ReplaceAll(string(body), "{{schema}}", schema)); err != nil {
 			return fmt.Errorf("pgstore: migration %s: %w", base, translate(err))
 		}
@@ -520,7 +538,9 @@ func (s *Store) destroyAll(ctx context.Context, destroy, live string, key, excep
 }
 
 // DeleteExpired drops at most limit rows whose deadline is before now: one
-// DELETE that uses the deadline index and skips rows other sweepers hold.
+// DELETE that uses the deadline index and skips rows other sweepers hold,
+// and, while the limit is not reached, one for the deny entries and one for
+// the generations whose until is before now.
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (int, error) {
 	if limit <= 0 {
 		return 0, nil
@@ -529,7 +549,9 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (in
 	if err != nil {
 		return 0, translate(err)
 	}
-	return int(tag.RowsAffected()), nil
+	n := int(tag.RowsAffected())
+	m, err := s.deleteExpiredRevocations(ctx, now, limit-n)
+	return n + m, err
 }
 
 // TableName returns the quoted, schema-qualified name of the sessions table,

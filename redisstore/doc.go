@@ -50,6 +50,24 @@
 // record, and entries whose ExpiresAt passed. Nothing ever runs KEYS
 // or SCAN: listing and revoking cost O(that subject's sessions).
 //
+// # Revocation state of sealed sessions
+//
+// The Store implements storage.RevocationWatcher. Deny entries and
+// generations are keys of their own (rv, see revocations.go), never
+// sessions, and expire by PXAT at their until, keeping the later of two;
+// DenyID and RevokeSubject are each one script that writes the entry and
+// PUBLISHes the change on the channel keycard:rv{keycard:}, so a message is
+// sent only for a write that happened. In a Cluster all of them share one
+// hash tag and so one slot, the channel's: the scripts run on the node a
+// watcher is subscribed to, and a message does not cross the cluster bus,
+// which delays a share of the messages it relays by tens of milliseconds
+// (docs/stores.md has the figures). One node of a Cluster therefore keeps
+// and serves the whole revocation state. A watcher (WatchRevocations)
+// holds one pub/sub connection, reports RevocationsDown when the
+// connection breaks or a keep-alive ping goes unanswered for 3 s, and
+// subscribes again with a backoff of 50 ms to 1 s; Redis keeps no messages
+// for a subscriber that is away, which is what the Down is for.
+//
 // # Atomicity
 //
 // On one node (standalone or Sentinel) every write is one Lua script, so it is
@@ -114,6 +132,9 @@
 //	List             2 (ZRANGE, MGET)  2 (ZRANGE, GETs pipelined per node)
 //	DeleteSubject    1 (script)        2 (ZRANGE, scripts pipelined per node)
 //	DeleteExpired    0                 0
+//	DenyID           1 (script)        1 (script)
+//	RevokeSubject    1 (script)        1 (script)
+//	Revocation       1 (pipeline)      1 (pipeline, one node)
 //
 // Merge (storage.Merger) is what makes a request that writes values
 // without reading its session one round trip: the script checks that the

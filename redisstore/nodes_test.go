@@ -10,10 +10,11 @@ import (
 
 // TestTwoNodes: two Stores with clients of their own (two Keycard
 // processes) on one Redis: what one writes the other reads at once, a
-// revocation through one is seen by the other on its next read, and a
+// revocation through one is seen by the other on its next read, a
 // revocation through one racing a renewal through the other leaves nothing
 // live (the conformance suite's DeleteSubjectRacesRotate and
-// DeleteByIDRacesRotate across nodes).
+// DeleteByIDRacesRotate across nodes), and the revocations of sealed
+// sessions made through one reach a watcher of the other.
 func TestTwoNodes(t *testing.T) {
 	srv := testserver.SharedRedis(t)
 	cl := testserver.SharedRedisCluster(t)
@@ -39,6 +40,7 @@ func TestTwoNodes(t *testing.T) {
 			// The renewal on one node, the revocation on the other.
 			storetest.DeleteSubjectRacesRotate(t, a, b, 100)
 			storetest.DeleteByIDRacesRotate(t, a, b, 100)
+			storetest.RevocationsPropagate(t, a, b, 200)
 		})
 	}
 }

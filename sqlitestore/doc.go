@@ -38,8 +38,9 @@
 //
 // # Schema
 //
-// One table, sessions (with [Options.TablePrefix] before the name, see
-// below), keyed by the token hash. What indexes, the
+// Sessions are one table, sessions (with [Options.TablePrefix] before the
+// name, see below), keyed by the token hash; the revocation state of sealed
+// sessions has tables of its own (see below). What indexes, the
 // tombstoning statements and people read is a column of its own: hash, id,
 // subject, kind, state (0 live, 1 destroyed, 2 rotated), expires_at,
 // version, successor, grace_until, deadline (KeepUntil) and data, the
@@ -85,7 +86,10 @@
 //
 // By default the Store's tables are sessions and schema_version, with
 // indexes sessions_live_id, sessions_subject and sessions_deadline: the
-// names every earlier Keycard used, so existing files open unchanged.
+// names every earlier Keycard used, so existing files open unchanged; and
+// the revocation tables sessions_denied, sessions_generations and
+// sessions_revocation_log, with indexes sessions_denied_until and
+// sessions_generations_until.
 // [Options.TablePrefix] puts a prefix before every one of them (with
 // "keycard_": keycard_sessions, keycard_schema_version, ..., the names
 // pgstore uses), so that Keycard's tables can live in a database an
@@ -105,6 +109,32 @@
 // earlier Keycard left behind when it met a foreign sessions table stays
 // where it is: it is empty and harmless, and a Store with a prefix does not
 // use it.
+//
+// # Revocation state of sealed sessions
+//
+// The Store implements storage.RevocationWatcher. Migration 3 adds three
+// tables, with [Options.TablePrefix] before their names like every other:
+// sessions_denied (id, until) and sessions_generations (subject, n,
+// except_id, until), each with an index on until, and
+// sessions_revocation_log (seq, at, kind, key, origin). Nothing that reads,
+// lists or ends sessions touches them. DenyID and RevokeSubject each write
+// their entry, keeping the later until, and a log row in one BEGIN
+// IMMEDIATE transaction. A subject without a generation row starts from
+// its log row's seq, which only grows (the sweep always keeps the newest
+// row), so a generation never starts again lower. Revocation is one SELECT
+// on a read connection. DeleteExpired, and so the sweep, drops the entries
+// whose until has passed and the log rows older than a minute.
+//
+// The Store's own watchers are told in process, before DenyID or
+// RevokeSubject returns. Other Stores on the file, in other processes or
+// in this one, learn of a change from the log: each watcher reads it on a
+// connection of its own every 25 ms and reports the rows other Stores
+// wrote, so a change made elsewhere reaches it at most 25 ms, plus the
+// read, after it commits. A failed read reports RevocationsDown and the
+// next successful one RevocationsUp; rows it had not read that are gone
+// from the log (its process was stopped for over a minute), or more than
+// 10,000 changes since its last read, are reported as RevocationsDown and
+// RevocationsUp. Close ends the watchers.
 //
 // # Migrations
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -15,9 +16,28 @@ const (
 	tableSessions = "sessions"
 	tableVersions = "schema_version"
 	tableOld      = "sessions_0001" // migration 2's copy of the version 1 table
+
+	// Migration 3: the revocation state of sealed sessions.
+	tableDenied      = "sessions_denied"
+	tableGenerations = "sessions_generations"
+	tableLog         = "sessions_revocation_log"
 )
 
-var indexNames = []string{"sessions_live_id", "sessions_subject", "sessions_deadline"}
+// indexNames are the Store's indexes and the tables they belong to.
+var indexNames = map[string]string{
+	"sessions_live_id":           tableSessions,
+	"sessions_subject":           tableSessions,
+	"sessions_deadline":          tableSessions,
+	"sessions_denied_until":      tableDenied,
+	"sessions_generations_until": tableGenerations,
+}
+
+// revocationColumns are the columns of the tables of migration 3.
+var revocationColumns = map[string][]string{
+	tableDenied:      {"id", "until"},
+	tableGenerations: {"subject", "n", "except_id", "until"},
+	tableLog:         {"seq", "at", "kind", "key", "origin"},
+}
 
 // The columns of the sessions table in each schema version, and of the
 // schema_version table: what tells Keycard's tables from another program's.
@@ -77,18 +97,25 @@ func (n names) checkForeign(ctx context.Context, db *sql.DB) error {
 			"set Options.TablePrefix (for example \"keycard_\") to give Keycard's tables names of their own",
 			o.typ, o.name, why)
 	}
-	sessions, haveSessions := objects[strings.ToLower(n.prefix+tableSessions)]
-	versions, haveVersions := objects[strings.ToLower(n.prefix+tableVersions)]
-	if haveVersions {
-		if versions.typ != "table" {
-			return foreign(versions, "Keycard's is a table")
+	// keycards refuses o unless it is a table with one of the column lists wants.
+	keycards := func(o object, wants ...[]string) error {
+		if o.typ != "table" {
+			return foreign(o, "Keycard's is a table")
 		}
-		cols, err := columnsOf(ctx, db, versions.name)
+		cols, err := columnsOf(ctx, db, o.name)
 		if err != nil {
 			return err
 		}
-		if !slices.Equal(cols, versionColumns) {
-			return foreign(versions, "its columns are "+strings.Join(cols, ", "))
+		if !slices.ContainsFunc(wants, func(w []string) bool { return slices.Equal(cols, w) }) {
+			return foreign(o, "its columns are "+strings.Join(cols, ", "))
+		}
+		return nil
+	}
+	sessions, haveSessions := objects[strings.ToLower(n.prefix+tableSessions)]
+	versions, haveVersions := objects[strings.ToLower(n.prefix+tableVersions)]
+	if haveVersions {
+		if err := keycards(versions, versionColumns); err != nil {
+			return err
 		}
 	}
 	switch {
@@ -97,12 +124,8 @@ func (n names) checkForeign(ctx context.Context, db *sql.DB) error {
 	case haveSessions && !haveVersions:
 		return foreign(sessions, "there is no "+n.prefix+tableVersions+" table beside it")
 	case haveSessions:
-		cols, err := columnsOf(ctx, db, sessions.name)
-		if err != nil {
+		if err := keycards(sessions, sessionColumns[1], sessionColumns[2]); err != nil {
 			return err
-		}
-		if !slices.Equal(cols, sessionColumns[1]) && !slices.Equal(cols, sessionColumns[2]) {
-			return foreign(sessions, "its columns are "+strings.Join(cols, ", "))
 		}
 	case haveVersions:
 		var recorded int
@@ -113,10 +136,18 @@ func (n names) checkForeign(ctx context.Context, db *sql.DB) error {
 			return foreign(versions, "it records schema versions, but there is no "+n.prefix+tableSessions+" table")
 		}
 	}
-	for _, index := range indexNames {
+	for _, table := range slices.Sorted(maps.Keys(revocationColumns)) {
+		if o, ok := objects[strings.ToLower(n.prefix+table)]; ok {
+			if err := keycards(o, revocationColumns[table]); err != nil {
+				return err
+			}
+		}
+	}
+	for _, index := range slices.Sorted(maps.Keys(indexNames)) {
+		table := indexNames[index]
 		o, ok := objects[strings.ToLower(n.prefix+index)]
-		if ok && (o.typ != "index" || !strings.EqualFold(o.table, n.prefix+tableSessions)) {
-			return foreign(o, "it is not an index of Keycard's "+n.prefix+tableSessions+" table")
+		if ok && (o.typ != "index" || !strings.EqualFold(o.table, n.prefix+table)) {
+			return foreign(o, "it is not an index of Keycard's "+n.prefix+table+" table")
 		}
 	}
 	if o, ok := objects[strings.ToLower(n.prefix+tableOld)]; ok {

@@ -111,6 +111,13 @@ func (rd *reader) close() error {
 // read runs the read statement which with arg on a free reader and calls
 // each with every row, until it returns an error (io.EOF: stop, no error).
 func (s *Store) read(ctx context.Context, which int, arg []byte, each func(row []driver.Value) error) error {
+	return s.withReader(ctx, func(rd *reader) error {
+		return rd.query(ctx, which, arg, each)
+	})
+}
+
+// withReader calls f with a free reader, waiting for one.
+func (s *Store) withReader(ctx context.Context, f func(rd *reader) error) error {
 	var rd *reader
 	select {
 	case rd = <-s.readers:
@@ -121,6 +128,12 @@ func (s *Store) read(ctx context.Context, which int, arg []byte, each func(row [
 		return errClosed
 	}
 	defer func() { s.readers <- rd }()
+	return f(rd)
+}
+
+// query runs the read statement which with arg and calls each with every
+// row, as read describes.
+func (rd *reader) query(ctx context.Context, which int, arg []byte, each func(row []driver.Value) error) error {
 	err := rd.conn.Raw(func(any) error {
 		rows, err := rd.stmts[which].QueryContext(ctx, []driver.NamedValue{{Ordinal: 1, Value: arg}})
 		if err != nil {

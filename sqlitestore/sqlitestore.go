@@ -77,7 +77,8 @@ type Store struct {
 	nreaders int          // how many readers Open made
 
 	sql       statements
-	sweep     *sweep.Loop // nil: no background sweep
+	rev       *revocations // the revocation state of sealed sessions (revocations.go)
+	sweep     *sweep.Loop  // nil: no background sweep
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -150,6 +151,10 @@ func Open(path string, opts *Options) (*Store, error) {
 	}
 	r.SetMaxOpenConns(o.ReadConns) // the readers hold them all
 	s.r = r
+	if s.rev, err = newRevocations(n, dsn); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlitestore: %w", err)
+	}
 	s.readers = make(chan *reader, o.ReadConns)
 	for range o.ReadConns {
 		rd, err := newReader(r, n)
@@ -176,11 +181,14 @@ func checkFile(path string, n names) error {
 	return n.checkForeign(context.Background(), db)
 }
 
-// Close stops the sweeper, waits for the reads under way and closes the
-// database. Reads and writes after Close fail. It is safe to call more than
-// once.
+// Close stops the sweeper and the Store's WatchRevocations calls, waits for
+// the reads under way and closes the database. Reads and writes after Close
+// fail. It is safe to call more than once.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		if s.rev != nil {
+			close(s.rev.done)
+		}
 		s.sweep.Stop()
 		var errs []error
 		for range s.nreaders {
@@ -377,13 +385,19 @@ func (s *Store) DeleteSubject(ctx context.Context, subject, exceptID string) (in
 }
 
 // DeleteExpired drops at most limit rows whose deadline is before now, in
-// one short write transaction that uses the deadline index.
+// one short write transaction that uses the deadline index, and then, while
+// the limit is not reached, expired revocation entries and old log rows in
+// another.
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (int, error) {
 	if limit <= 0 {
 		return 0, nil
 	}
 	n, err := exec(ctx, s.w, s.sql.expire, now.UnixMicro(), limit)
-	return int(n), err
+	if err != nil {
+		return int(n), err
+	}
+	m, err := s.deleteExpiredRevocations(ctx, now, limit-int(n))
+	return int(n) + m, err
 }
 
 // exec runs a write statement on a *sql.DB or *sql.Tx and returns how many

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -22,19 +23,32 @@ type Revocations interface {
 	// DenyID records that the sealed session with public ID id has ended.
 	// Revocation reports it denied until at least until, after which the
 	// store may drop the entry. Denying an ID again keeps the later until.
+	// An empty id or a zero until is an error.
 	DenyID(ctx context.Context, id string, until time.Time) error
 
 	// RevokeSubject starts a new generation for subject, ending every sealed
 	// session of subject sealed under an earlier generation except the one
 	// whose ID is exceptID (empty: none is spared), and returns it: N is one
-	// more than the previous generation's (so the first is 1), Except is
-	// exceptID. The generation is kept until at least until; a later call
-	// keeps the later until and never lowers N. An empty subject is an error.
+	// more than the previous generation's (so a store's first is 1), Except
+	// is exceptID. The generation is kept until at least until; a later call
+	// keeps the later until and never lowers N. An empty subject or a zero
+	// until is an error. Concurrent calls for one subject return distinct,
+	// consecutive Ns.
+	//
+	// N never starts again from a lower value: once the entry of subject
+	// has been dropped, the next RevokeSubject returns an N greater than
+	// every N the store returned for subject before (a store keeps a
+	// store-wide counter for this, which is why N may then jump). Sessions
+	// sealed after a RevokeSubject carry its N and may outlive its until;
+	// if a later "sign out everywhere" started again from 1, they would
+	// count as sealed under the current generation and survive it.
 	RevokeSubject(ctx context.Context, subject, exceptID string, until time.Time) (Generation, error)
 
 	// Revocation returns, in one round trip, whether the ID id is denied and
 	// the current Generation of subject: the zero Generation when subject
-	// was never revoked (or its entry has expired) or subject is empty.
+	// was never revoked (or its entry has expired) or subject is empty. An
+	// empty id is never denied. A store that cannot answer returns an
+	// error, never "not denied".
 	Revocation(ctx context.Context, id, subject string) (denied bool, gen Generation, err error)
 }
 
@@ -63,6 +77,14 @@ type RevocationWatcher interface {
 	// lost connection), followed by RevocationsUp when it is subscribed
 	// again. A caller must treat anything it cached before a RevocationsDown
 	// as stale. Several watchers may run at once.
+	//
+	// A RevocationsDown always follows a RevocationsUp, and nothing but a
+	// RevocationsUp follows a RevocationsDown. A store may report a
+	// RevocationsDown and a RevocationsUp in place of an event it cannot
+	// carry (pgstore: an ID or subject too long for a NOTIFY payload). fn
+	// should return quickly: a store that announces changes in process may
+	// call it from inside DenyID or RevokeSubject, before they return, so
+	// fn must not itself write revocations through the Store.
 	WatchRevocations(ctx context.Context, fn func(RevocationEvent))
 }
 
@@ -86,3 +108,35 @@ const (
 	// SubjectRevoked: RevokeSubject started a new generation for Subject.
 	SubjectRevoked
 )
+
+// Errors of CheckDenyID and CheckRevokeSubject.
+var (
+	errEmptyID      = errors.New("storage: DenyID: empty session ID")
+	errEmptySubject = errors.New("storage: RevokeSubject: empty subject")
+	errZeroUntil    = errors.New("storage: revocation kept until the zero time")
+)
+
+// CheckDenyID returns the error DenyID returns for arguments the contract
+// refuses (an empty id, a zero until), or nil. A store calls it first.
+func CheckDenyID(id string, until time.Time) error {
+	switch {
+	case id == "":
+		return errEmptyID
+	case until.IsZero():
+		return errZeroUntil
+	}
+	return nil
+}
+
+// CheckRevokeSubject returns the error RevokeSubject returns for arguments
+// the contract refuses (an empty subject, a zero until), or nil. A store
+// calls it first.
+func CheckRevokeSubject(subject string, until time.Time) error {
+	switch {
+	case subject == "":
+		return errEmptySubject
+	case until.IsZero():
+		return errZeroUntil
+	}
+	return nil
+}

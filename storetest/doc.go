@@ -25,6 +25,25 @@
 // bytes, newlines, SQL, Lua and Redis pattern characters, hash-tag braces,
 // Unicode) as subjects, IDs, client metadata and data.
 //
+// For a store that implements storage.Revocations, the revocation state of
+// sealed sessions: deny entries (denied at once, the later until kept, gone
+// after DeleteExpired once their until has passed, never before), generations
+// (the first of a new store is 1, each call one more, Except the latest
+// call's, the later until kept, an N above every earlier one once the entry
+// was dropped), Revocation with every combination of ID and subject,
+// present or not, empty or not, hostile strings and near misses (a trailing
+// NUL, a prefix, a case change), errors for an empty ID or subject and a
+// zero until, concurrent RevokeSubjects (distinct, consecutive Ns) and
+// DenyIDs, cancelled contexts, and that revocation entries and sessions
+// never see each other: a deny entry for a live session's ID leaves the
+// session alone, List, DeleteSubject, GetByID and DeleteByID find none of
+// them, a session may take a denied ID, and ending sessions leaves the
+// revocation state as it was. For a storage.RevocationWatcher: a watcher
+// reports RevocationsUp and then the store's own changes in order, stops
+// when its context ends while another goes on, and several watchers each
+// see every change of concurrent writers once, their fn never called on
+// two goroutines at once.
+//
 // # Readings of the contract
 //
 // Where the contract is terse, the suite checks this reading of it:
@@ -52,6 +71,10 @@
 //     ends a session by its ID, so a logout racing a renewal in another tab
 //     must end the successor too. Both are exported with two stores, for a
 //     store that several processes share.
+//   - DeleteExpired's limit covers the revocation entries it drops too.
+//   - A watcher is checked with the store's own changes only; that a change
+//     reaches a watcher of another Store on the same backend is
+//     RevocationsPropagate's, which a store's test calls with two Stores.
 //
 // Not checked, because the contract does not say: Rotate onto a taken
 // next.Hash or with next.ID different from old.ID.
@@ -72,4 +95,9 @@
 // DeleteByIDRacesRotate with two stores on one server, and BackgroundSweep,
 // which checks on testing/synctest's fake clock that a store sweeps expired
 // records by itself one interval after it is made, and not before.
+// RevocationsPropagate checks that revocations made through one Store reach
+// a watcher of another and logs how long they took;
+// BenchRevocationPropagation reports that delay as benchmark metrics.
+// Outage also checks a Revocations store's calls during the outage, and a
+// RevocationWatcher's RevocationsDown and RevocationsUp around it.
 package storetest

@@ -20,6 +20,7 @@ type refStore struct {
 	byH   map[storage.Hash]*storage.Record
 	byID  map[string]storage.Hash              // live records only
 	bySub map[string]map[storage.Hash]struct{} // live records only
+	rev   refRevocations                       // ref_revocation_test.go
 }
 
 func newRefStore() *refStore {
@@ -304,5 +305,5 @@ func (s *refStore) DeleteExpired(ctx context.Context, now time.Time, limit int) 
 			n++
 		}
 	}
-	return n, nil
+	return n + s.expireRevocations(now, limit-n), nil
 }

@@ -63,8 +63,30 @@ type OutageOptions struct {
 // it is down every call fails with an error that is not a keycard sentinel
 // (the Manager answers 503: nobody is logged out or let in); after it is back,
 // calls succeed and every acknowledged record is there as it was written.
+//
+// When s implements storage.Revocations, its revocation calls fail during the
+// outage too (Revocation never answers "not denied" then), and a deny entry
+// made before it is there after it. When s implements
+// storage.RevocationWatcher, a watcher started before the outage reports
+// RevocationsDown once the server is gone and RevocationsUp once it is back,
+// and then reports changes again; Outage logs how long each took.
 func Outage(t *testing.T, s storage.Store, o OutageOptions) {
 	t.Helper()
+	rv, _ := s.(storage.Revocations)
+	var l *watchLog
+	deniedBefore := NewID()
+	if w, ok := s.(storage.RevocationWatcher); ok {
+		l = watch(t, w)
+		l.waitUp(t)
+	}
+	if rv != nil {
+		if err := rv.DenyID(context.Background(), deniedBefore, time.Now().Add(time.Hour)); err != nil {
+			t.Fatalf("DenyID before the outage: %v", err)
+		}
+		if l != nil {
+			l.expect(t, storage.RevocationEvent{Type: storage.IDDenied, ID: deniedBefore})
+		}
+	}
 	var acked []*storage.Record
 	step := func(i int) error {
 		c, cancel := context.WithTimeout(context.Background(), o.CallTimeout)
@@ -90,7 +112,12 @@ func Outage(t *testing.T, s storage.Store, o OutageOptions) {
 			t.Fatalf("before the outage, step %d: %v", i, err)
 		}
 	}
+	stopped := time.Now()
 	o.Stop()
+	if l != nil {
+		ev := l.expectWithin(t, storage.RevocationEvent{Type: storage.RevocationsDown}, outageEventTimeout)
+		t.Logf("the watcher reported RevocationsDown %v after the server was told to stop", ev.at.Sub(stopped))
+	}
 	c, cancel := context.WithTimeout(context.Background(), 2*o.CallTimeout)
 	calls := map[string]func() error{
 		"Get":     func() error { _, err := s.Get(c, acked[0].Hash); return err },
@@ -106,6 +133,17 @@ func Outage(t *testing.T, s storage.Store, o OutageOptions) {
 		"DeleteSubject": func() error { _, err := s.DeleteSubject(c, "alice", ""); return err },
 		"DeleteExpired": func() error { _, err := s.DeleteExpired(c, time.Now(), 10); return err },
 	}
+	if rv != nil {
+		calls["DenyID"] = func() error { return rv.DenyID(c, NewID(), time.Now().Add(time.Hour)) }
+		calls["RevokeSubject"] = func() error { _, err := rv.RevokeSubject(c, "alice", "", time.Now().Add(time.Hour)); return err }
+		calls["Revocation"] = func() error {
+			denied, _, err := rv.Revocation(c, deniedBefore, "alice")
+			if err == nil && !denied {
+				return errors.New("a false \"not denied\"")
+			}
+			return err
+		}
+	}
 	for _, name := range o.Offline {
 		delete(calls, name)
 	}
@@ -115,6 +153,7 @@ func Outage(t *testing.T, s storage.Store, o OutageOptions) {
 		}
 	}
 	cancel()
+	started := time.Now()
 	if err := o.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +181,28 @@ func Outage(t *testing.T, s storage.Store, o OutageOptions) {
 	if l, err := s.List(context.Background(), "alice"); err != nil || len(l) != len(acked) {
 		t.Errorf("List after the restart = %d records, %v; want %d", len(l), err, len(acked))
 	}
+	if l != nil {
+		ev := l.expectWithin(t, storage.RevocationEvent{Type: storage.RevocationsUp}, outageEventTimeout)
+		t.Logf("the watcher reported RevocationsUp %v after the server was started again", ev.at.Sub(started))
+	}
+	if rv != nil {
+		after := NewID()
+		if err := rv.DenyID(context.Background(), after, time.Now().Add(time.Hour)); err != nil {
+			t.Fatalf("DenyID after the restart: %v", err)
+		}
+		if l != nil {
+			l.expect(t, storage.RevocationEvent{Type: storage.IDDenied, ID: after})
+		}
+		denied, _, err := rv.Revocation(context.Background(), deniedBefore, "")
+		if err != nil || !denied {
+			t.Errorf("Revocation of the ID denied before the outage, after it: %v, %v; want denied", denied, err)
+		}
+	}
 }
+
+// outageEventTimeout bounds how long a watcher may take to see that the
+// server went away, or came back.
+const outageEventTimeout = 15 * time.Second
 
 // IsSentinel reports whether err is one of the errors a Store returns for
 // the state of a record (ErrNotFound, ErrExists, ErrConflict) rather than

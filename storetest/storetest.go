@@ -14,8 +14,10 @@ import (
 // newStore is called once per subtest and must return an empty store isolated
 // from every other one (a fresh database, key prefix or schema); it registers
 // its own cleanup with t.Cleanup and fails or skips t when it cannot. Run
-// checks every clause of the storage.Store contract; each subtest fails when
-// the clause it is named after breaks.
+// checks every clause of the storage.Store contract, and of storage.Merger,
+// storage.Revocations and storage.RevocationWatcher for a store that
+// implements them (the subtests of one it does not implement are skipped);
+// each subtest fails when the clause it is named after breaks.
 func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	tests := []struct {
 		name string
@@ -72,6 +74,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			tt.fn(t, m)
 		})
 	}
+	runRevocations(t, newStore)
 }
 
 // ctx returns a context that is cancelled when t ends.

@@ -32,6 +32,8 @@ func TestSuiteCatchesMutants(t *testing.T) {
 		"forget", "list tombstones", "prefix subjects", "delete anonymous",
 		"ignore except", "ignore limit", "tombstone by idle", "early expiry",
 		"by ID from a stale index",
+		"deny keeps earlier until", "deny ends the session", "revoke not atomic", "generation restarts",
+		"revoke unannounced", "kinds share keys", "deny by prefix", "sweep keeps revocations",
 	}
 	for _, m := range mutants {
 		t.Run(m, func(t *testing.T) {
