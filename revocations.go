@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -190,18 +191,23 @@ type generationData struct {
 }
 
 func (rr recordRevocations) DenyID(ctx context.Context, id string, until time.Time) error {
+	if err := storage.CheckDenyID(id, until); err != nil {
+		return err
+	}
 	h, rid := revocationKey("deny", id)
-	_, err := rr.upsert(ctx, h, rid, until, func([]byte) ([]byte, error) { return nil, nil })
-	return err
+	return rr.upsert(ctx, h, rid, until, func([]byte) ([]byte, error) { return nil, nil })
 }
 
+// RevokeSubject takes N from a store-wide counter, so that N never starts
+// again from a lower value once a subject's entry has been dropped (see
+// storage.Revocations). The counter is one record, kept for a century.
 func (rr recordRevocations) RevokeSubject(ctx context.Context, subject, exceptID string, until time.Time) (storage.Generation, error) {
-	if subject == "" {
-		return storage.Generation{}, errors.New("keycard: RevokeSubject needs a subject")
+	if err := storage.CheckRevokeSubject(subject, until); err != nil {
+		return storage.Generation{}, err
 	}
-	h, rid := revocationKey("generation", subject)
-	var gen storage.Generation
-	_, err := rr.upsert(ctx, h, rid, until, func(old []byte) ([]byte, error) {
+	var n uint64
+	ch, cid := revocationKey("counter", "")
+	err := rr.upsert(ctx, ch, cid, until.AddDate(100, 0, 0), func(old []byte) ([]byte, error) {
 		var d generationData
 		if len(old) > 0 {
 			if err := json.Unmarshal(old, &d); err != nil {
@@ -209,11 +215,25 @@ func (rr recordRevocations) RevokeSubject(ctx context.Context, subject, exceptID
 			}
 		}
 		d.N++
-		d.Except = exceptID
-		gen = storage.Generation{N: d.N, Except: d.Except}
+		n = d.N
 		return json.Marshal(d)
 	})
-	return gen, err
+	if err != nil {
+		return storage.Generation{}, err
+	}
+	h, rid := revocationKey("generation", subject)
+	err = rr.upsert(ctx, h, rid, until, func(old []byte) ([]byte, error) {
+		d := generationData{N: n, Except: exceptID}
+		var prev generationData
+		if len(old) > 0 && json.Unmarshal(old, &prev) == nil && prev.N > n {
+			d = prev // a concurrent RevokeSubject took a later N: never lower it
+		}
+		return json.Marshal(d)
+	})
+	if err != nil {
+		return storage.Generation{}, err
+	}
+	return storage.Generation{N: n, Except: exceptID}, nil
 }
 
 func (rr recordRevocations) Revocation(ctx context.Context, id, subject string) (bool, storage.Generation, error) {
@@ -234,21 +254,19 @@ func (rr recordRevocations) Revocation(ctx context.Context, id, subject string) 
 	if err != nil {
 		return false, storage.Generation{}, err
 	}
-	var d generationData
-	if r.State != storage.StateLive || r.Kind != storage.KindRevocation || json.Unmarshal(r.Data, &d) != nil {
-		// A generation record that is gone or unreadable cannot be trusted
-		// to spare anyone: fail closed, as if a revocation ended everything.
-		if r.State == storage.StateLive {
-			return denied, storage.Generation{N: ^uint64(0)}, nil
-		}
+	if r.State != storage.StateLive || r.Kind != storage.KindRevocation {
 		return denied, storage.Generation{}, nil
+	}
+	var d generationData
+	if err := json.Unmarshal(r.Data, &d); err != nil {
+		return false, storage.Generation{}, fmt.Errorf("keycard: revocation generation of a subject does not decode: %w", err)
 	}
 	return denied, storage.Generation{N: d.N, Except: d.Except}, nil
 }
 
 // upsert creates or updates the record under h, with Data from data(old
 // Data), kept until the later of its deadline and until.
-func (rr recordRevocations) upsert(ctx context.Context, h storage.Hash, id string, until time.Time, data func([]byte) ([]byte, error)) (*storage.Record, error) {
+func (rr recordRevocations) upsert(ctx context.Context, h storage.Hash, id string, until time.Time, data func([]byte) ([]byte, error)) error {
 	until = until.UTC().Truncate(time.Microsecond)
 	for range maxCommitAttempts {
 		cur, err := rr.store.Get(ctx, h)
@@ -256,33 +274,31 @@ func (rr recordRevocations) upsert(ctx context.Context, h storage.Hash, id strin
 		case errors.Is(err, storage.ErrNotFound) || err == nil && cur.State != storage.StateLive:
 			d, derr := data(nil)
 			if derr != nil {
-				return nil, derr
+				return derr
 			}
 			now := time.Now().UTC().Truncate(time.Microsecond)
 			r := &storage.Record{Hash: h, ID: id, Kind: storage.KindRevocation, CreatedAt: now, RenewedAt: now, LastSeenAt: now,
 				IdleExpiresAt: until, ExpiresAt: until, Data: d}
-			err = rr.store.Create(ctx, r)
-			if err == nil {
-				return r, nil
+			if err = rr.store.Create(ctx, r); err == nil {
+				return nil
 			}
 		case err == nil:
 			d, derr := data(cur.Data)
 			if derr != nil {
-				return nil, derr
+				return derr
 			}
 			next := cur.Clone()
 			next.Data = d
 			if until.After(next.ExpiresAt) {
 				next.IdleExpiresAt, next.ExpiresAt = until, until
 			}
-			err = rr.store.Update(ctx, next)
-			if err == nil {
-				return next, nil
+			if err = rr.store.Update(ctx, next); err == nil {
+				return nil
 			}
 		}
 		if !errors.Is(err, storage.ErrConflict) && !errors.Is(err, storage.ErrExists) && !errors.Is(err, storage.ErrNotFound) {
-			return nil, err
+			return err
 		}
 	}
-	return nil, storage.ErrConflict
+	return storage.ErrConflict
 }

@@ -6,10 +6,12 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/memstore"
 	"github.com/keycard-go/keycard/storage"
 )
 
@@ -94,6 +96,10 @@ func TestSealedRevocationEntriesAreNotSessions(t *testing.T) {
 // must stay ended for every copy of it, including one stolen before it was
 // cut, which still carries the original 12-hour deadline.
 func TestSealedDenyOutlivesEveryCopy(t *testing.T) {
+	forEachRevocationPath(t, testSealedDenyOutlivesEveryCopy)
+}
+
+func testSealedDenyOutlivesEveryCopy(t *testing.T, newSealedEnv func(*testing.T, *keycard.Options) *env) {
 	e := newSealedEnv(t, &keycard.Options{IdleTimeout: 6 * time.Hour}) // so that the stolen copy stays fresh
 	stolen := e.login("alice")
 	cut := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -129,10 +135,19 @@ func TestSealedDenyOutlivesEveryCopy(t *testing.T) {
 // clock is 2 s behind must still end a session another node re-sealed just
 // before: revocation generations, not clock comparisons.
 func TestSealedRevokeAllNeedsNoClocks(t *testing.T) {
+	for _, plain := range []bool{false, true} {
+		t.Run(map[bool]string{false: "watched", true: "records"}[plain], func(t *testing.T) { testRevokeAllNeedsNoClocks(t, plain) })
+	}
+}
+
+func testRevokeAllNeedsNoClocks(t *testing.T, plain bool) {
 	ahead := newClock()
 	behind := newClock()
 	behind.Advance(-2 * time.Second)
-	st := newMemstore(t, ahead)
+	var st storage.Store = newMemstore(t, ahead)
+	if plain {
+		st = casOnly{st}
+	}
 	a := newEnvStore(t, st, ahead, nil)
 	a = newEnvStore(t, st, ahead, &keycard.Options{Sealer: sealerOf(t, a)})
 	b := newEnvStore(t, st, behind, nil)
@@ -158,6 +173,10 @@ func TestSealedRevokeAllNeedsNoClocks(t *testing.T) {
 // whole sealed session is measured when the value is put, and a value that
 // cannot fit is ErrTooLarge from Put.
 func TestSealedSizeCountsTheWholeSession(t *testing.T) {
+	forEachRevocationPath(t, testSealedSizeCountsTheWholeSession)
+}
+
+func testSealedSizeCountsTheWholeSession(t *testing.T, newSealedEnv func(*testing.T, *keycard.Options) *env) {
 	e := newSealedEnv(t, nil)
 	longUA := http.Header{"User-Agent": {strings.Repeat("U", 600)}} // the record keeps 512 bytes of it
 	cookie := cookieAfter(e, e.do(req{method: "POST", path: "/login?user=alice", header: longUA}), "")
@@ -180,6 +199,58 @@ func TestSealedSizeCountsTheWholeSession(t *testing.T) {
 			if len(l) > 4096 {
 				t.Fatalf("Set-Cookie of %d bytes", len(l))
 			}
+		}
+	}
+}
+
+// revCountingStore is a memstore that counts the calls a sealed read could
+// make: session reads and revocation lookups. It keeps every optional
+// interface of memstore, the watcher among them.
+type revCountingStore struct {
+	*memstore.Store
+	calls atomic.Int64
+}
+
+func (s *revCountingStore) Get(ctx context.Context, h storage.Hash) (*storage.Record, error) {
+	s.calls.Add(1)
+	return s.Store.Get(ctx, h)
+}
+
+func (s *revCountingStore) Revocation(ctx context.Context, id, subject string) (bool, storage.Generation, error) {
+	s.calls.Add(1)
+	return s.Store.Revocation(ctx, id, subject)
+}
+
+// TestSealedReadNeedsNoStoreCall: on a store that announces revocations, a
+// steady-state sealed read makes no store call, and a revocation still
+// takes effect on the next request, on this node and on another.
+func TestSealedReadNeedsNoStoreCall(t *testing.T) {
+	c := newClock()
+	st := &revCountingStore{Store: newMemstore(t, c)}
+	a := newEnvStore(t, st, c, nil)
+	a = newEnvStore(t, st, c, &keycard.Options{Sealer: sealerOf(t, a)})
+	b := newEnvStore(t, st, c, &keycard.Options{Sealer: sealerOf(t, a)})
+	cookie := a.login("alice")
+	for _, e := range []*env{a, b} {
+		e.whoami(cookie) // the first read of a node fills its cache
+	}
+	before := st.calls.Load()
+	for range 50 {
+		for _, e := range []*env{a, b} {
+			if code, _ := e.whoami(cookie); code != http.StatusOK {
+				t.Fatalf("sealed read: %d", code)
+			}
+		}
+	}
+	if n := st.calls.Load() - before; n != 0 {
+		t.Fatalf("100 steady-state sealed reads made %d store calls, want 0", n)
+	}
+	if _, err := a.m.RevokeAll(context.Background(), "alice", ""); err != nil {
+		t.Fatal(err)
+	}
+	for name, e := range map[string]*env{"the revoking node": a, "another node": b} {
+		if code, _ := e.whoami(cookie); code != http.StatusUnauthorized {
+			t.Fatalf("%s after RevokeAll: %d, want 401", name, code)
 		}
 	}
 }

@@ -12,10 +12,35 @@ import (
 
 	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/seal"
+	"github.com/keycard-go/keycard/storage"
 )
 
 // newSealedEnv is newEnv in sealed-cookie mode.
 func newSealedEnv(t *testing.T, opts *keycard.Options) *env {
+	return newSealedEnvWrapped(t, opts, func(s storage.Store) storage.Store { return s })
+}
+
+// forEachRevocationPath runs a sealed-mode test on memstore, whose own
+// revocation state is announced to the Manager's cache
+// (storage.RevocationWatcher), and on the same store without any of its
+// optional interfaces, where the Manager keeps revocation entries as
+// records of their own kind and reads them on every request.
+func forEachRevocationPath(t *testing.T, test func(t *testing.T, newSealedEnv func(*testing.T, *keycard.Options) *env)) {
+	for _, p := range []struct {
+		name string
+		wrap func(storage.Store) storage.Store
+	}{
+		{"watched", func(s storage.Store) storage.Store { return s }},
+		{"records", func(s storage.Store) storage.Store { return casOnly{s} }},
+	} {
+		t.Run(p.name, func(t *testing.T) {
+			test(t, func(t *testing.T, opts *keycard.Options) *env { return newSealedEnvWrapped(t, opts, p.wrap) })
+		})
+	}
+}
+
+// newSealedEnvWrapped is newSealedEnv on wrap(a memstore).
+func newSealedEnvWrapped(t *testing.T, opts *keycard.Options, wrap func(storage.Store) storage.Store) *env {
 	t.Helper()
 	c := newClock()
 	ring, err := seal.NewKeyRing([]byte("0123456789abcdef0123456789abcdef-sealed-test"))
@@ -30,7 +55,7 @@ func newSealedEnv(t *testing.T, opts *keycard.Options) *env {
 		opts = &keycard.Options{}
 	}
 	opts.Sealer = sealer
-	return newEnvStore(t, newMemstore(t, c), c, opts)
+	return newEnvStore(t, wrap(newMemstore(t, c)), c, opts)
 }
 
 func TestSealedRoundTripNoStoreRead(t *testing.T) {
@@ -76,6 +101,10 @@ func TestSealedFixation(t *testing.T) {
 }
 
 func TestSealedLogoutAndRevocation(t *testing.T) {
+	forEachRevocationPath(t, testSealedLogoutAndRevocation)
+}
+
+func testSealedLogoutAndRevocation(t *testing.T, newSealedEnv func(*testing.T, *keycard.Options) *env) {
 	tests := []struct {
 		name string
 		end  func(e *env, cookie string, others []string)
@@ -113,6 +142,10 @@ func TestSealedLogoutAndRevocation(t *testing.T) {
 }
 
 func TestSealedSignOutEverywhereElse(t *testing.T) {
+	forEachRevocationPath(t, testSealedSignOutEverywhereElse)
+}
+
+func testSealedSignOutEverywhereElse(t *testing.T, newSealedEnv func(*testing.T, *keycard.Options) *env) {
 	e := newSealedEnv(t, nil)
 	keep, other := e.login("alice"), e.login("alice")
 	e.clock.Advance(time.Millisecond)
