@@ -30,6 +30,7 @@ type revocationState struct {
 	src    storage.Revocations
 	cancel context.CancelFunc // stops the watcher; nil without one
 	done   chan struct{}      // closed when the watcher has returned
+	ready  chan struct{}      // closed at the first RevocationsUp (then nil); guarded by mu
 
 	mu    sync.Mutex
 	up    bool   // the watcher is subscribed and has missed nothing since
@@ -51,14 +52,27 @@ func newRevocationState(store storage.Store) *revocationState {
 	rs.src = src
 	if w, ok := store.(storage.RevocationWatcher); ok {
 		ctx, cancel := context.WithCancel(context.Background())
-		rs.cancel, rs.done = cancel, make(chan struct{})
+		ready := make(chan struct{})
+		rs.cancel, rs.done, rs.ready = cancel, make(chan struct{}), ready
 		go func() {
 			defer close(rs.done)
 			w.WatchRevocations(ctx, rs.event)
 		}()
+		// Wait briefly for the subscription, so that a new Manager serves
+		// from its cache at once; past that it reads the store until the
+		// watcher reports in.
+		select {
+		case <-ready:
+		case <-rs.done:
+		case <-time.After(watchStartWait):
+		}
 	}
 	return rs
 }
+
+// watchStartWait bounds how long New waits for the revocation watcher to
+// subscribe.
+const watchStartWait = 250 * time.Millisecond
 
 // close stops the watcher; checks then read the store.
 func (rs *revocationState) close() {
@@ -80,6 +94,10 @@ func (rs *revocationState) event(e storage.RevocationEvent) {
 	switch e.Type {
 	case storage.RevocationsUp:
 		rs.up = true
+		if rs.ready != nil {
+			close(rs.ready)
+			rs.ready = nil
+		}
 	case storage.RevocationsDown:
 		rs.up = false
 		rs.ids.clear()
