@@ -25,6 +25,16 @@
 // bytes, newlines, SQL, Lua and Redis pattern characters, hash-tag braces,
 // Unicode) as subjects, IDs, client metadata and data.
 //
+// For a storage.Merger (call RunMerger, which takes one, so that the Merge
+// subtests can never be skipped; Run runs them only when the store happens
+// to implement it): that Merge stores and returns exactly what
+// storage.Merge.Apply makes of the record, with the next version; that it
+// declines, changing nothing, an absent record, a tombstone, another kind
+// and a passed deadline; that a caller who read before a merge conflicts
+// and Update and Rotate after one work; that GetByID, List, expiry and the
+// tombstones follow a merged record; that concurrent merges lose nothing;
+// and hostile keys and values, 1 MiB values and cancelled contexts.
+//
 // # Readings of the contract
 //
 // Where the contract is terse, the suite checks this reading of it:

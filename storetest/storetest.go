@@ -15,7 +15,10 @@ import (
 // from every other one (a fresh database, key prefix or schema); it registers
 // its own cleanup with t.Cleanup and fails or skips t when it cannot. Run
 // checks every clause of the storage.Store contract; each subtest fails when
-// the clause it is named after breaks.
+// the clause it is named after breaks. The Merge subtests (see RunMerger)
+// run when the store implements storage.Merger and are skipped otherwise;
+// a store that means to be a Merger calls RunMerger instead, so that they
+// can never be skipped.
 func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	tests := []struct {
 		name string
@@ -65,6 +68,9 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	for _, tt := range mergeTests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newStore(t)
+			if s == nil {
+				t.Fatal("newStore returned nil")
+			}
 			m, ok := s.(storage.Merger)
 			if !ok {
 				t.Skip("the store does not implement storage.Merger")
@@ -72,6 +78,16 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			tt.fn(t, m)
 		})
 	}
+}
+
+// RunMerger is Run for a store that implements storage.Merger: the Merge
+// subtests, which check every clause of the Merger contract (what Merge
+// applies and returns, the records it declines, its versions against
+// Update and Rotate, the indexes and expiry after it, concurrent merges,
+// hostile and large values, cancelled contexts), then always run, and a
+// store that stops being a Merger no longer compiles in its test.
+func RunMerger(t *testing.T, newStore func(t *testing.T) storage.Merger) {
+	Run(t, func(t *testing.T) storage.Store { return newStore(t) })
 }
 
 // ctx returns a context that is cancelled when t ends.

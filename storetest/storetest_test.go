@@ -13,7 +13,7 @@ import (
 const mutantEnv = "KEYCARD_STORETEST_MUTANT"
 
 func TestReferenceStore(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) storage.Store { return newRefStore() })
+	storetest.RunMerger(t, func(t *testing.T) storage.Merger { return newRefStore() })
 }
 
 // TestSuiteCatchesMutants runs the suite against copies of the reference
@@ -32,6 +32,8 @@ func TestSuiteCatchesMutants(t *testing.T) {
 		"forget", "list tombstones", "prefix subjects", "delete anonymous",
 		"ignore except", "ignore limit", "tombstone by idle", "early expiry",
 		"by ID from a stale index",
+		"merge any kind", "merge past the idle deadline", "merge first change only", "merge keeps version",
+		"merge returns the old record", "merge not atomic",
 	}
 	for _, m := range mutants {
 		t.Run(m, func(t *testing.T) {
