@@ -45,6 +45,45 @@ func BenchUpdate(b *testing.B, s storage.Store) {
 	}
 }
 
+// benchChange is the value BenchMerge and BenchGetUpdate write.
+var benchChange = []storage.Change{{Key: "theme", Value: []byte(`"light"`)}}
+
+// BenchMerge measures Merge of one value into a BenchRecord, each at a
+// later time: the write of a request that sets a value without reading its
+// session.
+func BenchMerge(b *testing.B, s storage.Merger) {
+	r := BenchRecord(b, s)
+	ctx := context.Background()
+	m := &storage.Merge{Kind: r.Kind, Now: r.LastSeenAt, IdleTimeout: 30 * time.Minute, Changes: benchChange}
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Now = m.Now.Add(time.Microsecond)
+		if _, err := s.Merge(ctx, r.Hash, m); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchGetUpdate measures what BenchMerge's write costs without Merge: a
+// Get of a BenchRecord, the value merged in with storage.MergeData, and an
+// Update.
+func BenchGetUpdate(b *testing.B, s storage.Store) {
+	r := BenchRecord(b, s)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		cur, err := s.Get(ctx, r.Hash)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cur.Data = storage.MergeData(cur.Data, benchChange)
+		cur.LastSeenAt = cur.LastSeenAt.Add(time.Microsecond)
+		if err := s.Update(ctx, cur); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchRotate measures Rotate of a BenchRecord to a new token, again and again.
 func BenchRotate(b *testing.B, s storage.Store) {
 	cur := BenchRecord(b, s)
