@@ -76,13 +76,16 @@ type Store struct {
 	readers  chan *reader // the free readers, on connections of r (read.go); closed by Close
 	nreaders int          // how many readers Open made
 
-	sql       statements
-	sweep     *sweep.Loop // nil: no background sweep
-	closeOnce sync.Once
-	closeErr  error
+	sql statements
+	// The statements of Update and Merge, prepared once on the write
+	// connection: Merge runs both in its transaction.
+	updateStmt, mergeGetStmt *sql.Stmt
+	sweep                    *sweep.Loop // nil: no background sweep
+	closeOnce                sync.Once
+	closeErr                 error
 }
 
-var _ storage.Store = (*Store)(nil)
+var _ storage.Merger = (*Store)(nil)
 
 // Open opens (creating it with mode 0600 when it does not exist) the SQLite
 // database at path, applies the embedded schema migrations, starts the
@@ -143,6 +146,13 @@ func Open(path string, opts *Options) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
+	if s.updateStmt, err = w.Prepare(s.sql.update); err == nil {
+		s.mergeGetStmt, err = w.Prepare(s.sql.mergeGet)
+	}
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlitestore: %w", err)
+	}
 	r, err := sql.Open("sqlite", dsn+"&_query_only=1")
 	if err != nil {
 		w.Close()
@@ -192,6 +202,11 @@ func (s *Store) Close() error {
 		if s.r != nil {
 			errs = append(errs, s.r.Close())
 		}
+		for _, st := range []*sql.Stmt{s.updateStmt, s.mergeGetStmt} {
+			if st != nil {
+				errs = append(errs, st.Close())
+			}
+		}
 		errs = append(errs, s.w.Close())
 		s.closeErr = errors.Join(errs...)
 	})
@@ -224,6 +239,7 @@ const tombstoneSet = `state = ?, version = version + 1, successor = ?, grace_unt
 // statements are the write statements of a Store, with its table names.
 type statements struct {
 	insert, update, state, tombstone, destroyHash, destroyID, destroySubject, expire string
+	mergeGet                                                                         string // Merge's read, in its write transaction
 }
 
 func newStatements(n names) statements {
@@ -232,7 +248,8 @@ func newStatements(n names) statements {
 			VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?)`),
 		update: n.sql(`UPDATE {{prefix}}sessions SET kind = ?, expires_at = ?, data = ?, live = ?,
 			version = version + 1, deadline = ? WHERE hash = ? AND state = 0 AND version = ?`),
-		state: n.sql(`SELECT state FROM {{prefix}}sessions WHERE hash = ?`),
+		state:    n.sql(`SELECT state FROM {{prefix}}sessions WHERE hash = ?`),
+		mergeGet: n.sql(readSQL[readGet]),
 		// Rotate's compare-and-swap of the old record.
 		tombstone:      n.sql(`UPDATE {{prefix}}sessions SET ` + tombstoneSet + ` WHERE hash = ? AND state = 0 AND version = ? AND subject = ?`),
 		destroyHash:    n.sql(`UPDATE {{prefix}}sessions SET ` + tombstoneSet + ` WHERE hash = ? AND state = 0`),
@@ -303,12 +320,7 @@ func (s *Store) casFailure(ctx context.Context, q interface {
 // Update is one UPDATE ... WHERE hash = ? AND state = 0 AND version = ?; only
 // when it changes no row does a SELECT tell ErrNotFound from ErrConflict.
 func (s *Store) Update(ctx context.Context, r *storage.Record) error {
-	live, err := binrec.EncodeLive(r)
-	if err != nil {
-		return fmt.Errorf("sqlitestore: %w", err)
-	}
-	n, err := exec(ctx, s.w, s.sql.update, int64(r.Kind), micros(r.ExpiresAt), nullBytes(r.Data), live,
-		micros(r.KeepUntil()), r.Hash[:], int64(r.Version))
+	n, err := s.update(ctx, s.updateStmt, r)
 	if err != nil {
 		return err
 	}
@@ -317,6 +329,18 @@ func (s *Store) Update(ctx context.Context, r *storage.Record) error {
 	}
 	r.Version++
 	return nil
+}
+
+// update runs Update's compare-and-swap UPDATE of r with st (s.updateStmt,
+// or its copy in a transaction) and returns how many rows it changed.
+func (s *Store) update(ctx context.Context, st *sql.Stmt, r *storage.Record) (int64, error) {
+	live, err := binrec.EncodeLive(r)
+	if err != nil {
+		return 0, fmt.Errorf("sqlitestore: %w", err)
+	}
+	res, err := st.ExecContext(ctx, int64(r.Kind), micros(r.ExpiresAt), nullBytes(r.Data), live,
+		micros(r.KeepUntil()), r.Hash[:], int64(r.Version))
+	return rowsAffected(res, err)
 }
 
 // Rotate tombstones old (compare-and-swap on its version and subject) and
@@ -391,7 +415,12 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (in
 func exec(ctx context.Context, e interface {
 	ExecContext(context.Context, string, ...any) (sql.Result, error)
 }, q string, args ...any) (int64, error) {
-	res, err := e.ExecContext(ctx, q, args...)
+	return rowsAffected(e.ExecContext(ctx, q, args...))
+}
+
+// rowsAffected returns how many rows the statement that returned res and
+// err changed.
+func rowsAffected(res sql.Result, err error) (int64, error) {
 	if err != nil {
 		return 0, translate(err)
 	}
