@@ -57,7 +57,7 @@ func newStore(t testing.TB) *pgstore.Store {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) storage.Store { return newStore(t) })
+	storetest.RunMerger(t, func(t *testing.T) storage.Merger { return newStore(t) })
 }
 
 // TestCorruptRow: a live row whose live column an edit broke, or removed, is
