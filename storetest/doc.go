@@ -34,6 +34,7 @@
 // and Update and Rotate after one work; that GetByID, List, expiry and the
 // tombstones follow a merged record; that concurrent merges lose nothing;
 // and hostile keys and values, 1 MiB values and cancelled contexts.
+// MergesRaceUpdates is exported for two stores on one database.
 //
 // # Readings of the contract
 //
@@ -78,8 +79,9 @@
 //
 // NewRecord, NewID, NewHash, Now and Diff are exported for stores' own tests,
 // and so are checks that need more than one store or a store made a
-// particular way: TwoNodes, Outage, DeleteSubjectRacesRotate and
-// DeleteByIDRacesRotate with two stores on one server, and BackgroundSweep,
-// which checks on testing/synctest's fake clock that a store sweeps expired
-// records by itself one interval after it is made, and not before.
+// particular way: TwoNodes, Outage, DeleteSubjectRacesRotate,
+// DeleteByIDRacesRotate and MergesRaceUpdates with two stores on one
+// server, and BackgroundSweep, which checks on testing/synctest's fake
+// clock that a store sweeps expired records by itself one interval after
+// it is made, and not before.
 package storetest

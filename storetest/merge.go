@@ -25,7 +25,7 @@ var mergeTests = []struct {
 	{"MergeKeepsIndexes", testMergeKeepsIndexes},
 	{"MergeThenEnd", testMergeThenEnd},
 	{"ConcurrentMerges", testConcurrentMerges},
-	{"ConcurrentMergesAndUpdates", testConcurrentMergesAndUpdates},
+	{"ConcurrentMergesAndUpdates", func(t *testing.T, s storage.Merger) { MergesRaceUpdates(t, s, s) }},
 	{"MergeHostileInputs", testMergeHostileInputs},
 	{"MergeLargeValue", testMergeLargeValue},
 	{"MergeContextCanceled", testMergeContextCanceled},
@@ -271,34 +271,40 @@ func testConcurrentMerges(t *testing.T, s storage.Merger) {
 	}
 }
 
-// testConcurrentMergesAndUpdates: merges racing read-modify-write Updates
+// MergesRaceUpdates checks that merges racing read-modify-write Updates
 // (each retried on ErrConflict, as the Manager does) of other keys of one
 // record lose nothing: an Update never writes back data read before a
-// merge, and a merge never works on data an Update replaced.
-func testConcurrentMergesAndUpdates(t *testing.T, s storage.Merger) {
+// merge, and a merge never works on data an Update replaced. a and b are
+// two stores on one database (two nodes, two processes on one file), or
+// one store twice; the suite runs it as ConcurrentMergesAndUpdates.
+func MergesRaceUpdates(t *testing.T, a, b storage.Merger) {
 	c := ctx(t)
 	r := NewRecord("alice")
 	r.Data = []byte(`{"seed":0}`)
-	mustCreate(t, s, r)
+	mustCreate(t, a, r)
 	const workers = 20
 	var wg sync.WaitGroup
 	for i := range workers {
+		merger, updater := a, b
+		if i%2 == 1 {
+			merger, updater = b, a
+		}
 		wg.Go(func() {
 			m := &storage.Merge{Kind: storage.KindBrowser, Now: r.LastSeenAt, IdleTimeout: time.Hour,
 				Changes: []storage.Change{set(fmt.Sprintf("merge%02d", i), fmt.Sprint(i))}}
-			if _, err := s.Merge(c, r.Hash, m); err != nil {
+			if _, err := merger.Merge(c, r.Hash, m); err != nil {
 				t.Errorf("Merge %d: %v", i, err)
 			}
 		})
 		wg.Go(func() {
 			for {
-				cur, err := s.Get(c, r.Hash)
+				cur, err := updater.Get(c, r.Hash)
 				if err != nil {
 					t.Errorf("Get %d: %v", i, err)
 					return
 				}
 				cur.Data = storage.MergeData(cur.Data, []storage.Change{set(fmt.Sprintf("update%02d", i), fmt.Sprint(i))})
-				err = s.Update(c, cur)
+				err = updater.Update(c, cur)
 				if errors.Is(err, storage.ErrConflict) {
 					continue
 				}
@@ -310,7 +316,7 @@ func testConcurrentMergesAndUpdates(t *testing.T, s storage.Merger) {
 		})
 	}
 	wg.Wait()
-	got := mustGet(t, s, r.Hash)
+	got := mustGet(t, b, r.Hash)
 	var vals map[string]int
 	if err := json.Unmarshal(got.Data, &vals); err != nil {
 		t.Fatalf("Data %q: %v", got.Data, err)
