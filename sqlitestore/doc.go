@@ -30,7 +30,8 @@
 // its transaction: a request that writes values without reading its
 // session makes one call into the store, which no other writer of the file
 // can come between. Update's and Merge's statements are prepared once on
-// the write connection. Reads use
+// the write connection, and Merge runs its statements through the driver
+// as the reads do. Reads use
 // read-only connections that Open opens and the Store holds until Close
 // ([Options.ReadConns], default 4), each with its statements prepared once
 // and run through the driver, without database/sql's per-query work (about

@@ -76,13 +76,12 @@ type Store struct {
 	readers  chan *reader // the free readers, on connections of r (read.go); closed by Close
 	nreaders int          // how many readers Open made
 
-	sql statements
-	// The statements of Update and Merge, prepared once on the write
-	// connection: Merge runs both in its transaction.
-	updateStmt, mergeGetStmt *sql.Stmt
-	sweep                    *sweep.Loop // nil: no background sweep
-	closeOnce                sync.Once
-	closeErr                 error
+	sql        statements
+	updateStmt *sql.Stmt   // Update's statement, prepared once on the write connection
+	merge      mergeStmts  // Merge's, prepared on the driver's write connection (merge.go)
+	sweep      *sweep.Loop // nil: no background sweep
+	closeOnce  sync.Once
+	closeErr   error
 }
 
 var _ storage.Merger = (*Store)(nil)
@@ -146,11 +145,8 @@ func Open(path string, opts *Options) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
-	if s.updateStmt, err = w.Prepare(s.sql.update); err == nil {
-		s.mergeGetStmt, err = w.Prepare(s.sql.mergeGet)
-	}
-	if err != nil {
-		s.Close()
+	if s.updateStmt, err = w.Prepare(s.sql.update); err != nil {
+		w.Close()
 		return nil, fmt.Errorf("sqlitestore: %w", err)
 	}
 	r, err := sql.Open("sqlite", dsn+"&_query_only=1")
@@ -202,10 +198,9 @@ func (s *Store) Close() error {
 		if s.r != nil {
 			errs = append(errs, s.r.Close())
 		}
-		for _, st := range []*sql.Stmt{s.updateStmt, s.mergeGetStmt} {
-			if st != nil {
-				errs = append(errs, st.Close())
-			}
+		errs = append(errs, s.closeMerge())
+		if s.updateStmt != nil {
+			errs = append(errs, s.updateStmt.Close())
 		}
 		errs = append(errs, s.w.Close())
 		s.closeErr = errors.Join(errs...)
@@ -331,16 +326,24 @@ func (s *Store) Update(ctx context.Context, r *storage.Record) error {
 	return nil
 }
 
-// update runs Update's compare-and-swap UPDATE of r with st (s.updateStmt,
-// or its copy in a transaction) and returns how many rows it changed.
+// update runs Update's compare-and-swap UPDATE of r with st and returns
+// how many rows it changed.
 func (s *Store) update(ctx context.Context, st *sql.Stmt, r *storage.Record) (int64, error) {
+	args, err := updateArgs(r)
+	if err != nil {
+		return 0, err
+	}
+	return rowsAffected(st.ExecContext(ctx, args[:]...))
+}
+
+// updateArgs returns the arguments of the statement update for r.
+func updateArgs(r *storage.Record) ([7]any, error) {
 	live, err := binrec.EncodeLive(r)
 	if err != nil {
-		return 0, fmt.Errorf("sqlitestore: %w", err)
+		return [7]any{}, fmt.Errorf("sqlitestore: %w", err)
 	}
-	res, err := st.ExecContext(ctx, int64(r.Kind), micros(r.ExpiresAt), nullBytes(r.Data), live,
-		micros(r.KeepUntil()), r.Hash[:], int64(r.Version))
-	return rowsAffected(res, err)
+	return [...]any{int64(r.Kind), micros(r.ExpiresAt), nullBytes(r.Data), live, micros(r.KeepUntil()),
+		r.Hash[:], int64(r.Version)}, nil
 }
 
 // Rotate tombstones old (compare-and-swap on its version and subject) and
