@@ -32,3 +32,10 @@ func TestRevocationRacesRotateTwoNodes(t *testing.T) {
 	storetest.DeleteSubjectRacesRotate(t, a, b, 100)
 	storetest.DeleteByIDRacesRotate(t, a, b, 100)
 }
+
+// TestMergesRaceUpdatesTwoNodes: merges on one node racing read and
+// compare-and-swap writes on the other lose nothing.
+func TestMergesRaceUpdatesTwoNodes(t *testing.T) {
+	a, b := twoNodes(t)
+	storetest.MergesRaceUpdates(t, a, b)
+}
