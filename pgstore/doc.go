@@ -149,10 +149,11 @@
 //
 // Data is bytea holding the JSON object byte for byte, not jsonb: jsonb
 // would let SQL merge values, but it rewrites what it stores (members
-// reordered by key length, duplicate keys dropped, whitespace and number
-// spellings normalised) and refuses \u0000 in strings, all of which
-// storage.Record's byte-exact Data contract rules out, and it would cost
-// every read a conversion back to text.
+// reordered, shorter keys first; duplicate keys dropped; spaces added;
+// numbers and string escapes rewritten) and refuses \u0000 in strings, all
+// of which storage.Record's byte-exact Data contract rules out, and it
+// costs every read a conversion back to text (docs/stores.md has the
+// measurements).
 //
 // # Errors
 //
