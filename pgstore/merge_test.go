@@ -219,37 +219,6 @@ func TestMergeDeclines(t *testing.T) {
 	}
 }
 
-// TestCorruptPending: pending columns an edit made inconsistent are an
-// error for reads, never data with changes missing.
-func TestCorruptPending(t *testing.T) {
-	ctx := context.Background()
-	s := newStore(t)
-	pool := newPool(t, testserver.SharedPostgres(t))
-	for _, set := range []string{
-		`pending_keys = '{a}', pending_values = NULL`,
-		`pending_keys = NULL, pending_values = '{1}'`,
-		`pending_keys = '{a,b}', pending_values = '{1}'`,
-		`pending_keys = '{NULL}', pending_values = '{1}'`,
-	} {
-		r := storetest.NewRecord("alice")
-		if err := s.Create(ctx, r); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := pool.Exec(ctx, `UPDATE `+s.TableName()+` SET `+set+` WHERE hash = $1`, r.Hash[:]); err != nil {
-			t.Fatal(err)
-		}
-		if got, err := s.Get(ctx, r.Hash); err == nil || errors.Is(err, storage.ErrNotFound) {
-			t.Errorf("%s: Get = %v, %v; want a store error", set, got, err)
-		}
-		if _, err := s.List(ctx, "alice"); err == nil {
-			t.Errorf("%s: List succeeded", set)
-		}
-		if err := s.DeleteByID(ctx, r.ID); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // TestMergeTimeZones: Merge's arithmetic on times is exact whatever time
 // zone the session runs in, with offsets of minutes and the microseconds
 // of every deadline kept.

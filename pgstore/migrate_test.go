@@ -131,6 +131,35 @@ func migrationVersions(t *testing.T) []string {
 	return vs
 }
 
+// checkMigratedSchema checks a schema that New has just migrated: it
+// records every migration's version, its table has exactly the newest
+// version's columns and the indexes it had before, and a second New
+// changes nothing and returns a Store on which every record of want reads
+// back as written and DeleteExpired drops the fixture's one expired record.
+func checkMigratedSchema(t *testing.T, pool *pgxpool.Pool, schema string, want []*storage.Record, indexesBefore []string) *pgstore.Store {
+	t.Helper()
+	versions, columns, indexes := tableState(t, pool, schema)
+	if got, want := strings.Join(versions, ","), strings.Join(migrationVersions(t), ","); got != want {
+		t.Errorf("schema versions = %s, want %s", got, want)
+	}
+	if got := strings.Join(columns, ","); got != wantColumns {
+		t.Errorf("columns after migration:\n%s\nwant\n%s", got, wantColumns)
+	}
+	if strings.Join(indexes, "\n") != strings.Join(indexesBefore, "\n") || len(indexes) != 4 {
+		t.Errorf("indexes after migration:\n%s\nbefore:\n%s", strings.Join(indexes, "\n"), strings.Join(indexesBefore, "\n"))
+	}
+	s := open(t, pool, &pgstore.Options{Schema: schema})
+	storetest.CheckMigrated(t, s, want)
+	if v, c, i := tableState(t, pool, schema); strings.Join(v, ",") != strings.Join(versions, ",") ||
+		strings.Join(c, ",") != strings.Join(columns, ",") || strings.Join(i, ",") != strings.Join(indexes, ",") {
+		t.Errorf("second New changed the schema: %q %q %q", v, c, i)
+	}
+	if n, err := s.DeleteExpired(context.Background(), time.Now(), 100); err != nil || n != 1 {
+		t.Errorf("DeleteExpired after migration = %d, %v; want the one expired record", n, err)
+	}
+	return s
+}
+
 // TestMigrateFromVersion1 opens a schema written by version 1: migration 2
 // builds, in SQL, the live column of every live record byte for byte as
 // binrec.EncodeLive does; every record and tombstone reads back as written;
@@ -170,27 +199,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 		}
 	}
 
-	versions, columns, indexes := tableState(t, pool, schema)
-	if got, want := strings.Join(versions, ","), strings.Join(migrationVersions(t), ","); got != want {
-		t.Errorf("schema versions = %s, want %s", got, want)
-	}
-	if got := strings.Join(columns, ","); got != wantColumns {
-		t.Errorf("columns after migration:\n%s\nwant\n%s", got, wantColumns)
-	}
-	if strings.Join(indexes, "\n") != strings.Join(indexesBefore, "\n") || len(indexes) != 4 {
-		t.Errorf("indexes after migration:\n%s\nbefore:\n%s", strings.Join(indexes, "\n"), strings.Join(indexesBefore, "\n"))
-	}
-
-	// A second New is a no-op; the migrated rows work like new ones.
-	s = open(t, pool, &pgstore.Options{Schema: schema})
-	storetest.CheckMigrated(t, s, want)
-	if v, c, i := tableState(t, pool, schema); strings.Join(v, ",") != strings.Join(versions, ",") ||
-		strings.Join(c, ",") != strings.Join(columns, ",") || strings.Join(i, ",") != strings.Join(indexes, ",") {
-		t.Errorf("second New changed the schema: %q %q %q", v, c, i)
-	}
-	if n, err := s.DeleteExpired(ctx, time.Now(), 100); err != nil || n != 1 {
-		t.Errorf("DeleteExpired after migration = %d, %v; want the one expired record", n, err)
-	}
+	s = checkMigratedSchema(t, pool, schema, want, indexesBefore)
 	r := want[0].Clone()
 	r.Data, r.IP = []byte(`{"after":"migration"}`), "198.51.100.7"
 	if err := s.Update(ctx, r); err != nil {
@@ -316,38 +325,14 @@ func TestMigrateFromVersion2(t *testing.T) {
 			t.Errorf("%q: migration changed the row:\n%+v\nwas\n%+v", r.ID, got, was)
 		}
 	}
-	versions, columns, indexes := tableState(t, pool, schema)
-	if got, want := strings.Join(versions, ","), strings.Join(migrationVersions(t), ","); got != want {
-		t.Errorf("schema versions = %s, want %s", got, want)
-	}
-	if got := strings.Join(columns, ","); got != wantColumns {
-		t.Errorf("columns after migration:\n%s\nwant\n%s", got, wantColumns)
-	}
-	if strings.Join(indexes, "\n") != strings.Join(indexesBefore, "\n") {
-		t.Errorf("indexes after migration:\n%s\nbefore:\n%s", strings.Join(indexes, "\n"), strings.Join(indexesBefore, "\n"))
-	}
-
-	// A second New is a no-op; the migrated rows work like new ones.
-	s = open(t, pool, &pgstore.Options{Schema: schema})
-	storetest.CheckMigrated(t, s, want)
-	if v, c, i := tableState(t, pool, schema); strings.Join(v, ",") != strings.Join(versions, ",") ||
-		strings.Join(c, ",") != strings.Join(columns, ",") || strings.Join(i, ",") != strings.Join(indexes, ",") {
-		t.Errorf("second New changed the schema: %q %q %q", v, c, i)
-	}
-	if n, err := s.DeleteExpired(ctx, time.Now(), 100); err != nil || n != 1 {
-		t.Errorf("DeleteExpired after migration = %d, %v; want the one expired record", n, err)
-	}
+	s = checkMigratedSchema(t, pool, schema, want, indexesBefore)
 	for _, r := range want {
 		if r.State != storage.StateLive || !r.IdleExpiresAt.After(time.Now()) {
 			continue
 		}
 		m := &storage.Merge{Kind: r.Kind, Now: storetest.Now(), IdleTimeout: time.Hour,
-			Changes: []storage.Change{{Key: "after", Value: []byte(`"migration"`)}}}
-		merged := r.Clone()
-		if !m.Apply(merged) {
-			t.Fatalf("test bug: the merge does not apply to %q", r.ID)
-		}
-		merged.Version++
+			Changes: []storage.Change{change("after", `"migration"`)}}
+		merged := applied(t, r, m)
 		got, err := s.Merge(ctx, r.Hash, m)
 		if err != nil {
 			t.Fatalf("Merge into migrated %q: %v", r.ID, err)

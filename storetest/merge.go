@@ -256,18 +256,34 @@ func testConcurrentMerges(t *testing.T, s storage.Merger) {
 		})
 	}
 	wg.Wait()
-	got := mustGet(t, s, r.Hash)
+	want := map[string]int{}
+	for i := range workers {
+		want[fmt.Sprintf("key%02d", i)] = i
+	}
+	wantValues(t, s, r.Hash, want, workers+1)
+}
+
+// wantValues checks that the record under h has the given version and data
+// holding exactly the members of want.
+func wantValues(t *testing.T, s storage.Store, h storage.Hash, want map[string]int, version uint64) {
+	t.Helper()
+	got := mustGet(t, s, h)
 	var vals map[string]int
 	if err := json.Unmarshal(got.Data, &vals); err != nil {
 		t.Fatalf("Data %q: %v", got.Data, err)
 	}
-	for i := range workers {
-		if v, ok := vals[fmt.Sprintf("key%02d", i)]; !ok || v != i {
-			t.Errorf("key%02d = %d, %v after concurrent merges", i, v, ok)
+	for k, w := range want {
+		if v, ok := vals[k]; !ok || v != w {
+			t.Errorf("%s = %d, %v; want %d", k, v, ok, w)
 		}
 	}
-	if got.Version != workers+1 {
-		t.Errorf("Version = %d, want %d", got.Version, workers+1)
+	for k := range vals {
+		if _, ok := want[k]; !ok {
+			t.Errorf("unexpected member %q", k)
+		}
+	}
+	if got.Version != version {
+		t.Errorf("Version = %d, want %d", got.Version, version)
 	}
 }
 
@@ -316,24 +332,11 @@ func MergesRaceUpdates(t *testing.T, a, b storage.Merger) {
 		})
 	}
 	wg.Wait()
-	got := mustGet(t, b, r.Hash)
-	var vals map[string]int
-	if err := json.Unmarshal(got.Data, &vals); err != nil {
-		t.Fatalf("Data %q: %v", got.Data, err)
-	}
+	want := map[string]int{"seed": 0}
 	for i := range workers {
-		for _, k := range []string{fmt.Sprintf("merge%02d", i), fmt.Sprintf("update%02d", i)} {
-			if v, ok := vals[k]; !ok || v != i {
-				t.Errorf("%s = %d, %v after concurrent merges and updates", k, v, ok)
-			}
-		}
+		want[fmt.Sprintf("merge%02d", i)], want[fmt.Sprintf("update%02d", i)] = i, i
 	}
-	if _, ok := vals["seed"]; !ok || len(vals) != 2*workers+1 {
-		t.Errorf("Data has %d keys (seed kept: %v), want %d", len(vals), ok, 2*workers+1)
-	}
-	if got.Version != 2*workers+1 {
-		t.Errorf("Version = %d, want %d", got.Version, 2*workers+1)
-	}
+	wantValues(t, b, r.Hash, want, 2*workers+1)
 }
 
 // testMergeHostileInputs: keys and values with quotes, NULs, Unicode, SQL
