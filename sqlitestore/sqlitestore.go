@@ -315,7 +315,11 @@ func (s *Store) casFailure(ctx context.Context, q interface {
 // Update is one UPDATE ... WHERE hash = ? AND state = 0 AND version = ?; only
 // when it changes no row does a SELECT tell ErrNotFound from ErrConflict.
 func (s *Store) Update(ctx context.Context, r *storage.Record) error {
-	n, err := s.update(ctx, s.updateStmt, r)
+	args, err := updateArgs(r)
+	if err != nil {
+		return err
+	}
+	n, err := rowsAffected(s.updateStmt.ExecContext(ctx, args[:]...))
 	if err != nil {
 		return err
 	}
@@ -326,17 +330,8 @@ func (s *Store) Update(ctx context.Context, r *storage.Record) error {
 	return nil
 }
 
-// update runs Update's compare-and-swap UPDATE of r with st and returns
-// how many rows it changed.
-func (s *Store) update(ctx context.Context, st *sql.Stmt, r *storage.Record) (int64, error) {
-	args, err := updateArgs(r)
-	if err != nil {
-		return 0, err
-	}
-	return rowsAffected(st.ExecContext(ctx, args[:]...))
-}
-
-// updateArgs returns the arguments of the statement update for r.
+// updateArgs returns the arguments of the statement update (Update's
+// compare-and-swap, which Merge runs too) for r.
 func updateArgs(r *storage.Record) ([7]any, error) {
 	live, err := binrec.EncodeLive(r)
 	if err != nil {
