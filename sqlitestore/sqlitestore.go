@@ -114,7 +114,7 @@ func Open(path string, opts *Options) (*Store, error) {
 		return nil, err
 	}
 	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
-		if err := checkFile(path, n); err != nil {
+		if err := checkFile(path, n, o.BusyTimeout); err != nil {
 			return nil, err
 		}
 	}
@@ -172,9 +172,11 @@ func Open(path string, opts *Options) (*Store, error) {
 
 // checkFile runs names.checkForeign on the existing database file at path,
 // on a connection of its own that sets no journal mode and writes nothing,
-// so that a file Open refuses is left exactly as it was.
-func checkFile(path string, n names) error {
-	db, err := sql.Open("sqlite", path+"?_query_only=1")
+// so that a file Open refuses is left exactly as it was. It waits up to
+// busy, as the Store's connections do, for another process that holds the
+// file's lock (one migrating the file as it opens it, say).
+func checkFile(path string, n names, busy time.Duration) error {
+	db, err := sql.Open("sqlite", path+"?_query_only=1&_busy_timeout="+strconv.FormatInt(busy.Milliseconds(), 10))
 	if err != nil {
 		return fmt.Errorf("sqlitestore: %w", err)
 	}
