@@ -33,6 +33,11 @@ func BenchmarkRawSelect(b *testing.B) {
 func BenchmarkGet(b *testing.B)    { storetest.BenchGet(b, newStore(b)) }
 func BenchmarkUpdate(b *testing.B) { storetest.BenchUpdate(b, newStore(b)) }
 func BenchmarkRotate(b *testing.B) { storetest.BenchRotate(b, newStore(b)) }
+func BenchmarkMerge(b *testing.B)  { storetest.BenchMerge(b, newStore(b)) }
+
+// BenchmarkGetUpdate is the read and compare-and-swap write that
+// BenchmarkMerge replaces.
+func BenchmarkGetUpdate(b *testing.B) { storetest.BenchGetUpdate(b, newStore(b)) }
 
 // BenchmarkGetVsRaw alternates the raw SELECT and a Get on the same row.
 func BenchmarkGetVsRaw(b *testing.B) {

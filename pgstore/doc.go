@@ -36,7 +36,7 @@
 // live records, an index on the subjects of live records and one on the
 // deadline (KeepUntil) that DeleteExpired walks.
 //
-// Columns (schema version 2): what indexes, the tombstoning UPDATEs and
+// Columns (schema version 3): what indexes, the tombstoning UPDATEs and
 // people read is a column of its own: hash, id, subject, kind, state,
 // expires_at, version, successor, grace_until, deadline, and data, the
 // application's values as their JSON object. The fields only a live record
@@ -45,7 +45,11 @@
 // encoding sqlitestore uses too; a tombstone has live and data NULL. A read
 // then fetches and converts 11 columns instead of 21, which took a Get from
 // 37 allocations to 22 and its cost from 1.03–1.10 times a raw one-column
-// SELECT of the row to about 1.0.
+// SELECT of the row to about 1.0. Two bytea[] columns, pending_keys and
+// pending_values (migration 3), hold the value changes that Merge applied
+// since data was last written whole (see Merge below); they are NULL
+// otherwise, and a record's values are data with them applied in order.
+// docs/stores.md describes every column for readers in other languages.
 //
 // Migration 2 converts a version 1 table in place and in SQL: it adds live,
 // builds it for every live row byte for byte as Go would (a test checks
@@ -93,6 +97,8 @@
 //	               ErrNotFound from ErrConflict without a second query
 //	Rotate         one statement: the CTE turns the old row into a tombstone by
 //	               compare-and-swap and inserts the successor only if it did
+//	Merge          UPDATE ... WHERE hash = $1 AND state = 0 AND kind = $2 and
+//	               both deadlines after now, RETURNING the row
 //	Delete         one UPDATE (a row becomes a tombstone)
 //	DeleteByID, DeleteSubject
 //	               one UPDATE and a SELECT EXISTS of what it should have
@@ -119,6 +125,39 @@
 // round trip. After eight batches that each found a record renewed under
 // them, the call fails with a store error rather than report a session
 // ended that is not.
+//
+// # Merge
+//
+// Store implements storage.Merger, so that a request that writes values
+// without reading its session costs one round trip. Merge is one UPDATE
+// that checks, in its WHERE, what storage.Merge.Apply checks (a live row of
+// the merge's kind whose absolute deadline, and idle deadline read from the
+// live column, are after the merge's time); rewrites LastSeenAt and
+// IdleExpiresAt in the live column, byte for byte as Go would encode them,
+// with the record's own idle timeout or else the Manager's, capped at the
+// absolute deadline; moves the deadline column; increments the version;
+// and appends the changes to pending_keys and pending_values, first
+// dropping the pending changes of the keys it changes. SQL never parses
+// or rewrites data: Get, GetByID, List and Merge itself fold the pending
+// changes into Data in Go with storage.MergeData, the Manager's own merge,
+// so a merged record reads exactly as one the Manager wrote, and every
+// write of the whole record (Create, Update, Rotate, the tombstones)
+// clears them. So at most one pending change per key is kept however many
+// merges come between two whole writes. Being one UPDATE, a merge is
+// atomic under READ COMMITTED like Update: one that waits for a concurrent
+// write applies to the row that write left, and an Update or Rotate of a
+// record read before a merge fails its compare-and-swap. A merge whose
+// idle timeout is 285 years or longer, or a row whose live column is of a
+// format Merge does not know, is declined (storage.ErrNotFound), and the
+// Manager then reads the record as usual.
+//
+// Data is bytea holding the JSON object byte for byte, not jsonb: jsonb
+// would let SQL merge values, but it rewrites what it stores (members
+// reordered, shorter keys first; duplicate keys dropped; spaces added;
+// numbers and string escapes rewritten) and refuses \u0000 in strings, all
+// of which storage.Record's byte-exact Data contract rules out, and it
+// costs every read a conversion back to text (docs/stores.md has the
+// measurements).
 //
 // # Revocation state of sealed sessions
 //
@@ -156,8 +195,8 @@
 // becomes storage.ErrNotFound, a version mismatch storage.ErrConflict. Every
 // other error (the server is down, the pool is closed, the context ended) is
 // returned wrapped, and the Manager treats it as the store being unavailable.
-// So is a row whose live column does not decode (an edit by hand): its
-// session is answered 503, never read as some other state.
+// So is a row whose live column or pending changes do not decode (an edit
+// by hand): its session is answered 503, never read as some other state.
 //
 // # Choosing a store
 //

@@ -39,3 +39,10 @@ func TestRevocationsTwoNodes(t *testing.T) {
 	a, b := twoNodes(t)
 	storetest.RevocationsPropagate(t, a, b, 200)
 }
+
+// TestMergesRaceUpdatesTwoNodes: merges on one node racing read and
+// compare-and-swap writes on the other lose nothing.
+func TestMergesRaceUpdatesTwoNodes(t *testing.T) {
+	a, b := twoNodes(t)
+	storetest.MergesRaceUpdates(t, a, b)
+}

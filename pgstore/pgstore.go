@@ -71,12 +71,12 @@ type Store struct {
 
 	sqlGet, sqlGetByID, sqlInsert, sqlUpdate, sqlRotate string
 	sqlDelete, sqlDeleteByID, sqlList, sqlDeleteSubject string
-	sqlLiveID, sqlLiveSubject, sqlExpire                string
+	sqlLiveID, sqlLiveSubject, sqlExpire, sqlMerge      string
 
 	rev revocations // the revocation state of sealed sessions (revocations.go)
 }
 
-var _ storage.Store = (*Store)(nil)
+var _ storage.Merger = (*Store)(nil)
 
 // New returns a Store on pool after applying the embedded migrations (under a
 // transaction-scoped advisory lock, so that nodes starting together migrate
@@ -205,28 +205,38 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, schemaName, schema string)
 	return translate(tx.Commit(ctx))
 }
 
-// columns are the columns a read selects, in the order scanRecord reads them.
-// The fields only a live record carries are one column, live, in the
-// format of internal/binrec/live.go (migration 2).
+// columns are the columns a write of a whole record sets, and the first
+// ones a read selects. The fields only a live record carries are one
+// column, live, in the format of internal/binrec/live.go (migration 2).
 const columns = `hash, id, subject, kind, state, expires_at, version, successor, grace_until, data, live`
 
+// readColumns are the columns a read selects, in the order scanRecord reads
+// them: columns and the value changes Merge left apart from data
+// (migration 3; see merge.go), each array in its binary form as a bytea,
+// which the driver hands over without decoding (a NULL costs nothing).
+const readColumns = columns + `, array_send(pending_keys), array_send(pending_values)`
+
+// clearPending is the part of a SET that writes data whole: no change is
+// pending any more.
+const clearPending = `pending_keys = NULL, pending_values = NULL`
+
 // tombstoneSet turns a row into a tombstone: it keeps hash, id, subject, kind
-// and expires_at, bumps the version and clears data and live. $1 is the
-// state, $2 the successor, $3 the grace deadline.
+// and expires_at, bumps the version and clears data, live and the pending
+// changes. $1 is the state, $2 the successor, $3 the grace deadline.
 const tombstoneSet = `state = $1, version = version + 1, successor = $2, grace_until = $3,
-	data = NULL, live = NULL, deadline = expires_at`
+	data = NULL, live = NULL, ` + clearPending + `, deadline = expires_at`
 
 func (s *Store) prepareSQL() {
 	t := s.table
-	s.sqlGet = `SELECT ` + columns + ` FROM ` + t + ` WHERE hash = $1`
-	s.sqlGetByID = `SELECT ` + columns + ` FROM ` + t + ` WHERE id = $1 AND state = 0`
+	s.sqlGet = `SELECT ` + readColumns + ` FROM ` + t + ` WHERE hash = $1`
+	s.sqlGetByID = `SELECT ` + readColumns + ` FROM ` + t + ` WHERE id = $1 AND state = 0`
 	s.sqlInsert = `INSERT INTO ` + t + ` (` + columns + `, deadline) VALUES ($1,$2,$3,$4,0,$5,1,NULL,NULL,$6,$7,$8)`
 	// Update: the compare-and-swap is one UPDATE ... WHERE version = $n; the
 	// CTE reads the row's state in the same statement so that a failure is
 	// classified (ErrNotFound or ErrConflict) without a second round trip.
 	s.sqlUpdate = `WITH cur AS (SELECT state FROM ` + t + ` WHERE hash = $1),
 	upd AS (UPDATE ` + t + ` SET kind = $3, expires_at = $4, data = $5, live = $6, version = version + 1,
-		deadline = $7
+		deadline = $7, ` + clearPending + `
 		WHERE hash = $1 AND state = 0 AND version = $2 RETURNING 1)
 	SELECT (SELECT count(*) FROM upd), (SELECT state FROM cur)`
 	// Rotate: tombstone the old row (compare-and-swap) and insert the next
@@ -241,7 +251,7 @@ func (s *Store) prepareSQL() {
 	SELECT (SELECT count(*) FROM tomb), (SELECT count(*) FROM ins), (SELECT state FROM cur)`
 	s.sqlDelete = `UPDATE ` + t + ` SET ` + tombstoneSet + ` WHERE hash = $4 AND state = 0`
 	s.sqlDeleteByID = `UPDATE ` + t + ` SET ` + tombstoneSet + ` WHERE id = $4 AND state = 0`
-	s.sqlList = `SELECT ` + columns + ` FROM ` + t + ` WHERE subject = $1 AND state = 0`
+	s.sqlList = `SELECT ` + readColumns + ` FROM ` + t + ` WHERE subject = $1 AND state = 0`
 	// DeleteSubject locks its rows in hash order first, so that two
 	// revocations of one subject running at once queue instead of deadlocking.
 	s.sqlDeleteSubject = `UPDATE ` + t + ` SET ` + tombstoneSet + ` WHERE state = 0 AND hash IN
@@ -253,6 +263,7 @@ func (s *Store) prepareSQL() {
 	// Concurrent sweepers on several nodes skip each other's rows.
 	s.sqlExpire = `DELETE FROM ` + t + ` WHERE hash IN (SELECT hash FROM ` + t + `
 		WHERE deadline < $1 ORDER BY deadline LIMIT $2 FOR UPDATE SKIP LOCKED)`
+	s.sqlMerge = mergeSQL(t)
 }
 
 // ts encodes a time for a timestamptz parameter: NULL for the zero time.
@@ -271,28 +282,36 @@ func fromTS(t pgtype.Timestamptz) time.Time {
 func str(s string) []byte { return append([]byte{}, s...) }
 
 func scanRecord(row pgx.Row) (*storage.Record, error) {
-	var (
-		r                                   storage.Record
-		hash, id, subject, succ, data, live pgtype.DriverBytes
-		expires, grace                      pgtype.Timestamptz
-		kind, state                         int16
-		version                             int64
-	)
-	if err := row.Scan(&hash, &id, &subject, &kind, &state, &expires, &version, &succ, &grace, &data, &live); err != nil {
+	var r storage.Record
+	// The scan targets escape into Scan: as one struct they cost one
+	// allocation rather than one each.
+	c := new(struct {
+		hash, id, subject, succ, data, live, keys, values pgtype.DriverBytes
+		expires, grace                                    pgtype.Timestamptz
+		kind, state                                       int16
+		version                                           int64
+	})
+	if err := row.Scan(&c.hash, &c.id, &c.subject, &c.kind, &c.state, &c.expires, &c.version, &c.succ, &c.grace,
+		&c.data, &c.live, &c.keys, &c.values); err != nil {
 		return nil, err
 	}
-	if len(hash) != len(r.Hash) || (succ != nil && len(succ) != len(r.Successor)) {
+	if len(c.hash) != len(r.Hash) || (c.succ != nil && len(c.succ) != len(r.Successor)) {
 		return nil, fmt.Errorf("%w (hash or successor of the wrong length)", errCorrupt)
 	}
-	copy(r.Hash[:], hash)
-	r.Kind, r.State = storage.Kind(kind), storage.State(state)
-	r.ExpiresAt = fromTS(expires)
-	r.Version = uint64(version)
-	copy(r.Successor[:], succ)
-	r.GraceUntil = fromTS(grace)
+	copy(r.Hash[:], c.hash)
+	r.Kind, r.State = storage.Kind(c.kind), storage.State(c.state)
+	r.ExpiresAt = fromTS(c.expires)
+	r.Version = uint64(c.version)
+	copy(r.Successor[:], c.succ)
+	r.GraceUntil = fromTS(c.grace)
 	// The driver's bytes are only valid until the next row: SetColumns copies them.
-	if err := binrec.SetColumns(&r, id, subject, data, live); err != nil {
+	if err := binrec.SetColumns(&r, c.id, c.subject, c.data, c.live); err != nil {
 		return nil, fmt.Errorf("%w (%v)", errCorrupt, err)
+	}
+	if c.keys != nil || c.values != nil {
+		if err := foldPending(&r, c.keys, c.values); err != nil {
+			return nil, err
+		}
 	}
 	return &r, nil
 }
@@ -300,8 +319,8 @@ func scanRecord(row pgx.Row) (*storage.Record, error) {
 // getOne runs a query for at most one record: Query and Next rather than
 // QueryRow, whose Scan closes the rows before scanRecord could copy the
 // driver's bytes.
-func (s *Store) getOne(ctx context.Context, sql string, arg []byte) (*storage.Record, error) {
-	rows, err := s.pool.Query(ctx, sql, arg)
+func (s *Store) getOne(ctx context.Context, sql string, args ...any) (*storage.Record, error) {
+	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, translate(err)
 	}

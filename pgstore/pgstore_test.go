@@ -57,32 +57,41 @@ func newStore(t testing.TB) *pgstore.Store {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) storage.Store { return newStore(t) })
+	storetest.RunMerger(t, func(t *testing.T) storage.Merger { return newStore(t) })
 }
 
-// TestCorruptRow: a live row whose live column an edit broke, or removed, is
-// an error for Get, GetByID and List, never a record with fields missing
-// and never ErrNotFound (the Manager answers 503 and logs nobody out).
+// TestCorruptRow: a live row whose live column or pending changes an edit
+// broke, or removed, is an error for Get, GetByID and List, never a record
+// with fields or values missing and never ErrNotFound (the Manager answers
+// 503 and logs nobody out).
 func TestCorruptRow(t *testing.T) {
 	ctx := context.Background()
 	s := newStore(t)
 	pool := newPool(t, testserver.SharedPostgres(t))
-	for _, live := range []any{[]byte{1, 2, 3}, []byte{}, nil} {
+	for _, set := range []string{
+		`live = '\x010203'`,
+		`live = ''`,
+		`live = NULL`,
+		`pending_keys = '{a}', pending_values = NULL`,
+		`pending_keys = NULL, pending_values = '{1}'`,
+		`pending_keys = '{a,b}', pending_values = '{1}'`,
+		`pending_keys = '{NULL}', pending_values = '{1}'`,
+	} {
 		r := storetest.NewRecord("alice")
 		if err := s.Create(ctx, r); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := pool.Exec(ctx, `UPDATE `+s.TableName()+` SET live = $1 WHERE hash = $2`, live, r.Hash[:]); err != nil {
+		if _, err := pool.Exec(ctx, `UPDATE `+s.TableName()+` SET `+set+` WHERE hash = $1`, r.Hash[:]); err != nil {
 			t.Fatal(err)
 		}
 		if got, err := s.Get(ctx, r.Hash); err == nil || errors.Is(err, storage.ErrNotFound) {
-			t.Errorf("live = %v: Get = %v, %v; want a store error", live, got, err)
+			t.Errorf("%s: Get = %v, %v; want a store error", set, got, err)
 		}
 		if _, err := s.GetByID(ctx, r.ID); err == nil || errors.Is(err, storage.ErrNotFound) {
-			t.Errorf("live = %v: GetByID = %v; want a store error", live, err)
+			t.Errorf("%s: GetByID = %v; want a store error", set, err)
 		}
 		if _, err := s.List(ctx, "alice"); err == nil {
-			t.Errorf("live = %v: List succeeded", live)
+			t.Errorf("%s: List succeeded", set)
 		}
 		if err := s.DeleteByID(ctx, r.ID); err != nil {
 			t.Fatal(err)

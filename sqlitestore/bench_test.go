@@ -28,6 +28,10 @@ func benchStores(b *testing.B) []struct {
 func BenchmarkGet(b *testing.B)    { forStores(b, storetest.BenchGet) }
 func BenchmarkUpdate(b *testing.B) { forStores(b, storetest.BenchUpdate) }
 func BenchmarkRotate(b *testing.B) { forStores(b, storetest.BenchRotate) }
+func BenchmarkMerge(b *testing.B) {
+	forStores(b, func(b *testing.B, s storage.Store) { storetest.BenchMerge(b, s.(storage.Merger)) })
+}
+func BenchmarkGetUpdate(b *testing.B) { forStores(b, storetest.BenchGetUpdate) }
 
 func forStores(b *testing.B, bench func(*testing.B, storage.Store)) {
 	for _, st := range benchStores(b) {

@@ -117,3 +117,12 @@ func TestTwoProcesses(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "keycard.db")
 	storetest.TwoNodes(t, open(t, path, nil), open(t, path, nil))
 }
+
+// TestMergesRaceUpdatesTwoProcesses: merges in one process racing read and
+// compare-and-swap writes in another (two Stores on one file) lose nothing.
+func TestMergesRaceUpdatesTwoProcesses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keycard.db")
+	a := open(t, path, &sqlitestore.Options{SynchronousNormal: true})
+	b := open(t, path, &sqlitestore.Options{SynchronousNormal: true})
+	storetest.MergesRaceUpdates(t, a, b)
+}

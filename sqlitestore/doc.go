@@ -24,7 +24,14 @@
 //
 // All writes of a Store go through one connection, so writers queue in Go
 // and SQLITE_BUSY never reaches a caller; every write is one statement or,
-// for Rotate, one BEGIN IMMEDIATE transaction, so each is atomic. Reads use
+// for Rotate and Merge, one BEGIN IMMEDIATE transaction, so each is atomic.
+// Merge (storage.Merger) reads the row, applies the merge in Go with
+// storage.Merge.Apply and writes it back with Update's statement, all in
+// its transaction: a request that writes values without reading its
+// session makes one call into the store, which no other writer of the file
+// can come between. Update's and Merge's statements are prepared once on
+// the write connection, and Merge runs its statements through the driver
+// as the reads do. Reads use
 // read-only connections that Open opens and the Store holds until Close
 // ([Options.ReadConns], default 4), each with its statements prepared once
 // and run through the driver, without database/sql's per-query work (about

@@ -76,14 +76,16 @@ type Store struct {
 	readers  chan *reader // the free readers, on connections of r (read.go); closed by Close
 	nreaders int          // how many readers Open made
 
-	sql       statements
-	rev       *revocations // the revocation state of sealed sessions (revocations.go)
-	sweep     *sweep.Loop  // nil: no background sweep
-	closeOnce sync.Once
-	closeErr  error
+	sql        statements
+	updateStmt *sql.Stmt    // Update's statement, prepared once on the write connection
+	merge      mergeStmts   // Merge's, prepared on the driver's write connection (merge.go)
+	rev        *revocations // the revocation state of sealed sessions (revocations.go)
+	sweep      *sweep.Loop  // nil: no background sweep
+	closeOnce  sync.Once
+	closeErr   error
 }
 
-var _ storage.Store = (*Store)(nil)
+var _ storage.Merger = (*Store)(nil)
 
 // Open opens (creating it with mode 0600 when it does not exist) the SQLite
 // database at path, applies the embedded schema migrations, starts the
@@ -113,7 +115,7 @@ func Open(path string, opts *Options) (*Store, error) {
 		return nil, err
 	}
 	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
-		if err := checkFile(path, n); err != nil {
+		if err := checkFile(path, n, o.BusyTimeout); err != nil {
 			return nil, err
 		}
 	}
@@ -144,6 +146,10 @@ func Open(path string, opts *Options) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
+	if s.updateStmt, err = w.Prepare(s.sql.update); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlitestore: %w", err)
+	}
 	r, err := sql.Open("sqlite", dsn+"&_query_only=1")
 	if err != nil {
 		w.Close()
@@ -171,9 +177,11 @@ func Open(path string, opts *Options) (*Store, error) {
 
 // checkFile runs names.checkForeign on the existing database file at path,
 // on a connection of its own that sets no journal mode and writes nothing,
-// so that a file Open refuses is left exactly as it was.
-func checkFile(path string, n names) error {
-	db, err := sql.Open("sqlite", path+"?_query_only=1")
+// so that a file Open refuses is left exactly as it was. It waits up to
+// busy, as the Store's connections do, for another process that holds the
+// file's lock (one migrating the file as it opens it, say).
+func checkFile(path string, n names, busy time.Duration) error {
+	db, err := sql.Open("sqlite", path+"?_query_only=1&_busy_timeout="+strconv.FormatInt(busy.Milliseconds(), 10))
 	if err != nil {
 		return fmt.Errorf("sqlitestore: %w", err)
 	}
@@ -199,6 +207,10 @@ func (s *Store) Close() error {
 		}
 		if s.r != nil {
 			errs = append(errs, s.r.Close())
+		}
+		errs = append(errs, s.closeMerge())
+		if s.updateStmt != nil {
+			errs = append(errs, s.updateStmt.Close())
 		}
 		errs = append(errs, s.w.Close())
 		s.closeErr = errors.Join(errs...)
@@ -232,6 +244,7 @@ const tombstoneSet = `state = ?, version = version + 1, successor = ?, grace_unt
 // statements are the write statements of a Store, with its table names.
 type statements struct {
 	insert, update, state, tombstone, destroyHash, destroyID, destroySubject, expire string
+	mergeGet                                                                         string // Merge's read, in its write transaction
 }
 
 func newStatements(n names) statements {
@@ -240,7 +253,8 @@ func newStatements(n names) statements {
 			VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?)`),
 		update: n.sql(`UPDATE {{prefix}}sessions SET kind = ?, expires_at = ?, data = ?, live = ?,
 			version = version + 1, deadline = ? WHERE hash = ? AND state = 0 AND version = ?`),
-		state: n.sql(`SELECT state FROM {{prefix}}sessions WHERE hash = ?`),
+		state:    n.sql(`SELECT state FROM {{prefix}}sessions WHERE hash = ?`),
+		mergeGet: n.sql(readSQL[readGet]),
 		// Rotate's compare-and-swap of the old record.
 		tombstone:      n.sql(`UPDATE {{prefix}}sessions SET ` + tombstoneSet + ` WHERE hash = ? AND state = 0 AND version = ? AND subject = ?`),
 		destroyHash:    n.sql(`UPDATE {{prefix}}sessions SET ` + tombstoneSet + ` WHERE hash = ? AND state = 0`),
@@ -311,12 +325,11 @@ func (s *Store) casFailure(ctx context.Context, q interface {
 // Update is one UPDATE ... WHERE hash = ? AND state = 0 AND version = ?; only
 // when it changes no row does a SELECT tell ErrNotFound from ErrConflict.
 func (s *Store) Update(ctx context.Context, r *storage.Record) error {
-	live, err := binrec.EncodeLive(r)
+	args, err := updateArgs(r)
 	if err != nil {
-		return fmt.Errorf("sqlitestore: %w", err)
+		return err
 	}
-	n, err := exec(ctx, s.w, s.sql.update, int64(r.Kind), micros(r.ExpiresAt), nullBytes(r.Data), live,
-		micros(r.KeepUntil()), r.Hash[:], int64(r.Version))
+	n, err := rowsAffected(s.updateStmt.ExecContext(ctx, args[:]...))
 	if err != nil {
 		return err
 	}
@@ -325,6 +338,17 @@ func (s *Store) Update(ctx context.Context, r *storage.Record) error {
 	}
 	r.Version++
 	return nil
+}
+
+// updateArgs returns the arguments of the statement update (Update's
+// compare-and-swap, which Merge runs too) for r.
+func updateArgs(r *storage.Record) ([7]any, error) {
+	live, err := binrec.EncodeLive(r)
+	if err != nil {
+		return [7]any{}, fmt.Errorf("sqlitestore: %w", err)
+	}
+	return [...]any{int64(r.Kind), micros(r.ExpiresAt), nullBytes(r.Data), live, micros(r.KeepUntil()),
+		r.Hash[:], int64(r.Version)}, nil
 }
 
 // Rotate tombstones old (compare-and-swap on its version and subject) and
@@ -405,7 +429,12 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (in
 func exec(ctx context.Context, e interface {
 	ExecContext(context.Context, string, ...any) (sql.Result, error)
 }, q string, args ...any) (int64, error) {
-	res, err := e.ExecContext(ctx, q, args...)
+	return rowsAffected(e.ExecContext(ctx, q, args...))
+}
+
+// rowsAffected returns how many rows the statement that returned res and
+// err changed.
+func rowsAffected(res sql.Result, err error) (int64, error) {
 	if err != nil {
 		return 0, translate(err)
 	}

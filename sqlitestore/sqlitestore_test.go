@@ -28,7 +28,7 @@ func open(t testing.TB, path string, opts *sqlitestore.Options) *sqlitestore.Sto
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) storage.Store {
+	storetest.RunMerger(t, func(t *testing.T) storage.Merger {
 		return open(t, filepath.Join(t.TempDir(), "keycard.db"), &sqlitestore.Options{SynchronousNormal: true})
 	})
 }

@@ -45,6 +45,54 @@ func BenchUpdate(b *testing.B, s storage.Store) {
 	}
 }
 
+// benchMerge returns the merge BenchMerge and BenchGetUpdate apply to r,
+// one value, at a time that each call moves on.
+func benchMerge(r *storage.Record) func() *storage.Merge {
+	m := &storage.Merge{Kind: r.Kind, Now: r.LastSeenAt, IdleTimeout: 30 * time.Minute,
+		Changes: []storage.Change{{Key: "theme", Value: []byte(`"light"`)}}}
+	return func() *storage.Merge {
+		m.Now = m.Now.Add(time.Microsecond)
+		return m
+	}
+}
+
+// BenchMerge measures Merge of one value into a BenchRecord, each at a
+// later time: the write of a request that sets a value without reading its
+// session.
+func BenchMerge(b *testing.B, s storage.Merger) {
+	r := BenchRecord(b, s)
+	next := benchMerge(r)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Merge(ctx, r.Hash, next()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchGetUpdate measures BenchMerge's writes without Merge: a Get of a
+// BenchRecord, the same merge applied in Go (storage.Merge.Apply, which
+// also moves the idle deadline) and an Update.
+func BenchGetUpdate(b *testing.B, s storage.Store) {
+	r := BenchRecord(b, s)
+	next := benchMerge(r)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		cur, err := s.Get(ctx, r.Hash)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !next().Apply(cur) {
+			b.Fatal("the merge does not apply")
+		}
+		if err := s.Update(ctx, cur); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchRotate measures Rotate of a BenchRecord to a new token, again and again.
 func BenchRotate(b *testing.B, s storage.Store) {
 	cur := BenchRecord(b, s)

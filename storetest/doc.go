@@ -25,6 +25,17 @@
 // bytes, newlines, SQL, Lua and Redis pattern characters, hash-tag braces,
 // Unicode) as subjects, IDs, client metadata and data.
 //
+// For a storage.Merger (call RunMerger, which takes one, so that the Merge
+// subtests can never be skipped; Run runs them only when the store happens
+// to implement it): that Merge stores and returns exactly what
+// storage.Merge.Apply makes of the record, with the next version; that it
+// declines, changing nothing, an absent record, a tombstone, another kind
+// and a passed deadline; that a caller who read before a merge conflicts
+// and Update and Rotate after one work; that GetByID, List, expiry and the
+// tombstones follow a merged record; that concurrent merges lose nothing;
+// and hostile keys and values, 1 MiB values and cancelled contexts.
+// MergesRaceUpdates is exported for two stores on one database.
+//
 // For a store that implements storage.Revocations, the revocation state of
 // sealed sessions: deny entries (denied at once, the later until kept, gone
 // after DeleteExpired once their until has passed, never before), generations
@@ -91,13 +102,13 @@
 //
 // NewRecord, NewID, NewHash, Now and Diff are exported for stores' own tests,
 // and so are checks that need more than one store or a store made a
-// particular way: TwoNodes, Outage, DeleteSubjectRacesRotate and
-// DeleteByIDRacesRotate with two stores on one server, and BackgroundSweep,
-// which checks on testing/synctest's fake clock that a store sweeps expired
-// records by itself one interval after it is made, and not before.
-// RevocationsPropagate checks that revocations made through one Store reach
-// a watcher of another and logs how long they took;
-// BenchRevocationPropagation reports that delay as benchmark metrics.
+// particular way: TwoNodes, Outage, DeleteSubjectRacesRotate,
+// DeleteByIDRacesRotate and MergesRaceUpdates with two stores on one
+// server, and BackgroundSweep, which checks on testing/synctest's fake
+// clock that a store sweeps expired records by itself one interval after
+// it is made, and not before. RevocationsPropagate checks that revocations
+// made through one Store reach a watcher of another and logs how long they
+// took; BenchRevocationPropagation reports that delay as benchmark metrics.
 // Outage also checks a Revocations store's calls during the outage, and a
 // RevocationWatcher's RevocationsDown and RevocationsUp around it.
 package storetest

@@ -11,7 +11,7 @@ import (
 	"github.com/keycard-go/keycard/storage"
 )
 
-// refStore is the simplest Store that keeps the contract: one lock, plain
+// refStore is the simplest Merger that keeps the contract: one lock, plain
 // maps and a scan for DeleteExpired. It checks the suite itself: whatever
 // the suite demands of every store, this one must pass.
 type refStore struct {
@@ -145,6 +145,47 @@ func (s *refStore) Update(ctx context.Context, r *storage.Record) error {
 	s.byH[r.Hash] = c
 	r.Version++
 	return nil
+}
+
+// Merge applies m as m.Apply defines, under the lock.
+func (s *refStore) Merge(ctx context.Context, h storage.Hash, m *storage.Merge) (*storage.Record, error) {
+	if err := s.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+	cur, ok := s.byH[h]
+	if !ok {
+		return nil, storage.ErrNotFound
+	}
+	c := cur.Clone()
+	mm := *m
+	switch s.bug {
+	case "merge any kind":
+		mm.Kind = c.Kind
+	case "merge past the idle deadline":
+		if !m.Now.Before(c.IdleExpiresAt) {
+			c.IdleExpiresAt = m.Now.Add(time.Microsecond)
+		}
+	case "merge first change only":
+		mm.Changes = mm.Changes[:min(1, len(mm.Changes))]
+	case "merge not atomic":
+		// Read, then write in a second step, as a store that merges outside
+		// a transaction would: a merge in between is lost.
+		s.mu.Unlock()
+		runtime.Gosched()
+		s.mu.Lock()
+	}
+	if !mm.Apply(c) {
+		return nil, storage.ErrNotFound
+	}
+	if s.bug != "merge keeps version" {
+		c.Version++
+	}
+	s.byH[h] = c
+	if s.bug == "merge returns the old record" {
+		return cur.Clone(), nil
+	}
+	return c.Clone(), nil
 }
 
 func (s *refStore) Rotate(ctx context.Context, old, next *storage.Record, grace time.Time) error {

@@ -17,7 +17,9 @@ import (
 // checks every clause of the storage.Store contract, and of storage.Merger,
 // storage.Revocations and storage.RevocationWatcher for a store that
 // implements them (the subtests of one it does not implement are skipped);
-// each subtest fails when the clause it is named after breaks.
+// each subtest fails when the clause it is named after breaks. A store that
+// means to be a Merger calls RunMerger instead, so that the Merge subtests
+// can never be skipped.
 func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	tests := []struct {
 		name string
@@ -67,6 +69,9 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	for _, tt := range mergeTests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newStore(t)
+			if s == nil {
+				t.Fatal("newStore returned nil")
+			}
 			m, ok := s.(storage.Merger)
 			if !ok {
 				t.Skip("the store does not implement storage.Merger")
@@ -75,6 +80,16 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		})
 	}
 	runRevocations(t, newStore)
+}
+
+// RunMerger is Run for a store that implements storage.Merger: the Merge
+// subtests, which check every clause of the Merger contract (what Merge
+// applies and returns, the records it declines, its versions against
+// Update and Rotate, the indexes and expiry after it, concurrent merges,
+// hostile and large values, cancelled contexts), then always run, and a
+// store that stops being a Merger no longer compiles in its test.
+func RunMerger(t *testing.T, newStore func(t *testing.T) storage.Merger) {
+	Run(t, func(t *testing.T) storage.Store { return newStore(t) })
 }
 
 // ctx returns a context that is cancelled when t ends.

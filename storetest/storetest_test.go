@@ -13,7 +13,7 @@ import (
 const mutantEnv = "KEYCARD_STORETEST_MUTANT"
 
 func TestReferenceStore(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) storage.Store { return newRefStore() })
+	storetest.RunMerger(t, func(t *testing.T) storage.Merger { return newRefStore() })
 }
 
 // TestSuiteCatchesMutants runs the suite against copies of the reference
@@ -34,6 +34,8 @@ func TestSuiteCatchesMutants(t *testing.T) {
 		"by ID from a stale index",
 		"deny keeps earlier until", "deny ends the session", "revoke not atomic", "generation restarts",
 		"revoke unannounced", "kinds share keys", "deny by prefix", "sweep keeps revocations",
+		"merge any kind", "merge past the idle deadline", "merge first change only", "merge keeps version",
+		"merge returns the old record", "merge not atomic",
 	}
 	for _, m := range mutants {
 		t.Run(m, func(t *testing.T) {

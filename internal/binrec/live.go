@@ -28,7 +28,9 @@ import (
 // length beyond the end, a time other than ZeroTime that decodes to the zero
 // time, and any byte after Meta make the column corrupt. So whatever decodes
 // encodes back to the same bytes. pgstore's migration 2 builds the same
-// bytes in SQL from its version 1 columns.
+// bytes in SQL from its version 1 columns, and pgstore's Merge rewrites
+// LastSeenAt and IdleExpiresAt in place in SQL, reading IdleExpiresAt and
+// IdleTimeout at these offsets: a new format must change both.
 const liveFormat = 1
 
 // liveFixed is the length of the live column's fixed-width head, up to
