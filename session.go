@@ -358,7 +358,12 @@ func (s *Session) Login(subject string) error {
 		return err
 	}
 	got, p := s.got, s.p
-	if s.got.rec != nil && s.got.rec.Subject != subject && !s.p.fresh {
+	switch {
+	case s.got.rec == nil:
+		// A login on a request without a session starts one now, so that
+		// Info and ID tell the handler the session it is making.
+		s.got.rec, s.p.fresh = s.m.newRecord(s.clock(), KindBrowser, ""), true
+	case s.got.rec.Subject != subject && !s.p.fresh:
 		s.startOver()
 	}
 	s.p.login, s.p.subject, s.p.renew, s.p.csrf = true, subject, true, nil

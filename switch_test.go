@@ -87,3 +87,26 @@ func (e *env) sessionID(cookie string) string {
 	e.serve(h, req{method: "GET", path: "/", cookie: cookie})
 	return id
 }
+
+// TestLoginTellsTheNewSession: a handler that logs a visitor in learns the
+// ID of the session it is making before the response is written (an API
+// that answers with the session needs it), and it is the ID that lasts.
+func TestLoginTellsTheNewSession(t *testing.T) {
+	forEachMode(t, func(t *testing.T, mode string, e *env) {
+		var during keycard.Info
+		h := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s := keycard.FromContext(r.Context())
+			if err := s.Login("alice"); err != nil {
+				t.Fatal(err)
+			}
+			var ok bool
+			if during, ok = s.Info(); !ok || during.ID == "" || during.Subject != "alice" {
+				t.Fatalf("Info after Login = %+v, %v; want the new session", during, ok)
+			}
+		}))
+		cookie := cookieAfter(e, e.serve(h, req{method: "POST", path: "/"}), "")
+		if got := e.sessionID(cookie); got != during.ID {
+			t.Fatalf("the committed session's ID %q, Info said %q during the login", got, during.ID)
+		}
+	})
+}
