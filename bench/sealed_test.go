@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -142,7 +143,7 @@ func BenchmarkRevocationPropagation(b *testing.B) {
 // logs in on POST, answering the session's ID, and on GET answers 200 for
 // a session and 401 without one.
 func propagationNode(tb testing.TB, st storage.Store, sealer keycard.Sealer) (*keycard.Manager, http.Handler) {
-	m, err := keycard.New(st, &keycard.Options{Sealer: sealer, RenewalTimeout: -1})
+	m, err := keycard.New(st, &keycard.Options{Sealer: sealer, RenewalTimeout: -1, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		tb.Fatal(err)
 	}

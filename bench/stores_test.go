@@ -223,8 +223,9 @@ func BenchmarkStores(b *testing.B) {
 			})
 		}
 	}
-	// Sealed-cookie mode: the read needs no session record, only the
-	// revocation look-ups (deny entry, and not-before for a subject).
+	// Sealed-cookie mode: the read needs no session record, and its
+	// revocation state comes from the node's cache (see sealed_test.go
+	// for the networked stores).
 	b.Run("scenario=read/lib=sealed-memstore", func(b *testing.B) {
 		runScenario(b, sealedHandlers(b), readScenario, nil)
 	})
