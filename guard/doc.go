@@ -1,8 +1,7 @@
 // Package guard detects stolen sessions and slows down token guessing: it
 // binds a session to a keyed fingerprint of its client, limits the invalid
-// session tokens each client network may present, works out the client IP
-// behind trusted reverse proxies only, and decides which sessions a
-// per-subject session limit ends.
+// session tokens each client network may present, and works out the client
+// IP behind trusted reverse proxies only.
 //
 // A short complete program (without Keycard's session layer, which calls
 // these for you):
@@ -116,10 +115,4 @@
 // costs a bounded amount of memory; the price is that a network forgotten
 // under such a flood starts afresh. The limiter is a speed bump, not the
 // defence: session tokens have 256 bits and cannot be guessed.
-//
-// # Concurrent sessions
-//
-// LimitSessions is the pure decision behind an optional per-subject session
-// limit: given the subject's live sessions, it names the oldest ones to end
-// (EvictOldest, the default) or refuses the new login (DenyNew).
 package guard

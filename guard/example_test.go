@@ -65,19 +65,3 @@ func ExampleParseUserAgent() {
 	fmt.Println(f, major)
 	// Output: edge 131
 }
-
-func ExampleLimitSessions() {
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	current := []guard.SessionInfo{
-		{ID: "laptop", CreatedAt: t0.Add(2 * time.Hour)},
-		{ID: "phone", CreatedAt: t0},
-		{ID: "tablet", CreatedAt: t0.Add(time.Hour)},
-	}
-	evict, deny := guard.LimitSessions(current, 3, guard.EvictOldest)
-	fmt.Println(evict, deny)
-	evict, deny = guard.LimitSessions(current, 3, guard.DenyNew)
-	fmt.Println(evict, deny)
-	// Output:
-	// [phone] false
-	// [] true
-}
