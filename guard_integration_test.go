@@ -119,7 +119,7 @@ func TestGuardFingerprintActions(t *testing.T) {
 		}
 	})
 	t.Run("browser change revokes when configured", func(t *testing.T) {
-		e, _ := newGuardEnv(t, guard.Actions{Browser: guard.ActionRevoke})
+		e, _ := newGuardEnv(t, guard.Actions{Browser: keycard.GuardRevoke})
 		cookie := e.loginFrom("203.0.113.7:5000", chrome, "en")
 		if res := e.from("203.0.113.7:5000", chrome, "en", cookie); res.StatusCode != 200 {
 			t.Fatalf("same client: %d", res.StatusCode)
@@ -145,7 +145,7 @@ func TestGuardFingerprintActions(t *testing.T) {
 		}
 	})
 	t.Run("reauth persists until login", func(t *testing.T) {
-		e, _ := newGuardEnv(t, guard.Actions{Language: guard.ActionRequireReauth})
+		e, _ := newGuardEnv(t, guard.Actions{Language: keycard.GuardReauth})
 		needs := func(cookie, lang string) bool {
 			var got bool
 			h := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -323,7 +323,7 @@ func mustCookie(e *env, res *http.Response) string {
 // being merged into it.
 func TestMergeKeepsTheGuard(t *testing.T) {
 	c := newClock()
-	g, err := guard.New([]byte("0123456789abcdef0123456789abcdef"), &guard.Options{Now: c.Now, Logger: discard, Actions: guard.Actions{Browser: guard.ActionRevoke}})
+	g, err := guard.New([]byte("0123456789abcdef0123456789abcdef"), &guard.Options{Now: c.Now, Logger: discard, Actions: guard.Actions{Browser: keycard.GuardRevoke}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,8 @@ package guard
 
 import (
 	"testing"
+
+	"github.com/keycard-go/keycard"
 )
 
 // BenchmarkFingerprintCheck: the per-request fingerprint comparison of a
@@ -12,7 +14,7 @@ func BenchmarkFingerprintCheck(b *testing.B) {
 	stored := g.Fingerprint(r)
 	b.ReportAllocs()
 	for b.Loop() {
-		if v := g.Check(stored, r); v.Action != ActionNone {
+		if v := g.Check(stored, r); v.Action != keycard.GuardNone {
 			b.Fatal("changed")
 		}
 	}
@@ -27,7 +29,7 @@ func BenchmarkFingerprintCheckHints(b *testing.B) {
 	stored := g.Fingerprint(r)
 	b.ReportAllocs()
 	for b.Loop() {
-		if v := g.Check(stored, r); v.Action != ActionNone {
+		if v := g.Check(stored, r); v.Action != keycard.GuardNone {
 			b.Fatal("changed")
 		}
 	}
@@ -40,7 +42,7 @@ func BenchmarkFingerprintCheckG1(b *testing.B) {
 	stored := g1Fingerprint(b, "firefox linux")
 	b.ReportAllocs()
 	for b.Loop() {
-		if v := g.Check(stored, r); v.Action != ActionNone {
+		if v := g.Check(stored, r); v.Action != keycard.GuardNone {
 			b.Fatal("changed")
 		}
 	}

@@ -28,11 +28,11 @@
 //			return
 //		}
 //		switch v := g.Check(sess.Fingerprint, r); v.Action {
-//		case guard.ActionRevoke:
+//		case keycard.GuardRevoke:
 //			revoke(sess) // and report the anomaly
-//		case guard.ActionRequireReauth:
+//		case keycard.GuardReauth:
 //			sess.NeedsLogin = true
-//		case guard.ActionLog:
+//		case keycard.GuardLog:
 //			slog.Warn("client changed", "session", sess.ID, "signals", v.Changed)
 //		}
 //	})
@@ -50,7 +50,8 @@
 // re-authentication. Nothing ends a session by default: the browser is read
 // from headers the client writes, and a misreading must not log a user out.
 // Every signal's action can be raised or lowered (Actions), up to
-// ActionRevoke.
+// keycard.GuardRevoke: the actions are the session Manager's own
+// (keycard.GuardAction), so a verdict means the same here and there.
 //
 // Nothing raw is kept: a fingerprint holds a 48-bit HMAC-SHA256 of each
 // signal under a key derived from the configured one, so a leaked session

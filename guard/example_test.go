@@ -34,7 +34,7 @@ func Example() {
 	fmt.Println("changed:", v.Changed, "action:", v.Action)
 	// Output:
 	// client: 198.51.100.7
-	// changed: [browser network] action: require_reauth
+	// changed: [browser network] action: reauth
 }
 
 func ExampleGuard_Limit() {

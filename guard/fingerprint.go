@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+
+	"github.com/keycard-go/keycard"
 )
 
 // Signal is one property of the client that a fingerprint records.
@@ -54,61 +56,33 @@ func (s Signal) String() string {
 	return "invalid"
 }
 
-// Action is what a fingerprint change calls for. Actions are ordered: a
-// verdict takes the strongest action of its changed signals.
-type Action uint8
-
-const (
-	// ActionNone: nothing changed. In Actions it means "the default".
-	ActionNone Action = iota
-	// ActionLog: report an anomaly and carry on (detection first).
-	ActionLog
-	// ActionRequireReauth: keep the session but require the user to
-	// authenticate again before anything sensitive.
-	ActionRequireReauth
-	// ActionRevoke: end the session.
-	ActionRevoke
-)
-
-// String returns "none", "log", "require_reauth" or "revoke".
-func (a Action) String() string {
-	switch a {
-	case ActionNone:
-		return "none"
-	case ActionLog:
-		return "log"
-	case ActionRequireReauth:
-		return "require_reauth"
-	case ActionRevoke:
-		return "revoke"
-	}
-	return "invalid"
-}
-
-// Actions chooses the action for a change of each signal. A zero field takes
-// its default, which follows OWASP's advice to detect first and block only
-// on strong evidence: a new network (mobile users roam, IPv6 privacy
-// addresses rotate), a new Accept-Language or a new browser version (browsers
-// update themselves) are logged; a different browser class for the same
-// session token requires re-authentication. It does not revoke by default
-// because the class is read from headers the client writes, and a misreading
-// (a browser mode or an app Keycard does not know) must not log a user out;
-// ActionRevoke is there for applications that prefer that risk.
+// Actions chooses the action for a change of each signal, as the session
+// Manager's keycard.GuardAction; a verdict takes the strongest action of its
+// changed signals (they are ordered GuardLog < GuardReauth < GuardRevoke). A
+// zero field (keycard.GuardNone) takes its default, which follows OWASP's
+// advice to detect first and block only on strong evidence: a new network
+// (mobile users roam, IPv6 privacy addresses rotate), a new Accept-Language
+// or a new browser version (browsers update themselves) are logged; a
+// different browser class for the same session token requires
+// re-authentication. It does not revoke by default because the class is
+// read from headers the client writes, and a misreading (a browser mode or
+// an app Keycard does not know) must not log a user out; GuardRevoke is
+// there for applications that prefer that risk.
 type Actions struct {
-	Browser  Action // default ActionRequireReauth
-	Version  Action // default ActionLog
-	Language Action // default ActionLog
-	Network  Action // default ActionLog
+	Browser  keycard.GuardAction // default keycard.GuardReauth
+	Version  keycard.GuardAction // default keycard.GuardLog
+	Language keycard.GuardAction // default keycard.GuardLog
+	Network  keycard.GuardAction // default keycard.GuardLog
 }
 
-func (a Actions) resolve() ([numSignals]Action, error) {
-	out := [numSignals]Action{a.Browser, a.Version, a.Language, a.Network}
-	defaults := [numSignals]Action{ActionRequireReauth, ActionLog, ActionLog, ActionLog}
+func (a Actions) resolve() ([numSignals]keycard.GuardAction, error) {
+	out := [numSignals]keycard.GuardAction{a.Browser, a.Version, a.Language, a.Network}
+	defaults := [numSignals]keycard.GuardAction{keycard.GuardReauth, keycard.GuardLog, keycard.GuardLog, keycard.GuardLog}
 	for i := range out {
-		if out[i] > ActionRevoke {
+		if out[i] > keycard.GuardRevoke {
 			return out, fmt.Errorf("guard: invalid action %d for signal %s", out[i], Signal(i+1))
 		}
-		if out[i] == ActionNone {
+		if out[i] == keycard.GuardNone {
 			out[i] = defaults[i]
 		}
 	}
@@ -121,8 +95,8 @@ type Verdict struct {
 	// client looks the same.
 	Changed []Signal
 	// Action is the strongest configured action of the changed signals, or
-	// ActionNone.
-	Action Action
+	// keycard.GuardNone.
+	Action keycard.GuardAction
 }
 
 // Has reports whether s is among the changed signals.

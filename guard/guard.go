@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/keycard-go/keycard"
 )
 
 // MinKeyLen is the shortest fingerprint key New accepts.
@@ -60,7 +62,7 @@ type Options struct {
 type Guard struct {
 	proxies []netip.Prefix
 	header  ProxyHeader
-	actions [numSignals]Action
+	actions [numSignals]keycard.GuardAction
 	macKey  []byte
 	macs    sync.Pool // *macState
 

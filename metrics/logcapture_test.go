@@ -188,7 +188,7 @@ func newSite(t *testing.T) *site {
 	logger := slog.New(slog.NewJSONHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	key := []byte("log-capture-test-fingerprint-key-0123456789")
 	s.secrets.add("guard key", string(key))
-	g, err := guard.New(key, &guard.Options{Now: s.clock.Now, Logger: logger, Actions: guard.Actions{Browser: guard.ActionRevoke}})
+	g, err := guard.New(key, &guard.Options{Now: s.clock.Now, Logger: logger, Actions: guard.Actions{Browser: keycard.GuardRevoke}})
 	if err != nil {
 		t.Fatal(err)
 	}
