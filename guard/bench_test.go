@@ -35,6 +35,22 @@ func BenchmarkFingerprintCheckHints(b *testing.B) {
 	}
 }
 
+// BenchmarkFingerprintCheckParallel: BenchmarkFingerprintCheck from many
+// goroutines, which share the caches of keyed hashes.
+func BenchmarkFingerprintCheckParallel(b *testing.B) {
+	g := newGuard(b, &Options{TrustedProxies: []string{"10.0.0.0/8"}})
+	r := req("10.0.0.1:1234", append(base(), "X-Forwarded-For", "198.51.100.7, 10.0.0.9")...)
+	stored := g.Fingerprint(r)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if v := g.Check(stored, r); v.Changed != nil {
+				b.Error("changed")
+			}
+		}
+	})
+}
+
 // BenchmarkFingerprintCheckG1: a fingerprint stored by the g1 format.
 func BenchmarkFingerprintCheckG1(b *testing.B) {
 	g := newGuard(b, nil)

@@ -6,11 +6,13 @@ import (
 	"encoding/base64"
 	"fmt"
 	"hash"
+	"hash/maphash"
 	"net/http"
 	"strings"
 	"sync"
 
 	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/internal/lru"
 )
 
 // Signal is one property of the client that a fingerprint records.
@@ -252,35 +254,47 @@ func (g *Guard) sums(r *http.Request, out *[numSignals * fpCharLen]byte, g1 bool
 	put(SignalNetwork, g.netSums.sum(st, SignalNetwork, nv[:]))
 }
 
-// sumCacheMax bounds each cache of keyed hashes. A full cache is emptied
-// rather than evicted entry by entry: a flood of new values costs HMACs, never
-// memory, and common values are back after one request each.
+// sumCacheMax bounds each cache of keyed hashes: past it, the least
+// recently seen value is forgotten, so a flood of new values costs HMACs,
+// never memory, and the values in use stay.
 const sumCacheMax = 4096
 
-// sumCache maps signal values to their encoded keyed hashes. It is safe for
-// concurrent use; the zero value is ready.
+// sumCache remembers the encoded keyed hashes of recently seen values of one
+// signal, so that a request from a known client costs no HMAC. Entries are
+// found by a seeded hash of the value and keep the value, which a hit must
+// match: a collision is a miss, never another value's sum. It is safe for
+// concurrent use.
 type sumCache struct {
-	mu sync.RWMutex
-	m  map[string]encodedSum
+	seed maphash.Seed
+	mu   sync.Mutex
+	sums *lru.Cache[uint64, cachedSum]
+}
+
+type cachedSum struct {
+	value string
+	sum   encodedSum
+}
+
+func newSumCache() *sumCache {
+	return &sumCache{seed: maphash.MakeSeed(), sums: lru.New[uint64, cachedSum](sumCacheMax)}
 }
 
 // sum returns the keyed hash of v for signal s, from the cache or computed
-// with st and remembered.
+// with st and remembered. A hit does not allocate.
 func (c *sumCache) sum(st *macState, s Signal, v []byte) encodedSum {
-	c.mu.RLock()
-	e, ok := c.m[string(v)]
-	c.mu.RUnlock()
-	if ok {
-		return e
-	}
-	e = st.hash(s, v)
+	h := maphash.Bytes(c.seed, v)
 	c.mu.Lock()
-	if c.m == nil || len(c.m) >= sumCacheMax {
-		c.m = make(map[string]encodedSum, 64)
+	if e := c.sums.Get(h); e != nil && e.value == string(v) {
+		sum := e.sum
+		c.mu.Unlock()
+		return sum
 	}
-	c.m[string(v)] = e
 	c.mu.Unlock()
-	return e
+	sum := st.hash(s, v)
+	c.mu.Lock()
+	c.sums.Add(h, cachedSum{value: string(v), sum: sum})
+	c.mu.Unlock()
+	return sum
 }
 
 // appendLanguage appends Accept-Language lowercased and without white space,

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/netip"
 	"strings"
 	"sync"
@@ -72,7 +73,7 @@ type Guard struct {
 	// langSums and netSums remember the keyed hashes of recently seen
 	// languages and networks, so that a request from a known client costs no
 	// HMAC. They hold raw values in memory only and are bounded (sumCacheMax).
-	langSums, netSums sumCache
+	langSums, netSums *sumCache
 	lim               *limiter
 	now               func() time.Time
 	log               *slog.Logger
@@ -116,10 +117,14 @@ func New(key []byte, opts *Options) (*Guard, error) {
 	m.Write([]byte("keycard guard fingerprint v1"))
 	g.macKey = m.Sum(nil)
 	g.precompute()
+	g.langSums, g.netSums = newSumCache(), newSumCache()
 
 	perMin, burst, max := opts.InvalidPerMinute, opts.InvalidBurst, opts.MaxNetworks
 	if perMin < 0 || burst < 0 || max < 0 {
 		return nil, errors.New("guard: InvalidPerMinute, InvalidBurst and MaxNetworks must not be negative")
+	}
+	if max > math.MaxInt32 {
+		return nil, errors.New("guard: MaxNetworks is too large")
 	}
 	if perMin == 0 {
 		perMin = 20
