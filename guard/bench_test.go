@@ -113,7 +113,7 @@ func BenchmarkClientIP(b *testing.B) {
 func BenchmarkParseUserAgent(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		ParseUserAgent(uaChrome131)
+		parseUserAgent(uaChrome131, false)
 	}
 }
 

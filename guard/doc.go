@@ -81,9 +81,9 @@
 //
 // The browser is read from the Sec-CH-UA client hint where the browser sends
 // one (Chromium-based browsers do, over HTTPS), and from the User-Agent
-// otherwise. ParseUserAgent knows Chrome, Chromium, Edge, Firefox, Safari,
-// Opera, Samsung Internet, in-app web views, crawlers, curl and Go's client;
-// Brave is known from its hints only; the rest are "other".
+// otherwise. The User-Agents of Chrome, Chromium, Edge, Firefox, Safari,
+// Opera, Samsung Internet, in-app web views, crawlers, curl and Go's client
+// are told apart; Brave is known from its hints only; the rest are "other".
 //
 // The class is the rendering engine (Blink, Gecko, WebKit, or an older one)
 // or the kind of program that is not a browser (curl, Go's client, a

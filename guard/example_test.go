@@ -59,9 +59,3 @@ func ExampleGuard_Limit() {
 	// 401 Retry-After=""
 	// 429 Retry-After="30"
 }
-
-func ExampleParseUserAgent() {
-	f, major := guard.ParseUserAgent("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.2903.70")
-	fmt.Println(f, major)
-	// Output: edge 131
-}

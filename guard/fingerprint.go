@@ -194,7 +194,7 @@ func (st *macState) hash(s Signal, v []byte) (e encodedSum) {
 	return e
 }
 
-func versionValue(fam Family, major int) [5]byte {
+func versionValue(fam family, major int) [5]byte {
 	return [5]byte{byte(fam), byte(major >> 24), byte(major >> 16), byte(major >> 8), byte(major)}
 }
 
@@ -210,7 +210,7 @@ func (g *Guard) precompute() {
 	}
 	for f := range numFamilies {
 		for m := range precomputedMajors {
-			v := versionValue(Family(f), m)
+			v := versionValue(family(f), m)
 			g.versionSums[f][m] = st.hash(SignalVersion, v[:])
 		}
 	}

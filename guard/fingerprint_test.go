@@ -171,7 +171,7 @@ func TestStrings(t *testing.T) {
 	for _, c := range []struct{ got, want string }{
 		{SignalBrowser.String(), "browser"}, {SignalVersion.String(), "browser_version"},
 		{SignalLanguage.String(), "accept_language"}, {SignalNetwork.String(), "network"},
-		{Signal(0).String(), "invalid"}, {FamilyGo.String(), "go-http-client"}, {Family(99).String(), "other"},
+		{Signal(0).String(), "invalid"}, {familyGo.String(), "go-http-client"}, {family(99).String(), "other"},
 	} {
 		if c.got != c.want {
 			t.Errorf("got %q, want %q", c.got, c.want)
