@@ -16,7 +16,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"golang.org/x/crypto/chacha20poly1305"
 )
@@ -287,9 +286,11 @@ func (s *Sealer) Seal(name, purpose string, data []byte, expires time.Time) (str
 	}
 	k := &s.ring.Load().keys[0]
 
-	// Scratch space from a pool for the raw value and the additional data;
-	// the only allocation is the output. See "Performance" in doc.go.
-	bp := getBuf(rawLen + adLen(name, purpose))
+	// Scratch space from a pool for the raw value, the additional data and
+	// the text; the only allocation is the output. See "Performance" in
+	// doc.go.
+	adL := adLen(name, purpose)
+	bp := getBuf(rawLen + adL + encLen)
 	buf := (*bp)[:rawLen]
 	buf[0] = Version1
 	copy(buf[1:], k.id[:])
@@ -304,14 +305,13 @@ func (s *Sealer) Seal(name, purpose string, data []byte, expires time.Time) (str
 	// ciphertext, tag, additional data).
 	k.aead.Seal(pt[:0], buf[1+keyIDLen:headerLen], pt, ad)
 
-	// The text is encoded straight into a buffer allocated for it and
-	// returned as a string without a second copy. unsafe.String is sound
-	// here because out is fresh, never escapes as a []byte, and is never
-	// written again after Encode returns.
-	out := make([]byte, encLen)
-	enc.Encode(out, buf)
+	// The text is encoded into the scratch and copied once into the string
+	// returned: without package unsafe a string cannot be written in place.
+	text := (*bp)[rawLen+adL:]
+	enc.Encode(text, buf)
+	out := string(text)
 	putBuf(bp, false)
-	return unsafe.String(&out[0], len(out)), nil
+	return out, nil
 }
 
 // bufPool holds scratch buffers for Seal and Open. A buffer that may hold
@@ -384,15 +384,16 @@ func (s *Sealer) open(name, purpose, value string) ([]byte, int64, error) {
 	if rawLen < overhead {
 		return nil, 0, ErrInvalid
 	}
-	// Decode into pooled scratch (no allocation), open in place, and copy
-	// out only the data: the one allocation is the returned slice. The
-	// scratch is cleared before it goes back, since it held plaintext.
-	bp := getBuf(rawLen + adLen(name, purpose))
+	// Copy the text into pooled scratch (encoding/base64 decodes only from
+	// a []byte), decode it there, open in place, and copy out only the
+	// data: the one allocation is the returned slice. The scratch is
+	// cleared before it goes back, since it held plaintext.
+	adL := adLen(name, purpose)
+	bp := getBuf(rawLen + adL + len(value))
 	defer putBuf(bp, true)
 	buf := (*bp)[:rawLen]
-	// Decode reads its source and never writes it, so a read-only byte view
-	// of the string is sound and spares a copy of the text.
-	text := unsafe.Slice(unsafe.StringData(value), len(value))
+	text := (*bp)[rawLen+adL:]
+	copy(text, value)
 	if n, err := strictEnc.Decode(buf, text); err != nil || n != rawLen {
 		return nil, 0, ErrInvalid
 	}
