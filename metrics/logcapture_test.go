@@ -20,6 +20,7 @@ import (
 	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/csrf"
 	"github.com/keycard-go/keycard/guard"
+	"github.com/keycard-go/keycard/internal/testclock"
 	"github.com/keycard-go/keycard/memstore"
 	"github.com/keycard-go/keycard/metrics"
 	"github.com/keycard-go/keycard/storage"
@@ -37,24 +38,6 @@ const (
 	scanner  = "192.0.2.66:4444"   // presents forged tokens until limited
 	stranger = "100.64.7.1:6000"   // presents a few forged tokens
 )
-
-// clock is the injected clock of the Manager, the store and the guard.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // lockedBuffer is the log sink; handlers may write from several goroutines.
 type lockedBuffer struct {
@@ -165,7 +148,7 @@ func (e *events) list() []keycard.Event {
 // observability hook wired in, on an injected clock.
 type site struct {
 	t        *testing.T
-	clock    *clock
+	clock    *testclock.Clock // of the Manager, the store and the guard
 	logs     *lockedBuffer
 	events   *events
 	secrets  *secrets
@@ -179,7 +162,7 @@ func newSite(t *testing.T) *site {
 	t.Helper()
 	s := &site{
 		t:        t,
-		clock:    &clock{now: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)},
+		clock:    testclock.New(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)),
 		logs:     &lockedBuffer{},
 		events:   &events{},
 		secrets:  &secrets{},

@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/crypto/chacha20poly1305"
 
+	"github.com/keycard-go/keycard/internal/testclock"
 	"github.com/keycard-go/keycard/internal/wycheproof"
 )
 
@@ -32,12 +33,7 @@ var (
 	t0      = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 )
 
-// clock is an injected clock that tests move by hand.
-type clock struct{ t time.Time }
-
-func (c *clock) Now() time.Time { return c.t }
-
-func newSealer(t testing.TB, c *clock, secrets ...[]byte) *Sealer {
+func newSealer(t testing.TB, c *testclock.Clock, secrets ...[]byte) *Sealer {
 	t.Helper()
 	r, err := NewKeyRing(secrets...)
 	if err != nil {
@@ -51,7 +47,7 @@ func newSealer(t testing.TB, c *clock, secrets ...[]byte) *Sealer {
 }
 
 func TestRoundTrip(t *testing.T) {
-	c := &clock{t0}
+	c := testclock.New(t0)
 	s := newSealer(t, c, secretA)
 	tests := []struct {
 		name, cookie, purpose string
@@ -89,7 +85,7 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestSealIsRandomized(t *testing.T) {
-	s := newSealer(t, &clock{t0}, secretA)
+	s := newSealer(t, testclock.New(t0), secretA)
 	seen := map[string]bool{}
 	for range 100 {
 		v, err := s.Seal("c", "p", []byte("same"), t0.Add(time.Hour))
@@ -119,7 +115,7 @@ func assertInvalid(t *testing.T, what string, err error) {
 }
 
 func TestOpenRejects(t *testing.T) {
-	c := &clock{t0}
+	c := testclock.New(t0)
 	s := newSealer(t, c, secretA, secretB)
 	good, err := s.Seal("a", "session", []byte("payload"), t0.Add(time.Minute))
 	if err != nil {
@@ -168,11 +164,11 @@ func TestOpenRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c.t = t0
+			c.Set(t0)
 			if !tt.now.IsZero() {
-				c.t = tt.now
+				c.Set(tt.now)
 			}
-			defer func() { c.t = t0 }()
+			defer func() { c.Set(t0) }()
 			sl := s
 			if tt.sealer != nil {
 				sl = tt.sealer
@@ -194,7 +190,7 @@ func TestOpenRejects(t *testing.T) {
 }
 
 func TestBitFlipsAnywhere(t *testing.T) {
-	s := newSealer(t, &clock{t0}, secretA)
+	s := newSealer(t, testclock.New(t0), secretA)
 	good, err := s.Seal("a", "session", []byte("payload with some length"), t0.Add(time.Minute))
 	if err != nil {
 		t.Fatal(err)
@@ -218,7 +214,7 @@ func TestBitFlipsAnywhere(t *testing.T) {
 }
 
 func TestTruncationAtEveryLength(t *testing.T) {
-	s := newSealer(t, &clock{t0}, secretA)
+	s := newSealer(t, testclock.New(t0), secretA)
 	good, err := s.Seal("a", "session", []byte("payload"), t0.Add(time.Minute))
 	if err != nil {
 		t.Fatal(err)
@@ -237,7 +233,7 @@ func TestTruncationAtEveryLength(t *testing.T) {
 }
 
 func TestRotation(t *testing.T) {
-	c := &clock{t0}
+	c := testclock.New(t0)
 	s := newSealer(t, c, secretA)
 	old, err := s.Seal("a", "p", []byte("before"), t0.Add(time.Hour))
 	if err != nil {
@@ -280,21 +276,21 @@ func TestRotation(t *testing.T) {
 }
 
 func TestExpiry(t *testing.T) {
-	c := &clock{t0}
+	c := testclock.New(t0)
 	s := newSealer(t, c, secretA)
 	v, err := s.Seal("a", "p", []byte("x"), t0.Add(10*time.Second+900*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.t = t0.Add(9*time.Second + 999*time.Millisecond)
+	c.Set(t0.Add(9*time.Second + 999*time.Millisecond))
 	if _, err := s.Open("a", "p", v); err != nil {
 		t.Fatalf("Open before expiry = %v", err)
 	}
-	c.t = t0.Add(10 * time.Second) // sub-second expiry rounds down, never up
+	c.Set(t0.Add(10 * time.Second)) // sub-second expiry rounds down, never up
 	_, err = s.Open("a", "p", v)
 	assertInvalid(t, "Open at expiry", err)
 
-	c.t = t0
+	c.Set(t0)
 	for _, exp := range []time.Time{{}, t0, t0.Add(-time.Hour), t0.Add(500 * time.Millisecond)} {
 		if _, err := s.Seal("a", "p", nil, exp); err == nil {
 			t.Errorf("Seal(expires=%v) succeeded, want an error", exp)
@@ -303,7 +299,7 @@ func TestExpiry(t *testing.T) {
 }
 
 func TestSizeCap(t *testing.T) {
-	s := newSealer(t, &clock{t0}, secretA)
+	s := newSealer(t, testclock.New(t0), secretA)
 	name := "__Host-keycard"
 	// Largest data whose cookie fits.
 	fit := 0
@@ -443,7 +439,7 @@ func TestKnownAnswerV1(t *testing.T) {
 				}
 				secrets = append(secrets, s)
 			}
-			c := &clock{time.Unix(v.Now, 0)}
+			c := testclock.New(time.Unix(v.Now, 0))
 			s := newSealer(t, c, secrets...)
 			data, _ := hex.DecodeString(v.Data)
 			nonce, _ := hex.DecodeString(v.Nonce)
@@ -536,7 +532,7 @@ func generateVectors(t *testing.T) []vector {
 			b, _ := hex.DecodeString(s)
 			secrets = append(secrets, b)
 		}
-		s := newSealer(t, &clock{time.Unix(v.Now, 0)}, secrets...)
+		s := newSealer(t, testclock.New(time.Unix(v.Now, 0)), secrets...)
 		nonce, _ := hex.DecodeString(v.Nonce)
 		s.nonce = func(b []byte) { copy(b, nonce) }
 		data, _ := hex.DecodeString(v.Data)
@@ -648,7 +644,7 @@ func TestImports(t *testing.T) {
 }
 
 func TestConcurrentUse(t *testing.T) {
-	c := &clock{t0}
+	c := testclock.New(t0)
 	s := newSealer(t, c, secretA)
 	ringAB, _ := NewKeyRing(secretB, secretA)
 	ringA, _ := NewKeyRing(secretA, secretB)
@@ -704,7 +700,7 @@ func TestConcurrentUse(t *testing.T) {
 // deviations out; a false alarm is far rarer than one in a billion runs.)
 func TestNoncesUniqueAndUniform(t *testing.T) {
 	const workers, per = 8, 12500
-	s := newSealer(t, &clock{t0}, secretA)
+	s := newSealer(t, testclock.New(t0), secretA)
 	results := make(chan [][nonceLen]byte, workers)
 	for range workers {
 		go func() {
