@@ -12,6 +12,7 @@ import (
 
 	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/guard"
+	"github.com/keycard-go/keycard/internal/testhook"
 	"github.com/keycard-go/keycard/storage"
 	"github.com/keycard-go/keycard/storetest"
 )
@@ -35,10 +36,11 @@ func (c *countingStore) Get(ctx context.Context, h storage.Hash) (*storage.Recor
 func newGuardEnv(t *testing.T, actions guard.Actions) (*env, *countingStore) {
 	t.Helper()
 	c := newClock()
-	g, err := guard.New([]byte("0123456789abcdef0123456789abcdef"), &guard.Options{Now: c.Now, Actions: actions, Logger: discard})
+	g, err := guard.New([]byte("0123456789abcdef0123456789abcdef"), &guard.Options{Actions: actions, Logger: discard})
 	if err != nil {
 		t.Fatal(err)
 	}
+	testhook.SetNow(g, c.Now)
 	st := &countingStore{Store: newMemstore(t, c)}
 	return newEnvStore(t, st, c, &keycard.Options{Guard: g.Keycard()}), st
 }
@@ -216,10 +218,11 @@ func TestGuardNeverLocksOutValidSessions(t *testing.T) {
 func TestGuardLimitHoldsUnderConcurrency(t *testing.T) {
 	const n, burst = 500, 10 // burst: guard's default InvalidBurst
 	c := newClock()
-	g, err := guard.New([]byte("0123456789abcdef0123456789abcdef"), &guard.Options{Now: c.Now, Logger: discard})
+	g, err := guard.New([]byte("0123456789abcdef0123456789abcdef"), &guard.Options{Logger: discard})
 	if err != nil {
 		t.Fatal(err)
 	}
+	testhook.SetNow(g, c.Now)
 	// Every lookup waits until all n are in flight, as on a store with a
 	// network round trip: the widest window between a check and a count.
 	st := &barrierStore{Store: newMemstore(t, c), n: n, gate: make(chan struct{})}

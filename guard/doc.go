@@ -116,4 +116,10 @@
 // costs a bounded amount of memory; the price is that a network forgotten
 // under such a flood starts afresh. The limiter is a speed bump, not the
 // defence: session tokens have 256 bits and cannot be guessed.
+//
+// # Testing
+//
+// A Guard reads time.Now; there is no clock option. A test of the limiter's
+// refill runs under testing/synctest, whose bubble moves time.Now for the
+// Guard, the session Manager and the rest of the program alike.
 package guard

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"time"
 
 	"github.com/keycard-go/keycard/guard"
 )
@@ -38,10 +37,7 @@ func Example() {
 }
 
 func ExampleGuard_Limit() {
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	g, _ := guard.New(bytes.Repeat([]byte{42}, 32), &guard.Options{
-		InvalidPerMinute: 2, InvalidBurst: 2, Now: func() time.Time { return now },
-	})
+	g, _ := guard.New(bytes.Repeat([]byte{42}, 32), &guard.Options{InvalidPerMinute: 2, InvalidBurst: 2})
 	sessions := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g.Invalid(r) // the store found no such token
 		http.Error(w, "no session", http.StatusUnauthorized)

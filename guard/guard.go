@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/internal/testhook"
 )
 
 // MinKeyLen is the shortest fingerprint key New accepts.
@@ -49,9 +50,6 @@ type Options struct {
 	// its memory (about 150 bytes each). Default 10000.
 	MaxNetworks int
 
-	// Now is the clock. Default time.Now.
-	Now func() time.Time
-
 	// Logger receives a line for every rate-limited request. Default
 	// slog.Default().
 	Logger *slog.Logger
@@ -75,8 +73,14 @@ type Guard struct {
 	// HMAC. They hold raw values in memory only and are bounded (sumCacheMax).
 	langSums, netSums *sumCache
 	lim               *limiter
-	now               func() time.Time
-	log               *slog.Logger
+	// now is time.Now; Keycard's tests set it (directly, or through
+	// internal/testhook from other packages).
+	now func() time.Time
+	log *slog.Logger
+}
+
+func init() {
+	testhook.Register(func(g *Guard, now func() time.Time) { g.now = now })
 }
 
 // New returns a Guard whose fingerprints are keyed with key (at least
@@ -90,12 +94,9 @@ func New(key []byte, opts *Options) (*Guard, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
-	g := &Guard{header: opts.ProxyHeader, now: opts.Now, log: opts.Logger}
+	g := &Guard{header: opts.ProxyHeader, now: time.Now, log: opts.Logger}
 	if g.header > Forwarded {
 		return nil, errors.New("guard: unknown ProxyHeader")
-	}
-	if g.now == nil {
-		g.now = time.Now
 	}
 	if g.log == nil {
 		g.log = slog.Default()

@@ -21,6 +21,14 @@ func newGuard(t testing.TB, opts *Options) *Guard {
 	return g
 }
 
+// newGuardAt is newGuard on the clock c.
+func newGuardAt(t testing.TB, c *testclock.Clock, opts *Options) *Guard {
+	t.Helper()
+	g := newGuard(t, opts)
+	g.now = c.Now
+	return g
+}
+
 // newClock returns the injected clock of the tests, which they move by hand.
 func newClock() *testclock.Clock { return testclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)) }
 

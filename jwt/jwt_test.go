@@ -52,19 +52,20 @@ type fixture struct {
 func newFixture(t testing.TB, key *SigningKey, vopts *VerifierOptions) *fixture {
 	t.Helper()
 	c := testclock.New(testNow)
-	iss, err := NewIssuer(testIss, key, &IssuerOptions{Now: c.Now})
+	iss, err := NewIssuer(testIss, key, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	iss.now = c.Now
 	var o VerifierOptions
 	if vopts != nil {
 		o = *vopts
 	}
-	o.Now = c.Now
 	ver, err := NewVerifier(testIss, testAud, iss, &o)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ver.now = c.Now
 	return &fixture{clock: c, key: key, iss: iss, ver: ver}
 }
 
@@ -196,13 +197,14 @@ func TestLifetimeOptions(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := testclock.New(testNow)
-			i, err := NewIssuer(testIss, key, &IssuerOptions{Lifetime: tt.life, Now: c.Now})
+			i, err := NewIssuer(testIss, key, &IssuerOptions{Lifetime: tt.life})
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("NewIssuer err = %v, want error %v", err, tt.wantErr)
 			}
 			if err != nil {
 				return
 			}
+			i.now = c.Now
 			_, exp, err := i.Mint(testSession, testAud)
 			if err != nil {
 				t.Fatal(err)
@@ -526,7 +528,8 @@ func TestRotation(t *testing.T) {
 	if ks.Len() != 2 {
 		t.Errorf("JWKS has %d keys during the overlap, want 2", ks.Len())
 	}
-	viaJWKS, _ := NewVerifier(testIss, testAud, ks, &VerifierOptions{Now: f.clock.Now})
+	viaJWKS, _ := NewVerifier(testIss, testAud, ks, nil)
+	viaJWKS.now = f.clock.Now
 	for name, tok := range map[string]string{"old": old, "fresh": fresh} {
 		if _, err := f.ver.Verify(context.Background(), tok); err != nil {
 			t.Errorf("%s token via issuer: %v", name, err)
@@ -685,7 +688,8 @@ func TestVerifierLogsReasonNotToken(t *testing.T) {
 func TestRemoteKeySet(t *testing.T) {
 	k1, k2 := edKey(t, 1), edKey(t, 2)
 	c := testclock.New(testNow)
-	iss, _ := NewIssuer(testIss, k1, &IssuerOptions{Now: c.Now})
+	iss, _ := NewIssuer(testIss, k1, nil)
+	iss.now = c.Now
 	var fetches atomic.Int32
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/.well-known/jwks.json" {
@@ -708,10 +712,11 @@ func TestRemoteKeySet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ver, err := NewVerifier(testIss, testAud, rks, &VerifierOptions{Now: c.Now})
+	ver, err := NewVerifier(testIss, testAud, rks, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ver.now = c.Now
 	tok, _, _ := iss.Mint(testSession, testAud)
 	if _, err := ver.Verify(ctx, tok); err != nil {
 		t.Fatalf("Verify via remote JWKS = %v", err)

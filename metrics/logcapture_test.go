@@ -21,6 +21,7 @@ import (
 	"github.com/keycard-go/keycard/csrf"
 	"github.com/keycard-go/keycard/guard"
 	"github.com/keycard-go/keycard/internal/testclock"
+	"github.com/keycard-go/keycard/internal/testhook"
 	"github.com/keycard-go/keycard/memstore"
 	"github.com/keycard-go/keycard/metrics"
 	"github.com/keycard-go/keycard/storage"
@@ -171,10 +172,11 @@ func newSite(t *testing.T) *site {
 	logger := slog.New(slog.NewJSONHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	key := []byte("log-capture-test-fingerprint-key-0123456789")
 	s.secrets.add("guard key", string(key))
-	g, err := guard.New(key, &guard.Options{Now: s.clock.Now, Logger: logger, Actions: guard.Actions{Browser: keycard.GuardRevoke}})
+	g, err := guard.New(key, &guard.Options{Logger: logger, Actions: guard.Actions{Browser: keycard.GuardRevoke}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	testhook.SetNow(g, s.clock.Now)
 	collector, err := metrics.New(nil)
 	if err != nil {
 		t.Fatal(err)

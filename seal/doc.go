@@ -35,7 +35,7 @@
 // additional data: a value sealed for one cookie does not open as another,
 // a value sealed for one purpose does not open for another, and the key ID
 // and version cannot be swapped or downgraded. The expiry is inside the
-// ciphertext and checked on every Open against Options.Now.
+// ciphertext and checked on every Open against the current time.
 //
 // Open returns ErrInvalid, and only ErrInvalid, for every value it refuses,
 // whatever the reason, so that an attacker learns nothing from the answer.
@@ -63,6 +63,12 @@
 // cookie, the value cannot be read by another origin, so its nonce, handed
 // to the page and echoed in a request header, can serve as a CSRF token
 // bound to that value.
+//
+// # Testing
+//
+// A Sealer reads time.Now; there is no clock option. A test of expiry runs
+// under testing/synctest, whose bubble moves time.Now for the Sealer, the
+// session Manager and the rest of the program alike.
 //
 // # Performance
 //

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/chacha20poly1305"
+
+	"github.com/keycard-go/keycard/internal/testhook"
 )
 
 // Format v1, before the text encoding:
@@ -183,20 +185,19 @@ func (KeyRing) GoString() string { return "REDACTED" }
 // LogValue keeps key material out of log/slog output.
 func (KeyRing) LogValue() slog.Value { return slog.StringValue("REDACTED") }
 
-// Options configures a Sealer. A nil *Options means all defaults.
-type Options struct {
-	// Now returns the current time; Seal checks expiries against it and Open
-	// rejects values whose expiry is not after it. The default is time.Now.
-	// Tests inject a fixed clock here.
-	Now func() time.Time
-}
+// Options configures a Sealer. A nil *Options means all defaults. It has no
+// fields yet; it keeps New's signature for the options to come. (There is
+// no clock option: see "Testing" in the package documentation.)
+type Options struct{}
 
 // Sealer seals and opens values with a key ring. Create one with New; the
 // zero value is not usable. A Sealer is safe for concurrent use, including
 // concurrent calls to SetKeyRing. It prints as REDACTED.
 type Sealer struct {
 	ring atomic.Pointer[KeyRing]
-	now  func() time.Time
+	// now is time.Now; Keycard's tests set it (directly, or through
+	// internal/testhook from other packages).
+	now func() time.Time
 	// nonce fills b with a fresh nonce. Tests replace it to produce
 	// known-answer vectors; in production it is always crypto/rand.
 	nonce func(b []byte)
@@ -209,9 +210,6 @@ func New(ring *KeyRing, opts *Options) (*Sealer, error) {
 		return nil, errors.New("seal: a key ring is required")
 	}
 	s := &Sealer{now: time.Now, nonce: randNonce}
-	if opts != nil && opts.Now != nil {
-		s.now = opts.Now
-	}
 	s.ring.Store(ring)
 	return s, nil
 }
@@ -238,6 +236,10 @@ func New(ring *KeyRing, opts *Options) (*Sealer, error) {
 // property a private pool cannot have. It also stays the approved DRBG in
 // FIPS 140-3 mode. 40 ns a Seal is not worth that risk.
 func randNonce(b []byte) { rand.Read(b) } // crypto/rand.Read never fails; it panics instead.
+
+func init() {
+	testhook.Register(func(s *Sealer, now func() time.Time) { s.now = now })
+}
 
 // SetKeyRing replaces the key ring, for rotation without a restart. Values
 // sealed before keep opening as long as their key is still in ring.

