@@ -12,6 +12,7 @@ import (
 
 	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/guard"
+	"github.com/keycard-go/keycard/internal/testhook"
 	"github.com/keycard-go/keycard/storage"
 	"github.com/keycard-go/keycard/storetest"
 )
@@ -35,10 +36,11 @@ func (c *countingStore) Get(ctx context.Context, h storage.Hash) (*storage.Recor
 func newGuardEnv(t *testing.T, actions guard.Actions) (*env, *countingStore) {
 	t.Helper()
 	c := newClock()
-	g, err := guard.New([]byte("0123456789abcdef0123456789abcdef"), &guard.Options{Now: c.Now, Actions: actions, Logger: discard})
+	g, err := guard.New([]byte("0123456789abcdef0123456789abcdef"), &guard.Options{Actions: actions, Logger: discard})
 	if err != nil {
 		t.Fatal(err)
 	}
+	testhook.SetNow(g, c.Now)
 	st := &countingStore{Store: newMemstore(t, c)}
 	return newEnvStore(t, st, c, &keycard.Options{Guard: g.Keycard()}), st
 }
@@ -119,7 +121,7 @@ func TestGuardFingerprintActions(t *testing.T) {
 		}
 	})
 	t.Run("browser change revokes when configured", func(t *testing.T) {
-		e, _ := newGuardEnv(t, guard.Actions{Browser: guard.ActionRevoke})
+		e, _ := newGuardEnv(t, guard.Actions{Browser: keycard.GuardRevoke})
 		cookie := e.loginFrom("203.0.113.7:5000", chrome, "en")
 		if res := e.from("203.0.113.7:5000", chrome, "en", cookie); res.StatusCode != 200 {
 			t.Fatalf("same client: %d", res.StatusCode)
@@ -145,7 +147,7 @@ func TestGuardFingerprintActions(t *testing.T) {
 		}
 	})
 	t.Run("reauth persists until login", func(t *testing.T) {
-		e, _ := newGuardEnv(t, guard.Actions{Language: guard.ActionRequireReauth})
+		e, _ := newGuardEnv(t, guard.Actions{Language: keycard.GuardReauth})
 		needs := func(cookie, lang string) bool {
 			var got bool
 			h := e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -216,10 +218,11 @@ func TestGuardNeverLocksOutValidSessions(t *testing.T) {
 func TestGuardLimitHoldsUnderConcurrency(t *testing.T) {
 	const n, burst = 500, 10 // burst: guard's default InvalidBurst
 	c := newClock()
-	g, err := guard.New([]byte("0123456789abcdef0123456789abcdef"), &guard.Options{Now: c.Now, Logger: discard})
+	g, err := guard.New([]byte("0123456789abcdef0123456789abcdef"), &guard.Options{Logger: discard})
 	if err != nil {
 		t.Fatal(err)
 	}
+	testhook.SetNow(g, c.Now)
 	// Every lookup waits until all n are in flight, as on a store with a
 	// network round trip: the widest window between a check and a count.
 	st := &barrierStore{Store: newMemstore(t, c), n: n, gate: make(chan struct{})}

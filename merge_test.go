@@ -10,6 +10,7 @@ import (
 
 	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/guard"
+	"github.com/keycard-go/keycard/internal/testhook"
 	"github.com/keycard-go/keycard/storage"
 	"github.com/keycard-go/keycard/storetest"
 )
@@ -323,10 +324,11 @@ func mustCookie(e *env, res *http.Response) string {
 // being merged into it.
 func TestMergeKeepsTheGuard(t *testing.T) {
 	c := newClock()
-	g, err := guard.New([]byte("0123456789abcdef0123456789abcdef"), &guard.Options{Now: c.Now, Logger: discard, Actions: guard.Actions{Browser: guard.ActionRevoke}})
+	g, err := guard.New([]byte("0123456789abcdef0123456789abcdef"), &guard.Options{Logger: discard, Actions: guard.Actions{Browser: keycard.GuardRevoke}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	testhook.SetNow(g, c.Now)
 	st := &callCounter{Merger: newMemstore(t, c), calls: map[string]int{}}
 	e := newEnvStore(t, st, c, &keycard.Options{Guard: g.Keycard()})
 	cookie := e.loginFrom("203.0.113.7:5000", chrome, "en")

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/internal/testhook"
 	"github.com/keycard-go/keycard/seal"
 	"github.com/keycard-go/keycard/storage"
 )
@@ -47,10 +48,11 @@ func newSealedEnvWrapped(t *testing.T, opts *keycard.Options, wrap func(storage.
 	if err != nil {
 		t.Fatal(err)
 	}
-	sealer, err := seal.New(ring, &seal.Options{Now: c.Now})
+	sealer, err := seal.New(ring, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	testhook.SetNow(sealer, c.Now)
 	if opts == nil {
 		opts = &keycard.Options{}
 	}
@@ -268,10 +270,11 @@ func sealedID(e *env, cookie string) string {
 
 func sealerOf(t *testing.T, e *env) keycard.Sealer {
 	ring, _ := seal.NewKeyRing([]byte("0123456789abcdef0123456789abcdef-sealed-test"))
-	s, err := seal.New(ring, &seal.Options{Now: e.clock.Now})
+	s, err := seal.New(ring, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	testhook.SetNow(s, e.clock.Now)
 	return s
 }
 

@@ -2,6 +2,8 @@ package guard
 
 import (
 	"testing"
+
+	"github.com/keycard-go/keycard"
 )
 
 // BenchmarkFingerprintCheck: the per-request fingerprint comparison of a
@@ -12,7 +14,7 @@ func BenchmarkFingerprintCheck(b *testing.B) {
 	stored := g.Fingerprint(r)
 	b.ReportAllocs()
 	for b.Loop() {
-		if v := g.Check(stored, r); v.Action != ActionNone {
+		if v := g.Check(stored, r); v.Action != keycard.GuardNone {
 			b.Fatal("changed")
 		}
 	}
@@ -27,10 +29,26 @@ func BenchmarkFingerprintCheckHints(b *testing.B) {
 	stored := g.Fingerprint(r)
 	b.ReportAllocs()
 	for b.Loop() {
-		if v := g.Check(stored, r); v.Action != ActionNone {
+		if v := g.Check(stored, r); v.Action != keycard.GuardNone {
 			b.Fatal("changed")
 		}
 	}
+}
+
+// BenchmarkFingerprintCheckParallel: BenchmarkFingerprintCheck from many
+// goroutines, which share the caches of keyed hashes.
+func BenchmarkFingerprintCheckParallel(b *testing.B) {
+	g := newGuard(b, &Options{TrustedProxies: []string{"10.0.0.0/8"}})
+	r := req("10.0.0.1:1234", append(base(), "X-Forwarded-For", "198.51.100.7, 10.0.0.9")...)
+	stored := g.Fingerprint(r)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if v := g.Check(stored, r); v.Changed != nil {
+				b.Error("changed")
+			}
+		}
+	})
 }
 
 // BenchmarkFingerprintCheckG1: a fingerprint stored by the g1 format.
@@ -40,7 +58,7 @@ func BenchmarkFingerprintCheckG1(b *testing.B) {
 	stored := g1Fingerprint(b, "firefox linux")
 	b.ReportAllocs()
 	for b.Loop() {
-		if v := g.Check(stored, r); v.Action != ActionNone {
+		if v := g.Check(stored, r); v.Action != keycard.GuardNone {
 			b.Fatal("changed")
 		}
 	}
@@ -95,7 +113,7 @@ func BenchmarkClientIP(b *testing.B) {
 func BenchmarkParseUserAgent(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		ParseUserAgent(uaChrome131)
+		parseUserAgent(uaChrome131, false)
 	}
 }
 

@@ -13,23 +13,23 @@ const maxClientHint = 256
 // matches a real one.
 var brands = [...]struct {
 	name   string
-	family Family
+	family family
 }{
-	{"Google Chrome", FamilyChrome},
-	{"Microsoft Edge", FamilyEdge},
-	{"Opera", FamilyOpera},
-	{"Opera GX", FamilyOpera},
-	{"Samsung Internet", FamilySamsung},
-	{"Brave", FamilyBrave},
-	{"Android WebView", FamilyWebView},
-	{"Chromium", FamilyChromium},
+	{"Google Chrome", familyChrome},
+	{"Microsoft Edge", familyEdge},
+	{"Opera", familyOpera},
+	{"Opera GX", familyOpera},
+	{"Samsung Internet", familySamsung},
+	{"Brave", familyBrave},
+	{"Android WebView", familyWebView},
+	{"Chromium", familyChromium},
 }
 
 // client is what a request says about its browser: the class the browser
 // signal hashes, and the family and major version the version signal hashes.
 type client struct {
 	class  class
-	family Family
+	family family
 	major  int
 }
 
@@ -62,7 +62,7 @@ func clientOf(h http.Header) client {
 			// A list that names only Chromium adds nothing to a
 			// Chromium-based User-Agent (Vivaldi and others send no brand of
 			// their own), so the User-Agent's family stands.
-			if hf != FamilyChromium || cl != classBlink {
+			if hf != familyChromium || cl != classBlink {
 				fam, major = hf, hm
 			}
 			cl = classBlink
@@ -78,7 +78,7 @@ func clientOf(h http.Header) client {
 // Chromium only when no other is named. ok is false when the header is
 // empty, longer than maxClientHint, not a list of strings, or names no
 // recognised brand. It does not allocate.
-func parseBrands(h string) (fam Family, major int, ok bool) {
+func parseBrands(h string) (fam family, major int, ok bool) {
 	if len(h) > maxClientHint {
 		return 0, 0, false
 	}
@@ -96,9 +96,9 @@ func parseBrands(h string) (fam Family, major int, ok bool) {
 		}
 		switch f, known := brandFamily(brand); {
 		case !known:
-		case f != FamilyChromium && !named:
+		case f != familyChromium && !named:
 			fam, major, ok, named = f, leadingInt(version), true, true
-		case f == FamilyChromium && !ok:
+		case f == familyChromium && !ok:
 			fam, major, ok = f, leadingInt(version), true
 		}
 		// §4.2.1: optional white space, a comma, more white space, and
@@ -118,13 +118,13 @@ func parseBrands(h string) (fam Family, major int, ok bool) {
 }
 
 // brandFamily returns the family of a recognised brand.
-func brandFamily(name string) (Family, bool) {
+func brandFamily(name string) (family, bool) {
 	for _, b := range brands {
 		if b.name == name {
 			return b.family, true
 		}
 	}
-	return FamilyOther, false
+	return familyOther, false
 }
 
 // sfParser reads RFC 8941 structured field values

@@ -11,32 +11,32 @@ import (
 func TestParseBrands(t *testing.T) {
 	tests := []struct {
 		name, h string
-		family  Family
+		family  family
 		major   int
 		ok      bool
 	}{
-		{"chrome", hintsChrome131, FamilyChrome, 131, true},
-		{"chrome, grease first", hintsChrome132, FamilyChrome, 132, true},
-		{"edge", hintsEdge131, FamilyEdge, 131, true},
-		{"opera", hintsOpera115, FamilyOpera, 115, true},
-		{"opera gx", `"Opera GX";v="114", "Chromium";v="128", "Not;A=Brand";v="24"`, FamilyOpera, 114, true},
-		{"brave", hintsBrave131, FamilyBrave, 131, true},
-		{"samsung internet, decimal version", hintsSamsung26, FamilySamsung, 26, true},
-		{"android web view", hintsWebView131, FamilyWebView, 131, true},
-		{"opera mini: first recognised brand", `"Opera Mini Android";v="97", "Android WebView";v="143", "Chromium";v="143", "Not A(Brand";v="24"`, FamilyWebView, 143, true},
-		{"chromium alone", `"Chromium";v="131", "Not_A Brand";v="24"`, FamilyChromium, 131, true},
-		{"chromium before the brand", `"Chromium";v="131", "Microsoft Edge";v="131"`, FamilyEdge, 131, true},
-		{"old grease with a space", `" Not A;Brand";v="99", "Chromium";v="98", "Google Chrome";v="98"`, FamilyChrome, 98, true},
-		{"no spaces", `"Google Chrome";v="131","Chromium";v="131"`, FamilyChrome, 131, true},
-		{"tabs and spaces", "\t\"Chromium\";v=\"131\" \t,\t \"Google Chrome\";v=\"131\" ", FamilyChrome, 131, true},
-		{"space after semicolon", `"Google Chrome"; v="131"`, FamilyChrome, 131, true},
-		{"other parameters", `"Google Chrome";x=1;y=-2.5;z=?1;w=tok/en:1;b=:aGk=:;*k="s";v="131"`, FamilyChrome, 131, true},
-		{"later v wins", `"Google Chrome";v="1";v="131"`, FamilyChrome, 131, true},
-		{"v not a string", `"Google Chrome";v=131`, FamilyChrome, 0, true},
-		{"v boolean", `"Google Chrome";v`, FamilyChrome, 0, true},
-		{"no version", `"Google Chrome"`, FamilyChrome, 0, true},
-		{"huge version", `"Google Chrome";v="99999999999999999999"`, FamilyChrome, 99999, true},
-		{"escaped quote in grease", `"Not\"A\\Brand";v="8", "Google Chrome";v="131"`, FamilyChrome, 131, true},
+		{"chrome", hintsChrome131, familyChrome, 131, true},
+		{"chrome, grease first", hintsChrome132, familyChrome, 132, true},
+		{"edge", hintsEdge131, familyEdge, 131, true},
+		{"opera", hintsOpera115, familyOpera, 115, true},
+		{"opera gx", `"Opera GX";v="114", "Chromium";v="128", "Not;A=Brand";v="24"`, familyOpera, 114, true},
+		{"brave", hintsBrave131, familyBrave, 131, true},
+		{"samsung internet, decimal version", hintsSamsung26, familySamsung, 26, true},
+		{"android web view", hintsWebView131, familyWebView, 131, true},
+		{"opera mini: first recognised brand", `"Opera Mini Android";v="97", "Android WebView";v="143", "Chromium";v="143", "Not A(Brand";v="24"`, familyWebView, 143, true},
+		{"chromium alone", `"Chromium";v="131", "Not_A Brand";v="24"`, familyChromium, 131, true},
+		{"chromium before the brand", `"Chromium";v="131", "Microsoft Edge";v="131"`, familyEdge, 131, true},
+		{"old grease with a space", `" Not A;Brand";v="99", "Chromium";v="98", "Google Chrome";v="98"`, familyChrome, 98, true},
+		{"no spaces", `"Google Chrome";v="131","Chromium";v="131"`, familyChrome, 131, true},
+		{"tabs and spaces", "\t\"Chromium\";v=\"131\" \t,\t \"Google Chrome\";v=\"131\" ", familyChrome, 131, true},
+		{"space after semicolon", `"Google Chrome"; v="131"`, familyChrome, 131, true},
+		{"other parameters", `"Google Chrome";x=1;y=-2.5;z=?1;w=tok/en:1;b=:aGk=:;*k="s";v="131"`, familyChrome, 131, true},
+		{"later v wins", `"Google Chrome";v="1";v="131"`, familyChrome, 131, true},
+		{"v not a string", `"Google Chrome";v=131`, familyChrome, 0, true},
+		{"v boolean", `"Google Chrome";v`, familyChrome, 0, true},
+		{"no version", `"Google Chrome"`, familyChrome, 0, true},
+		{"huge version", `"Google Chrome";v="99999999999999999999"`, familyChrome, 99999, true},
+		{"escaped quote in grease", `"Not\"A\\Brand";v="8", "Google Chrome";v="131"`, familyChrome, 131, true},
 
 		{"empty", "", 0, 0, false},
 		{"spaces", "   ", 0, 0, false},
@@ -81,7 +81,7 @@ func TestParseBrands(t *testing.T) {
 // ignored, not joined.
 func TestUserAgentsHintLines(t *testing.T) {
 	h := http.Header{"User-Agent": {uaFirefox133}, "Sec-Ch-Ua": {`"Google Chrome";v="131"`, `"Chromium";v="131"`}}
-	if c := clientOf(h); c.class != classGecko || c.family != FamilyFirefox {
+	if c := clientOf(h); c.class != classGecko || c.family != familyFirefox {
 		t.Fatalf("clientOf: got %s %s, want the User-Agent's gecko firefox", c.class, c.family)
 	}
 }
@@ -97,10 +97,10 @@ func TestParseBrandsNoAlloc(t *testing.T) {
 
 // brandNamed is, for each family parseBrands returns, a text that the
 // header must contain for that result.
-var brandNamed = map[Family]string{
-	FamilyChrome: `"Google Chrome"`, FamilyEdge: `"Microsoft Edge"`, FamilyOpera: `"Opera`,
-	FamilySamsung: `"Samsung Internet"`, FamilyBrave: `"Brave"`, FamilyWebView: `"Android WebView"`,
-	FamilyChromium: `"Chromium"`,
+var brandNamed = map[family]string{
+	familyChrome: `"Google Chrome"`, familyEdge: `"Microsoft Edge"`, familyOpera: `"Opera`,
+	familySamsung: `"Samsung Internet"`, familyBrave: `"Brave"`, familyWebView: `"Android WebView"`,
+	familyChromium: `"Chromium"`,
 }
 
 // FuzzClientHints checks the invariants of parseBrands and clientOf for any

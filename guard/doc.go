@@ -1,8 +1,7 @@
 // Package guard detects stolen sessions and slows down token guessing: it
 // binds a session to a keyed fingerprint of its client, limits the invalid
-// session tokens each client network may present, works out the client IP
-// behind trusted reverse proxies only, and decides which sessions a
-// per-subject session limit ends.
+// session tokens each client network may present, and works out the client
+// IP behind trusted reverse proxies only.
 //
 // A short complete program (without Keycard's session layer, which calls
 // these for you):
@@ -29,11 +28,11 @@
 //			return
 //		}
 //		switch v := g.Check(sess.Fingerprint, r); v.Action {
-//		case guard.ActionRevoke:
+//		case keycard.GuardRevoke:
 //			revoke(sess) // and report the anomaly
-//		case guard.ActionRequireReauth:
+//		case keycard.GuardReauth:
 //			sess.NeedsLogin = true
-//		case guard.ActionLog:
+//		case keycard.GuardLog:
 //			slog.Warn("client changed", "session", sess.ID, "signals", v.Changed)
 //		}
 //	})
@@ -51,7 +50,8 @@
 // re-authentication. Nothing ends a session by default: the browser is read
 // from headers the client writes, and a misreading must not log a user out.
 // Every signal's action can be raised or lowered (Actions), up to
-// ActionRevoke.
+// keycard.GuardRevoke: the actions are the session Manager's own
+// (keycard.GuardAction), so a verdict means the same here and there.
 //
 // Nothing raw is kept: a fingerprint holds a 48-bit HMAC-SHA256 of each
 // signal under a key derived from the configured one, so a leaked session
@@ -81,9 +81,9 @@
 //
 // The browser is read from the Sec-CH-UA client hint where the browser sends
 // one (Chromium-based browsers do, over HTTPS), and from the User-Agent
-// otherwise. ParseUserAgent knows Chrome, Chromium, Edge, Firefox, Safari,
-// Opera, Samsung Internet, in-app web views, crawlers, curl and Go's client;
-// Brave is known from its hints only; the rest are "other".
+// otherwise. The User-Agents of Chrome, Chromium, Edge, Firefox, Safari,
+// Opera, Samsung Internet, in-app web views, crawlers, curl and Go's client
+// are told apart; Brave is known from its hints only; the rest are "other".
 //
 // The class is the rendering engine (Blink, Gecko, WebKit, or an older one)
 // or the kind of program that is not a browser (curl, Go's client, a
@@ -117,9 +117,9 @@
 // under such a flood starts afresh. The limiter is a speed bump, not the
 // defence: session tokens have 256 bits and cannot be guessed.
 //
-// # Concurrent sessions
+// # Testing
 //
-// LimitSessions is the pure decision behind an optional per-subject session
-// limit: given the subject's live sessions, it names the oldest ones to end
-// (EvictOldest, the default) or refuses the new login (DenyNew).
+// A Guard reads time.Now; there is no clock option. A test of the limiter's
+// refill runs under testing/synctest, whose bubble moves time.Now for the
+// Guard, the session Manager and the rest of the program alike.
 package guard

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"time"
 
 	"github.com/keycard-go/keycard/guard"
 )
@@ -34,14 +33,11 @@ func Example() {
 	fmt.Println("changed:", v.Changed, "action:", v.Action)
 	// Output:
 	// client: 198.51.100.7
-	// changed: [browser network] action: require_reauth
+	// changed: [browser network] action: reauth
 }
 
 func ExampleGuard_Limit() {
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	g, _ := guard.New(bytes.Repeat([]byte{42}, 32), &guard.Options{
-		InvalidPerMinute: 2, InvalidBurst: 2, Now: func() time.Time { return now },
-	})
+	g, _ := guard.New(bytes.Repeat([]byte{42}, 32), &guard.Options{InvalidPerMinute: 2, InvalidBurst: 2})
 	sessions := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g.Invalid(r) // the store found no such token
 		http.Error(w, "no session", http.StatusUnauthorized)
@@ -58,26 +54,4 @@ func ExampleGuard_Limit() {
 	// 401 Retry-After=""
 	// 401 Retry-After=""
 	// 429 Retry-After="30"
-}
-
-func ExampleParseUserAgent() {
-	f, major := guard.ParseUserAgent("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.2903.70")
-	fmt.Println(f, major)
-	// Output: edge 131
-}
-
-func ExampleLimitSessions() {
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	current := []guard.SessionInfo{
-		{ID: "laptop", CreatedAt: t0.Add(2 * time.Hour)},
-		{ID: "phone", CreatedAt: t0},
-		{ID: "tablet", CreatedAt: t0.Add(time.Hour)},
-	}
-	evict, deny := guard.LimitSessions(current, 3, guard.EvictOldest)
-	fmt.Println(evict, deny)
-	evict, deny = guard.LimitSessions(current, 3, guard.DenyNew)
-	fmt.Println(evict, deny)
-	// Output:
-	// [phone] false
-	// [] true
 }

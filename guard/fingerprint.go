@@ -6,9 +6,13 @@ import (
 	"encoding/base64"
 	"fmt"
 	"hash"
+	"hash/maphash"
 	"net/http"
 	"strings"
 	"sync"
+
+	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/internal/lru"
 )
 
 // Signal is one property of the client that a fingerprint records.
@@ -54,61 +58,33 @@ func (s Signal) String() string {
 	return "invalid"
 }
 
-// Action is what a fingerprint change calls for. Actions are ordered: a
-// verdict takes the strongest action of its changed signals.
-type Action uint8
-
-const (
-	// ActionNone: nothing changed. In Actions it means "the default".
-	ActionNone Action = iota
-	// ActionLog: report an anomaly and carry on (detection first).
-	ActionLog
-	// ActionRequireReauth: keep the session but require the user to
-	// authenticate again before anything sensitive.
-	ActionRequireReauth
-	// ActionRevoke: end the session.
-	ActionRevoke
-)
-
-// String returns "none", "log", "require_reauth" or "revoke".
-func (a Action) String() string {
-	switch a {
-	case ActionNone:
-		return "none"
-	case ActionLog:
-		return "log"
-	case ActionRequireReauth:
-		return "require_reauth"
-	case ActionRevoke:
-		return "revoke"
-	}
-	return "invalid"
-}
-
-// Actions chooses the action for a change of each signal. A zero field takes
-// its default, which follows OWASP's advice to detect first and block only
-// on strong evidence: a new network (mobile users roam, IPv6 privacy
-// addresses rotate), a new Accept-Language or a new browser version (browsers
-// update themselves) are logged; a different browser class for the same
-// session token requires re-authentication. It does not revoke by default
-// because the class is read from headers the client writes, and a misreading
-// (a browser mode or an app Keycard does not know) must not log a user out;
-// ActionRevoke is there for applications that prefer that risk.
+// Actions chooses the action for a change of each signal, as the session
+// Manager's keycard.GuardAction; a verdict takes the strongest action of its
+// changed signals (they are ordered GuardLog < GuardReauth < GuardRevoke). A
+// zero field (keycard.GuardNone) takes its default, which follows OWASP's
+// advice to detect first and block only on strong evidence: a new network
+// (mobile users roam, IPv6 privacy addresses rotate), a new Accept-Language
+// or a new browser version (browsers update themselves) are logged; a
+// different browser class for the same session token requires
+// re-authentication. It does not revoke by default because the class is
+// read from headers the client writes, and a misreading (a browser mode or
+// an app Keycard does not know) must not log a user out; GuardRevoke is
+// there for applications that prefer that risk.
 type Actions struct {
-	Browser  Action // default ActionRequireReauth
-	Version  Action // default ActionLog
-	Language Action // default ActionLog
-	Network  Action // default ActionLog
+	Browser  keycard.GuardAction // default keycard.GuardReauth
+	Version  keycard.GuardAction // default keycard.GuardLog
+	Language keycard.GuardAction // default keycard.GuardLog
+	Network  keycard.GuardAction // default keycard.GuardLog
 }
 
-func (a Actions) resolve() ([numSignals]Action, error) {
-	out := [numSignals]Action{a.Browser, a.Version, a.Language, a.Network}
-	defaults := [numSignals]Action{ActionRequireReauth, ActionLog, ActionLog, ActionLog}
+func (a Actions) resolve() ([numSignals]keycard.GuardAction, error) {
+	out := [numSignals]keycard.GuardAction{a.Browser, a.Version, a.Language, a.Network}
+	defaults := [numSignals]keycard.GuardAction{keycard.GuardReauth, keycard.GuardLog, keycard.GuardLog, keycard.GuardLog}
 	for i := range out {
-		if out[i] > ActionRevoke {
+		if out[i] > keycard.GuardRevoke {
 			return out, fmt.Errorf("guard: invalid action %d for signal %s", out[i], Signal(i+1))
 		}
-		if out[i] == ActionNone {
+		if out[i] == keycard.GuardNone {
 			out[i] = defaults[i]
 		}
 	}
@@ -121,8 +97,8 @@ type Verdict struct {
 	// client looks the same.
 	Changed []Signal
 	// Action is the strongest configured action of the changed signals, or
-	// ActionNone.
-	Action Action
+	// keycard.GuardNone.
+	Action keycard.GuardAction
 }
 
 // Has reports whether s is among the changed signals.
@@ -218,7 +194,7 @@ func (st *macState) hash(s Signal, v []byte) (e encodedSum) {
 	return e
 }
 
-func versionValue(fam Family, major int) [5]byte {
+func versionValue(fam family, major int) [5]byte {
 	return [5]byte{byte(fam), byte(major >> 24), byte(major >> 16), byte(major >> 8), byte(major)}
 }
 
@@ -234,7 +210,7 @@ func (g *Guard) precompute() {
 	}
 	for f := range numFamilies {
 		for m := range precomputedMajors {
-			v := versionValue(Family(f), m)
+			v := versionValue(family(f), m)
 			g.versionSums[f][m] = st.hash(SignalVersion, v[:])
 		}
 	}
@@ -278,35 +254,47 @@ func (g *Guard) sums(r *http.Request, out *[numSignals * fpCharLen]byte, g1 bool
 	put(SignalNetwork, g.netSums.sum(st, SignalNetwork, nv[:]))
 }
 
-// sumCacheMax bounds each cache of keyed hashes. A full cache is emptied
-// rather than evicted entry by entry: a flood of new values costs HMACs, never
-// memory, and common values are back after one request each.
+// sumCacheMax bounds each cache of keyed hashes: past it, the least
+// recently seen value is forgotten, so a flood of new values costs HMACs,
+// never memory, and the values in use stay.
 const sumCacheMax = 4096
 
-// sumCache maps signal values to their encoded keyed hashes. It is safe for
-// concurrent use; the zero value is ready.
+// sumCache remembers the encoded keyed hashes of recently seen values of one
+// signal, so that a request from a known client costs no HMAC. Entries are
+// found by a seeded hash of the value and keep the value, which a hit must
+// match: a collision is a miss, never another value's sum. It is safe for
+// concurrent use.
 type sumCache struct {
-	mu sync.RWMutex
-	m  map[string]encodedSum
+	seed maphash.Seed
+	mu   sync.Mutex
+	sums *lru.Cache[uint64, cachedSum]
+}
+
+type cachedSum struct {
+	value string
+	sum   encodedSum
+}
+
+func newSumCache() *sumCache {
+	return &sumCache{seed: maphash.MakeSeed(), sums: lru.New[uint64, cachedSum](sumCacheMax)}
 }
 
 // sum returns the keyed hash of v for signal s, from the cache or computed
-// with st and remembered.
+// with st and remembered. A hit does not allocate.
 func (c *sumCache) sum(st *macState, s Signal, v []byte) encodedSum {
-	c.mu.RLock()
-	e, ok := c.m[string(v)]
-	c.mu.RUnlock()
-	if ok {
-		return e
-	}
-	e = st.hash(s, v)
+	h := maphash.Bytes(c.seed, v)
 	c.mu.Lock()
-	if c.m == nil || len(c.m) >= sumCacheMax {
-		c.m = make(map[string]encodedSum, 64)
+	if e := c.sums.Get(h); e != nil && e.value == string(v) {
+		sum := e.sum
+		c.mu.Unlock()
+		return sum
 	}
-	c.m[string(v)] = e
 	c.mu.Unlock()
-	return e
+	sum := st.hash(s, v)
+	c.mu.Lock()
+	c.sums.Add(h, cachedSum{value: string(v), sum: sum})
+	c.mu.Unlock()
+	return sum
 }
 
 // appendLanguage appends Accept-Language lowercased and without white space,

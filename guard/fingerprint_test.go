@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/keycard-go/keycard"
 )
 
 const (
@@ -21,32 +23,32 @@ func base() []string {
 }
 
 func TestFingerprintSignals(t *testing.T) {
-	custom := Actions{Browser: ActionRevoke, Version: ActionRevoke, Language: ActionRequireReauth, Network: ActionRevoke}
+	custom := Actions{Browser: keycard.GuardRevoke, Version: keycard.GuardRevoke, Language: keycard.GuardReauth, Network: keycard.GuardRevoke}
 	tests := []struct {
 		name        string
 		remote      string
 		headers     []string
 		changed     []Signal
-		wantDefault Action
-		wantCustom  Action
+		wantDefault keycard.GuardAction
+		wantCustom  keycard.GuardAction
 	}{
-		{"same", "198.51.100.7:1", base(), nil, ActionNone, ActionNone},
-		{"same /24", "198.51.100.250:2", base(), nil, ActionNone, ActionNone},
-		{"IPv4-mapped same address", "[::ffff:198.51.100.7]:1", base(), nil, ActionNone, ActionNone},
-		{"language case and spaces", "198.51.100.7:1", []string{"User-Agent", uaFirefox133, "Accept-Language", "EN-gb, en; q=0.9"}, nil, ActionNone, ActionNone},
-		{"spoofed XFF is not a network change", "198.51.100.7:1", append(base(), "X-Forwarded-For", "1.2.3.4"), nil, ActionNone, ActionNone},
+		{"same", "198.51.100.7:1", base(), nil, keycard.GuardNone, keycard.GuardNone},
+		{"same /24", "198.51.100.250:2", base(), nil, keycard.GuardNone, keycard.GuardNone},
+		{"IPv4-mapped same address", "[::ffff:198.51.100.7]:1", base(), nil, keycard.GuardNone, keycard.GuardNone},
+		{"language case and spaces", "198.51.100.7:1", []string{"User-Agent", uaFirefox133, "Accept-Language", "EN-gb, en; q=0.9"}, nil, keycard.GuardNone, keycard.GuardNone},
+		{"spoofed XFF is not a network change", "198.51.100.7:1", append(base(), "X-Forwarded-For", "1.2.3.4"), nil, keycard.GuardNone, keycard.GuardNone},
 
-		{"network", "198.51.101.7:1", base(), []Signal{SignalNetwork}, ActionLog, ActionRevoke},
-		{"network IPv6", "[2001:db8::1]:1", base(), []Signal{SignalNetwork}, ActionLog, ActionRevoke},
-		{"network unknown", "", base(), []Signal{SignalNetwork}, ActionLog, ActionRevoke},
-		{"language", "198.51.100.7:1", []string{"User-Agent", uaFirefox133, "Accept-Language", "de-DE"}, []Signal{SignalLanguage}, ActionLog, ActionRequireReauth},
-		{"language dropped", "198.51.100.7:1", []string{"User-Agent", uaFirefox133}, []Signal{SignalLanguage}, ActionLog, ActionRequireReauth},
-		{"version", "198.51.100.7:1", []string{"User-Agent", uaFirefox134, "Accept-Language", "en-GB,en;q=0.9"}, []Signal{SignalVersion}, ActionLog, ActionRevoke},
-		{"browser", "198.51.100.7:1", []string{"User-Agent", uaChrome131, "Accept-Language", "en-GB,en;q=0.9"}, []Signal{SignalBrowser}, ActionRequireReauth, ActionRevoke},
-		{"browser to curl", "198.51.100.7:1", []string{"User-Agent", "curl/8.5.0", "Accept-Language", "en-GB,en;q=0.9"}, []Signal{SignalBrowser}, ActionRequireReauth, ActionRevoke},
-		{"browser and network", "203.0.113.1:1", []string{"User-Agent", uaChrome131, "Accept-Language", "en-GB,en;q=0.9"}, []Signal{SignalBrowser, SignalNetwork}, ActionRequireReauth, ActionRevoke},
-		{"everything", "203.0.113.1:1", []string{"User-Agent", uaChrome131}, []Signal{SignalBrowser, SignalLanguage, SignalNetwork}, ActionRequireReauth, ActionRevoke},
-		{"version and language", "198.51.100.7:1", []string{"User-Agent", uaFirefox134}, []Signal{SignalVersion, SignalLanguage}, ActionLog, ActionRevoke},
+		{"network", "198.51.101.7:1", base(), []Signal{SignalNetwork}, keycard.GuardLog, keycard.GuardRevoke},
+		{"network IPv6", "[2001:db8::1]:1", base(), []Signal{SignalNetwork}, keycard.GuardLog, keycard.GuardRevoke},
+		{"network unknown", "", base(), []Signal{SignalNetwork}, keycard.GuardLog, keycard.GuardRevoke},
+		{"language", "198.51.100.7:1", []string{"User-Agent", uaFirefox133, "Accept-Language", "de-DE"}, []Signal{SignalLanguage}, keycard.GuardLog, keycard.GuardReauth},
+		{"language dropped", "198.51.100.7:1", []string{"User-Agent", uaFirefox133}, []Signal{SignalLanguage}, keycard.GuardLog, keycard.GuardReauth},
+		{"version", "198.51.100.7:1", []string{"User-Agent", uaFirefox134, "Accept-Language", "en-GB,en;q=0.9"}, []Signal{SignalVersion}, keycard.GuardLog, keycard.GuardRevoke},
+		{"browser", "198.51.100.7:1", []string{"User-Agent", uaChrome131, "Accept-Language", "en-GB,en;q=0.9"}, []Signal{SignalBrowser}, keycard.GuardReauth, keycard.GuardRevoke},
+		{"browser to curl", "198.51.100.7:1", []string{"User-Agent", "curl/8.5.0", "Accept-Language", "en-GB,en;q=0.9"}, []Signal{SignalBrowser}, keycard.GuardReauth, keycard.GuardRevoke},
+		{"browser and network", "203.0.113.1:1", []string{"User-Agent", uaChrome131, "Accept-Language", "en-GB,en;q=0.9"}, []Signal{SignalBrowser, SignalNetwork}, keycard.GuardReauth, keycard.GuardRevoke},
+		{"everything", "203.0.113.1:1", []string{"User-Agent", uaChrome131}, []Signal{SignalBrowser, SignalLanguage, SignalNetwork}, keycard.GuardReauth, keycard.GuardRevoke},
+		{"version and language", "198.51.100.7:1", []string{"User-Agent", uaFirefox134}, []Signal{SignalVersion, SignalLanguage}, keycard.GuardLog, keycard.GuardRevoke},
 	}
 	gd := newGuard(t, nil)
 	gc := newGuard(t, &Options{Actions: custom})
@@ -54,7 +56,7 @@ func TestFingerprintSignals(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, c := range []struct {
 				g    *Guard
-				want Action
+				want keycard.GuardAction
 			}{{gd, tt.wantDefault}, {gc, tt.wantCustom}} {
 				stored := c.g.Fingerprint(req("198.51.100.7:1", base()...))
 				v := c.g.Check(stored, req(tt.remote, tt.headers...))
@@ -62,7 +64,7 @@ func TestFingerprintSignals(t *testing.T) {
 					t.Fatalf("Changed: got %v, want %v", v.Changed, tt.changed)
 				}
 				if v.Action != c.want {
-					t.Fatalf("Action: got %s, want %s", v.Action, c.want)
+					t.Fatalf("keycard.GuardAction: got %s, want %s", v.Action, c.want)
 				}
 				var names []string
 				for _, s := range tt.changed {
@@ -83,7 +85,7 @@ func TestFingerprintSignals(t *testing.T) {
 
 // TestFingerprintMalformedStoredFailsClosed: a stored value that is not a
 // fingerprint changes every signal, so it takes the strongest configured
-// action (by default ActionRequireReauth, the browser's).
+// action (by default keycard.GuardReauth, the browser's).
 func TestFingerprintMalformedStoredFailsClosed(t *testing.T) {
 	g := newGuard(t, nil)
 	r := req("198.51.100.7:1", base()...)
@@ -91,8 +93,8 @@ func TestFingerprintMalformedStoredFailsClosed(t *testing.T) {
 	all := []Signal{SignalBrowser, SignalLanguage, SignalNetwork}
 	for _, stored := range []string{"", "g2.", "g1.", fp[:FingerprintLen-1], fp + "A", "g3." + fp[3:], "g0." + fp[3:], strings.ToUpper(fp), strings.Repeat("\x00", FingerprintLen)} {
 		v := g.Check(stored, r)
-		if v.Action != ActionRequireReauth || len(v.Changed) < len(all) {
-			t.Errorf("Check(malformed %q): got %v, want at least %v and require_reauth", stored, v, all)
+		if v.Action != keycard.GuardReauth || len(v.Changed) < len(all) {
+			t.Errorf("Check(malformed %q): got %v, want at least %v and reauth", stored, v, all)
 		}
 	}
 	// A single changed character changes exactly one signal.
@@ -155,7 +157,7 @@ func TestCheckNoAllocWhenUnchanged(t *testing.T) {
 		{"g1", g1Fingerprint(t, "firefox linux"), req("198.51.100.7:1", base()...)},
 	} {
 		allocs := testing.AllocsPerRun(100, func() {
-			if v := g.Check(c.stored, c.r); v.Action != ActionNone {
+			if v := g.Check(c.stored, c.r); v.Action != keycard.GuardNone {
 				t.Fatalf("%s: changed %v", c.name, v.Changed)
 			}
 		})
@@ -169,9 +171,7 @@ func TestStrings(t *testing.T) {
 	for _, c := range []struct{ got, want string }{
 		{SignalBrowser.String(), "browser"}, {SignalVersion.String(), "browser_version"},
 		{SignalLanguage.String(), "accept_language"}, {SignalNetwork.String(), "network"},
-		{Signal(0).String(), "invalid"}, {ActionNone.String(), "none"}, {ActionLog.String(), "log"},
-		{ActionRequireReauth.String(), "require_reauth"}, {ActionRevoke.String(), "revoke"},
-		{Action(9).String(), "invalid"}, {FamilyGo.String(), "go-http-client"}, {Family(99).String(), "other"},
+		{Signal(0).String(), "invalid"}, {familyGo.String(), "go-http-client"}, {family(99).String(), "other"},
 	} {
 		if c.got != c.want {
 			t.Errorf("got %q, want %q", c.got, c.want)
@@ -189,46 +189,46 @@ func TestBrowserChangePairs(t *testing.T) {
 		name         string
 		login, later client
 		changed      []Signal
-		action       Action
+		action       keycard.GuardAction
 	}{
-		{"chrome with hints, then without", client{uaChrome131, hintsChrome131}, client{uaChrome131, ""}, nil, ActionNone},
-		{"chrome without hints, then with", client{uaChrome131, ""}, client{uaChrome131, hintsChrome131}, nil, ActionNone},
-		{"edge with hints, then without", client{uaEdgeWin, hintsEdge131}, client{uaEdgeWin, ""}, nil, ActionNone},
-		{"opera with hints, then without", client{uaOperaWin, hintsOpera115}, client{uaOperaWin, ""}, nil, ActionNone},
-		{"android web view with hints, then without", client{uaAndroidWebViewFB, hintsWebView131}, client{uaAndroidWebViewFB, ""}, nil, ActionNone},
-		{"chrome updates, grease changes", client{uaChrome131, hintsChrome131}, client{strings.Replace(uaChrome131, "131", "132", 1), hintsChrome132}, []Signal{SignalVersion}, ActionLog},
-		{"chrome with its user agent rewritten", client{uaChrome131, hintsChrome131}, client{uaFirefox133, hintsChrome131}, nil, ActionNone},
-		{"chrome with malformed hints", client{uaChrome131, hintsChrome131}, client{uaChrome131, `"Google Chrome";v="131",`}, nil, ActionNone},
+		{"chrome with hints, then without", client{uaChrome131, hintsChrome131}, client{uaChrome131, ""}, nil, keycard.GuardNone},
+		{"chrome without hints, then with", client{uaChrome131, ""}, client{uaChrome131, hintsChrome131}, nil, keycard.GuardNone},
+		{"edge with hints, then without", client{uaEdgeWin, hintsEdge131}, client{uaEdgeWin, ""}, nil, keycard.GuardNone},
+		{"opera with hints, then without", client{uaOperaWin, hintsOpera115}, client{uaOperaWin, ""}, nil, keycard.GuardNone},
+		{"android web view with hints, then without", client{uaAndroidWebViewFB, hintsWebView131}, client{uaAndroidWebViewFB, ""}, nil, keycard.GuardNone},
+		{"chrome updates, grease changes", client{uaChrome131, hintsChrome131}, client{strings.Replace(uaChrome131, "131", "132", 1), hintsChrome132}, []Signal{SignalVersion}, keycard.GuardLog},
+		{"chrome with its user agent rewritten", client{uaChrome131, hintsChrome131}, client{uaFirefox133, hintsChrome131}, nil, keycard.GuardNone},
+		{"chrome with malformed hints", client{uaChrome131, hintsChrome131}, client{uaChrome131, `"Google Chrome";v="131",`}, nil, keycard.GuardNone},
 
-		{"chrome ios to desktop mode", client{uaCriOS, ""}, client{uaCriOSDesktop, ""}, nil, ActionNone},
-		{"chrome ios to desktop mode as mac safari", client{uaCriOS, ""}, client{uaSafariMac, ""}, []Signal{SignalVersion}, ActionLog},
-		{"firefox ios to desktop mode as mac safari", client{uaFxiOS, ""}, client{uaSafariMac, ""}, []Signal{SignalVersion}, ActionLog},
-		{"edge ios to desktop mode as mac safari", client{uaEdgiOS, ""}, client{uaSafariMac, ""}, []Signal{SignalVersion}, ActionLog},
-		{"ipad safari to desktop mode", client{uaSafariIPad, ""}, client{uaSafariMac, ""}, nil, ActionNone},
-		{"iphone safari to desktop mode", client{uaSafariIPhone, ""}, client{uaSafariMac, ""}, nil, ActionNone},
+		{"chrome ios to desktop mode", client{uaCriOS, ""}, client{uaCriOSDesktop, ""}, nil, keycard.GuardNone},
+		{"chrome ios to desktop mode as mac safari", client{uaCriOS, ""}, client{uaSafariMac, ""}, []Signal{SignalVersion}, keycard.GuardLog},
+		{"firefox ios to desktop mode as mac safari", client{uaFxiOS, ""}, client{uaSafariMac, ""}, []Signal{SignalVersion}, keycard.GuardLog},
+		{"edge ios to desktop mode as mac safari", client{uaEdgiOS, ""}, client{uaSafariMac, ""}, []Signal{SignalVersion}, keycard.GuardLog},
+		{"ipad safari to desktop mode", client{uaSafariIPad, ""}, client{uaSafariMac, ""}, nil, keycard.GuardNone},
+		{"iphone safari to desktop mode", client{uaSafariIPhone, ""}, client{uaSafariMac, ""}, nil, keycard.GuardNone},
 
-		{"samsung internet to desktop mode", client{uaSamsung, hintsSamsung26}, client{uaSamsungDesktop, hintsSamsung26}, nil, ActionNone},
-		{"samsung internet to desktop mode, no hints", client{uaSamsung, ""}, client{uaSamsungDesktop, ""}, nil, ActionNone},
-		{"samsung internet to desktop mode without its token", client{uaSamsung, hintsSamsung26}, client{uaSamsungBareDesk, hintsSamsung26}, nil, ActionNone},
-		{"samsung internet to desktop mode without its token or hints", client{uaSamsung, ""}, client{uaSamsungBareDesk, ""}, []Signal{SignalVersion}, ActionLog},
-		{"android chrome to desktop mode", client{uaChromeAndroid, hintsChrome131}, client{uaChromeLinux, hintsChrome131}, nil, ActionNone},
-		{"android chrome to desktop mode, no hints", client{uaChromeAndroid, ""}, client{uaChromeLinux, ""}, nil, ActionNone},
-		{"android firefox to desktop mode", client{uaFirefoxAndroid, ""}, client{uaFirefox133, ""}, nil, ActionNone},
+		{"samsung internet to desktop mode", client{uaSamsung, hintsSamsung26}, client{uaSamsungDesktop, hintsSamsung26}, nil, keycard.GuardNone},
+		{"samsung internet to desktop mode, no hints", client{uaSamsung, ""}, client{uaSamsungDesktop, ""}, nil, keycard.GuardNone},
+		{"samsung internet to desktop mode without its token", client{uaSamsung, hintsSamsung26}, client{uaSamsungBareDesk, hintsSamsung26}, nil, keycard.GuardNone},
+		{"samsung internet to desktop mode without its token or hints", client{uaSamsung, ""}, client{uaSamsungBareDesk, ""}, []Signal{SignalVersion}, keycard.GuardLog},
+		{"android chrome to desktop mode", client{uaChromeAndroid, hintsChrome131}, client{uaChromeLinux, hintsChrome131}, nil, keycard.GuardNone},
+		{"android chrome to desktop mode, no hints", client{uaChromeAndroid, ""}, client{uaChromeLinux, ""}, nil, keycard.GuardNone},
+		{"android firefox to desktop mode", client{uaFirefoxAndroid, ""}, client{uaFirefox133, ""}, nil, keycard.GuardNone},
 
-		{"firefox to chrome", client{uaFirefox133, ""}, client{uaChrome131, ""}, []Signal{SignalBrowser}, ActionRequireReauth},
-		{"firefox to chrome with hints", client{uaFirefoxWin, ""}, client{uaChrome131, hintsChrome131}, []Signal{SignalBrowser}, ActionRequireReauth},
-		{"firefox to firefox with forged hints", client{uaFirefox133, ""}, client{uaFirefox133, hintsChrome131}, []Signal{SignalBrowser}, ActionRequireReauth},
-		{"chrome to firefox, same platform", client{uaChromeMac, hintsChrome131}, client{uaFirefoxMac, ""}, []Signal{SignalBrowser}, ActionRequireReauth},
-		{"safari to chrome on a mac", client{uaSafariMac, ""}, client{uaChromeMac, hintsChrome131}, []Signal{SignalBrowser}, ActionRequireReauth},
-		{"safari to firefox on a mac", client{uaSafariMac, ""}, client{uaFirefoxMac, ""}, []Signal{SignalBrowser}, ActionRequireReauth},
-		{"chrome to edge", client{uaChrome131, hintsChrome131}, client{uaEdgeWin, hintsEdge131}, []Signal{SignalVersion}, ActionLog},
-		{"brave with hints, then without", client{uaChrome131, hintsBrave131}, client{uaChrome131, ""}, []Signal{SignalVersion}, ActionLog},
-		{"chrome to curl", client{uaChrome131, hintsChrome131}, client{"curl/8.5.0", ""}, []Signal{SignalBrowser}, ActionRequireReauth},
-		{"chrome to go", client{uaChrome131, ""}, client{"Go-http-client/2.0", ""}, []Signal{SignalBrowser}, ActionRequireReauth},
-		{"chrome to googlebot", client{uaChrome131, ""}, client{uaGooglebot, ""}, []Signal{SignalBrowser}, ActionRequireReauth},
-		{"chrome to no user agent", client{uaChrome131, ""}, client{"", ""}, []Signal{SignalBrowser}, ActionRequireReauth},
-		{"chrome to garbage", client{uaChrome131, ""}, client{"\x00\xff<script>", "\x00"}, []Signal{SignalBrowser}, ActionRequireReauth},
-		{"android chrome to the facebook app's web view", client{uaChromeAndroid, ""}, client{uaAndroidWebViewFB, ""}, []Signal{SignalVersion}, ActionLog},
+		{"firefox to chrome", client{uaFirefox133, ""}, client{uaChrome131, ""}, []Signal{SignalBrowser}, keycard.GuardReauth},
+		{"firefox to chrome with hints", client{uaFirefoxWin, ""}, client{uaChrome131, hintsChrome131}, []Signal{SignalBrowser}, keycard.GuardReauth},
+		{"firefox to firefox with forged hints", client{uaFirefox133, ""}, client{uaFirefox133, hintsChrome131}, []Signal{SignalBrowser}, keycard.GuardReauth},
+		{"chrome to firefox, same platform", client{uaChromeMac, hintsChrome131}, client{uaFirefoxMac, ""}, []Signal{SignalBrowser}, keycard.GuardReauth},
+		{"safari to chrome on a mac", client{uaSafariMac, ""}, client{uaChromeMac, hintsChrome131}, []Signal{SignalBrowser}, keycard.GuardReauth},
+		{"safari to firefox on a mac", client{uaSafariMac, ""}, client{uaFirefoxMac, ""}, []Signal{SignalBrowser}, keycard.GuardReauth},
+		{"chrome to edge", client{uaChrome131, hintsChrome131}, client{uaEdgeWin, hintsEdge131}, []Signal{SignalVersion}, keycard.GuardLog},
+		{"brave with hints, then without", client{uaChrome131, hintsBrave131}, client{uaChrome131, ""}, []Signal{SignalVersion}, keycard.GuardLog},
+		{"chrome to curl", client{uaChrome131, hintsChrome131}, client{"curl/8.5.0", ""}, []Signal{SignalBrowser}, keycard.GuardReauth},
+		{"chrome to go", client{uaChrome131, ""}, client{"Go-http-client/2.0", ""}, []Signal{SignalBrowser}, keycard.GuardReauth},
+		{"chrome to googlebot", client{uaChrome131, ""}, client{uaGooglebot, ""}, []Signal{SignalBrowser}, keycard.GuardReauth},
+		{"chrome to no user agent", client{uaChrome131, ""}, client{"", ""}, []Signal{SignalBrowser}, keycard.GuardReauth},
+		{"chrome to garbage", client{uaChrome131, ""}, client{"\x00\xff<script>", "\x00"}, []Signal{SignalBrowser}, keycard.GuardReauth},
+		{"android chrome to the facebook app's web view", client{uaChromeAndroid, ""}, client{uaAndroidWebViewFB, ""}, []Signal{SignalVersion}, keycard.GuardLog},
 	}
 	g := newGuard(t, nil)
 	for _, tt := range tests {
@@ -305,8 +305,8 @@ func TestCheckG1Fingerprints(t *testing.T) {
 				other = uaChrome131
 			}
 			moved := req(v.remote, "User-Agent", other, "Accept-Language", v.lang)
-			if got := g.Check(v.fp, moved); !slices.Equal(got.Changed, []Signal{SignalBrowser}) || got.Action != ActionRequireReauth {
-				t.Fatalf("another browser: got %v %s, want [browser] require_reauth", got.Changed, got.Action)
+			if got := g.Check(v.fp, moved); !slices.Equal(got.Changed, []Signal{SignalBrowser}) || got.Action != keycard.GuardReauth {
+				t.Fatalf("another browser: got %v %s, want [browser] reauth", got.Changed, got.Action)
 			}
 		})
 	}

@@ -6,10 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/netip"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/internal/testhook"
 )
 
 // MinKeyLen is the shortest fingerprint key New accepts.
@@ -46,9 +50,6 @@ type Options struct {
 	// its memory (about 150 bytes each). Default 10000.
 	MaxNetworks int
 
-	// Now is the clock. Default time.Now.
-	Now func() time.Time
-
 	// Logger receives a line for every rate-limited request. Default
 	// slog.Default().
 	Logger *slog.Logger
@@ -60,7 +61,7 @@ type Options struct {
 type Guard struct {
 	proxies []netip.Prefix
 	header  ProxyHeader
-	actions [numSignals]Action
+	actions [numSignals]keycard.GuardAction
 	macKey  []byte
 	macs    sync.Pool // *macState
 
@@ -70,10 +71,16 @@ type Guard struct {
 	// langSums and netSums remember the keyed hashes of recently seen
 	// languages and networks, so that a request from a known client costs no
 	// HMAC. They hold raw values in memory only and are bounded (sumCacheMax).
-	langSums, netSums sumCache
+	langSums, netSums *sumCache
 	lim               *limiter
-	now               func() time.Time
-	log               *slog.Logger
+	// now is time.Now; Keycard's tests set it (directly, or through
+	// internal/testhook from other packages).
+	now func() time.Time
+	log *slog.Logger
+}
+
+func init() {
+	testhook.Register(func(g *Guard, now func() time.Time) { g.now = now })
 }
 
 // New returns a Guard whose fingerprints are keyed with key (at least
@@ -87,12 +94,9 @@ func New(key []byte, opts *Options) (*Guard, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
-	g := &Guard{header: opts.ProxyHeader, now: opts.Now, log: opts.Logger}
+	g := &Guard{header: opts.ProxyHeader, now: time.Now, log: opts.Logger}
 	if g.header > Forwarded {
 		return nil, errors.New("guard: unknown ProxyHeader")
-	}
-	if g.now == nil {
-		g.now = time.Now
 	}
 	if g.log == nil {
 		g.log = slog.Default()
@@ -114,10 +118,14 @@ func New(key []byte, opts *Options) (*Guard, error) {
 	m.Write([]byte("keycard guard fingerprint v1"))
 	g.macKey = m.Sum(nil)
 	g.precompute()
+	g.langSums, g.netSums = newSumCache(), newSumCache()
 
 	perMin, burst, max := opts.InvalidPerMinute, opts.InvalidBurst, opts.MaxNetworks
 	if perMin < 0 || burst < 0 || max < 0 {
 		return nil, errors.New("guard: InvalidPerMinute, InvalidBurst and MaxNetworks must not be negative")
+	}
+	if max > math.MaxInt32 {
+		return nil, errors.New("guard: MaxNetworks is too large")
 	}
 	if perMin == 0 {
 		perMin = 20

@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/keycard-go/keycard/internal/testclock"
 )
 
 var testKey = bytes.Repeat([]byte{7}, MinKeyLen)
@@ -19,12 +21,16 @@ func newGuard(t testing.TB, opts *Options) *Guard {
 	return g
 }
 
-// clock is an injected clock that tests move by hand.
-type clock struct{ t time.Time }
+// newGuardAt is newGuard on the clock c.
+func newGuardAt(t testing.TB, c *testclock.Clock, opts *Options) *Guard {
+	t.Helper()
+	g := newGuard(t, opts)
+	g.now = c.Now
+	return g
+}
 
-func newClock() *clock                   { return &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
-func (c *clock) Now() time.Time          { return c.t }
-func (c *clock) Advance(d time.Duration) { c.t = c.t.Add(d) }
+// newClock returns the injected clock of the tests, which they move by hand.
+func newClock() *testclock.Clock { return testclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)) }
 
 // req builds a request from remote with the given headers (pairs of name, value).
 func req(remote string, headers ...string) *http.Request {

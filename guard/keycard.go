@@ -14,17 +14,8 @@ func (g *Guard) Keycard() keycard.Guard { return keycardGuard{g} }
 
 type keycardGuard struct{ *Guard }
 
-// Judge maps g's verdict to the Manager's action and names the changed signals.
+// Judge returns g's verdict: its action and the changed signals.
 func (k keycardGuard) Judge(stored string, r *http.Request) (keycard.GuardAction, string) {
 	v := k.Check(stored, r)
-	var a keycard.GuardAction
-	switch v.Action {
-	case ActionLog:
-		a = keycard.GuardLog
-	case ActionRequireReauth:
-		a = keycard.GuardReauth
-	case ActionRevoke:
-		a = keycard.GuardRevoke
-	}
-	return a, v.Signals()
+	return v.Action, v.Signals()
 }

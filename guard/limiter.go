@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/keycard-go/keycard/internal/lru"
 )
 
 // Allow reports whether the client network of r may still present session
@@ -41,7 +43,7 @@ func (g *Guard) Invalid(r *http.Request) (ok bool, retryAfter time.Duration) {
 func (g *Guard) Networks() int {
 	g.lim.mu.Lock()
 	defer g.lim.mu.Unlock()
-	return len(g.lim.index)
+	return g.lim.tats.Len()
 }
 
 // Limit returns middleware that answers 429 Too Many Requests, with a
@@ -88,11 +90,11 @@ func netKeyOf(p netip.Prefix) netKey {
 	return netKey{addr: p.Addr().As16(), bits: uint8(p.Bits())}
 }
 
-// limiter is a token bucket per client network, kept in a fixed-size LRU so
+// limiter is a token bucket per client network, kept in a bounded LRU so
 // that a flood of source addresses cannot make it grow: past max entries the
 // least recently seen network is forgotten (and starts afresh if it comes
-// back). Nodes live in one slice linked by index, so a full limiter recycles
-// nodes instead of allocating.
+// back), and a full limiter reuses the forgotten entry instead of
+// allocating.
 //
 // Each bucket is kept as a theoretical arrival time (the generic cell rate
 // algorithm): tat is when the bucket will be full again, and every invalid
@@ -101,29 +103,16 @@ func netKeyOf(p netip.Prefix) netKey {
 // exact.
 type limiter struct {
 	mu       sync.Mutex
-	interval int64 // nanoseconds per token
-	burst    int64
-	max      int
-	index    map[netKey]int32
-	nodes    []lruNode
-	head     int32 // most recently seen, or -1
-	tail     int32 // least recently seen, or -1
-}
-
-type lruNode struct {
-	key        netKey
-	tat        int64 // unix nanoseconds when the bucket is full again
-	prev, next int32
+	interval int64                     // nanoseconds per token
+	burst    int64                     // tokens
+	tats     *lru.Cache[netKey, int64] // unix nanoseconds when the bucket is full again
 }
 
 func newLimiter(perMinute, burst, max int) *limiter {
 	return &limiter{
 		interval: int64(time.Minute) / int64(perMinute),
 		burst:    int64(burst),
-		max:      max,
-		index:    make(map[netKey]int32),
-		head:     -1,
-		tail:     -1,
+		tats:     lru.New[netKey, int64](max),
 	}
 }
 
@@ -131,17 +120,15 @@ func (l *limiter) allow(k netKey, t time.Time) (bool, time.Duration) {
 	now := t.UnixNano()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	i, ok := l.index[k]
-	if !ok {
+	tat := l.tats.Get(k)
+	if tat == nil {
 		return true, 0 // never presented an invalid token (or forgotten)
 	}
-	l.toFront(i)
-	n := &l.nodes[i]
 	// A clock that went backwards must not lock a network out for longer
 	// than a full refill.
-	n.tat = min(n.tat, now+l.burst*l.interval)
+	*tat = min(*tat, now+l.burst*l.interval)
 	// At least one token left: tat-now <= (burst-1)*interval.
-	if wait := n.tat - now - (l.burst-1)*l.interval; wait > 0 {
+	if wait := *tat - now - (l.burst-1)*l.interval; wait > 0 {
 		return false, time.Duration(wait)
 	}
 	return true, 0
@@ -151,73 +138,19 @@ func (l *limiter) invalid(k netKey, t time.Time) (bool, time.Duration) {
 	now := t.UnixNano()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	i, ok := l.index[k]
-	if !ok {
-		i = l.insert(k, now)
+	tat := l.tats.Get(k)
+	if tat == nil {
+		tat = l.tats.Add(k, now) // a full bucket
 	}
-	l.toFront(i)
-	n := &l.nodes[i]
 	// Take one token if one is left: the bucket empties when tat reaches
 	// burst intervals ahead. A refused presentation takes nothing, so the
 	// bucket never goes below zero and a client that keeps sending while
 	// limited is not locked out for longer than a full refill. A clock that
 	// went backwards is clamped the same way.
-	next := max(min(n.tat, now+l.burst*l.interval), now) + l.interval
+	next := max(min(*tat, now+l.burst*l.interval), now) + l.interval
 	if wait := next - now - l.burst*l.interval; wait > 0 {
 		return false, time.Duration(wait)
 	}
-	n.tat = next
+	*tat = next
 	return true, 0
-}
-
-// insert adds k with a full bucket, recycling the least recently seen node
-// when the limiter is full.
-func (l *limiter) insert(k netKey, now int64) int32 {
-	var i int32
-	if len(l.nodes) < l.max {
-		l.nodes = append(l.nodes, lruNode{prev: -1, next: -1})
-		i = int32(len(l.nodes) - 1)
-	} else {
-		i = l.tail
-		l.unlink(i)
-		delete(l.index, l.nodes[i].key)
-	}
-	l.nodes[i] = lruNode{key: k, tat: now, prev: -1, next: -1}
-	l.index[k] = i
-	l.pushFront(i)
-	return i
-}
-
-func (l *limiter) unlink(i int32) {
-	n := &l.nodes[i]
-	if n.prev >= 0 {
-		l.nodes[n.prev].next = n.next
-	} else {
-		l.head = n.next
-	}
-	if n.next >= 0 {
-		l.nodes[n.next].prev = n.prev
-	} else {
-		l.tail = n.prev
-	}
-	n.prev, n.next = -1, -1
-}
-
-func (l *limiter) pushFront(i int32) {
-	n := &l.nodes[i]
-	n.prev, n.next = -1, l.head
-	if l.head >= 0 {
-		l.nodes[l.head].prev = i
-	}
-	l.head = i
-	if l.tail < 0 {
-		l.tail = i
-	}
-}
-
-func (l *limiter) toFront(i int32) {
-	if l.head != i {
-		l.unlink(i)
-		l.pushFront(i)
-	}
 }

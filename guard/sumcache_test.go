@@ -2,6 +2,7 @@ package guard
 
 import (
 	"fmt"
+	"hash/maphash"
 	"net/http/httptest"
 	"testing"
 )
@@ -22,10 +23,10 @@ func TestSumCacheBounded(t *testing.T) {
 		r.RemoteAddr = fmt.Sprintf("10.%d.%d.1:1", i>>8&255, i&255)
 		r.Header.Set("Accept-Language", fmt.Sprintf("x-%d", i))
 		g.Fingerprint(r)
-		for _, c := range []*sumCache{&g.langSums, &g.netSums} {
-			c.mu.RLock()
-			n := len(c.m)
-			c.mu.RUnlock()
+		for _, c := range []*sumCache{g.langSums, g.netSums} {
+			c.mu.Lock()
+			n := c.sums.Len()
+			c.mu.Unlock()
 			if n > sumCacheMax {
 				t.Fatalf("cache holds %d entries, bound %d", n, sumCacheMax)
 			}
@@ -34,5 +35,24 @@ func TestSumCacheBounded(t *testing.T) {
 	// The first client, long evicted, is still recognised unchanged.
 	if v := g.Check(stored, first); len(v.Changed) != 0 {
 		t.Fatalf("unchanged client after cache churn: changed %v", v.Changed)
+	}
+}
+
+// TestSumCacheCollisionIsAMiss: an entry found under a value's hash but
+// holding another value is not used; the value's own sum is computed and
+// replaces it.
+func TestSumCacheCollisionIsAMiss(t *testing.T) {
+	g := newGuard(t, nil)
+	st := g.macState()
+	defer g.macs.Put(st)
+	v := []byte("en-gb")
+	want := st.hash(SignalLanguage, v)
+	c := g.langSums
+	c.sums.Add(maphash.Bytes(c.seed, v), cachedSum{value: "de-de", sum: encodedSum{'x'}})
+	if got := c.sum(st, SignalLanguage, v); got != want {
+		t.Fatalf("sum after a collision: got %q, want %q", got, want)
+	}
+	if e := c.sums.Get(maphash.Bytes(c.seed, v)); e == nil || e.value != string(v) || e.sum != want {
+		t.Fatalf("entry after a collision: %+v, want the value's own", e)
 	}
 }

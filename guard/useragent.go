@@ -2,46 +2,46 @@ package guard
 
 import "strings"
 
-// Family is a user-agent family: the browser or client program, without its
+// family is a user-agent family: the browser or client program, without its
 // version.
-type Family uint8
+type family uint8
 
-// The families ParseUserAgent tells apart. Any other client is FamilyOther.
+// The families parseUserAgent tells apart. Any other client is familyOther.
 // The numbers are part of the fingerprint format, so new families are added
 // at the end.
 const (
-	FamilyOther Family = iota
-	FamilyChrome
-	FamilyChromium
-	FamilyEdge
-	FamilyFirefox
-	FamilySafari
-	FamilyOpera
-	FamilyCurl
-	FamilyGo
-	// FamilySamsung is Samsung Internet, in any mode.
-	FamilySamsung
-	// FamilyBrave is Brave. Its User-Agent is Chrome's; only its client hints
-	// (Sec-CH-UA) name it, so ParseUserAgent never returns it.
-	FamilyBrave
-	// FamilyWebView is a browser embedded in an app: an Android WebView, or
+	familyOther family = iota
+	familyChrome
+	familyChromium
+	familyEdge
+	familyFirefox
+	familySafari
+	familyOpera
+	familyCurl
+	familyGo
+	// familySamsung is Samsung Internet, in any mode.
+	familySamsung
+	// familyBrave is Brave. Its User-Agent is Chrome's; only its client hints
+	// (Sec-CH-UA) name it, so parseUserAgent never returns it.
+	familyBrave
+	// familyWebView is a browser embedded in an app: an Android WebView, or
 	// an in-app view on iOS (Facebook, Instagram, LINE, WeChat, the Google
 	// app).
-	FamilyWebView
-	// FamilyBot is a search-engine crawler (Googlebot, Bingbot, ...).
-	FamilyBot
+	familyWebView
+	// familyBot is a search-engine crawler (Googlebot, Bingbot, ...).
+	familyBot
 
 	numFamilies = iota
 )
 
 // numFamiliesG1 is how many families the g1 fingerprint format knew.
-const numFamiliesG1 = FamilyGo + 1
+const numFamiliesG1 = familyGo + 1
 
 var familyNames = [...]string{"other", "chrome", "chromium", "edge", "firefox", "safari", "opera", "curl", "go-http-client",
 	"samsung", "brave", "webview", "bot"}
 
 // String returns the family's lowercase name, such as "firefox".
-func (f Family) String() string {
+func (f family) String() string {
 	if int(f) < len(familyNames) {
 		return familyNames[f]
 	}
@@ -93,7 +93,7 @@ func (c class) String() string {
 const maxUserAgent = 1024
 
 // g1None marks a rule that the g1 fingerprint format did not have.
-const g1None Family = 255
+const g1None family = 255
 
 // uaRules: the first rule, in this order, whose marker the header contains
 // decides the family and the class. Order matters because browsers borrow each other's names:
@@ -103,77 +103,71 @@ const g1None Family = 255
 //
 // The g1 column is what the g1 fingerprint format made of the marker, so that
 // a stored g1 fingerprint is compared exactly as it was made: a g1 reading
-// skips the rules marked g1None, and a rule whose g1 family is FamilyOther
+// skips the rules marked g1None, and a rule whose g1 family is familyOther
 // ends the reading with version 0.
 var uaRules = [...]struct {
 	marker string
-	family Family
+	family family
 	class  class
-	g1     Family
+	g1     family
 	major  string // the marker whose number is the major version ("" = marker)
 	prefix bool   // marker must start the header (command-line clients)
 }{
-	{"Googlebot/", FamilyBot, classBot, g1None, "", false},
-	{"bingbot/", FamilyBot, classBot, g1None, "", false},
-	{"Applebot/", FamilyBot, classBot, g1None, "", false},
-	{"DuckDuckBot/", FamilyBot, classBot, g1None, "", false},
-	{"YandexBot/", FamilyBot, classBot, g1None, "", false},
-	{"Baiduspider/", FamilyBot, classBot, g1None, "", false},
-	{"Edg/", FamilyEdge, classBlink, FamilyEdge, "", false},
-	{"EdgA/", FamilyEdge, classBlink, FamilyEdge, "", false},
-	{"EdgiOS/", FamilyEdge, classWebKit, FamilyEdge, "", false},
-	{"Edge/", FamilyEdge, classLegacy, FamilyEdge, "", false},
-	{"OPR/", FamilyOpera, classBlink, FamilyOpera, "", false},
-	{"OPiOS/", FamilyOpera, classWebKit, FamilyOpera, "", false},
-	{"OPT/", FamilyOpera, classWebKit, g1None, "", false},
-	{"Opera/", FamilyOpera, classLegacy, FamilyOpera, "Version/", false},
-	{"SamsungBrowser/", FamilySamsung, classBlink, FamilyOther, "", false},
-	{"; wv)", FamilyWebView, classBlink, g1None, "Chrome/", false},
-	{"GSA/", FamilyWebView, classWebKit, g1None, "", false},
-	{"Chromium/", FamilyChromium, classBlink, FamilyChromium, "", false},
-	{"CriOS/", FamilyChrome, classWebKit, FamilyChrome, "", false},
-	{"Chrome/", FamilyChrome, classBlink, FamilyChrome, "", false},
-	{"FxiOS/", FamilyFirefox, classWebKit, FamilyFirefox, "", false},
-	{"Firefox/", FamilyFirefox, classGecko, FamilyFirefox, "", false},
-	{"Safari/", FamilySafari, classWebKit, FamilySafari, "Version/", false},
+	{"Googlebot/", familyBot, classBot, g1None, "", false},
+	{"bingbot/", familyBot, classBot, g1None, "", false},
+	{"Applebot/", familyBot, classBot, g1None, "", false},
+	{"DuckDuckBot/", familyBot, classBot, g1None, "", false},
+	{"YandexBot/", familyBot, classBot, g1None, "", false},
+	{"Baiduspider/", familyBot, classBot, g1None, "", false},
+	{"Edg/", familyEdge, classBlink, familyEdge, "", false},
+	{"EdgA/", familyEdge, classBlink, familyEdge, "", false},
+	{"EdgiOS/", familyEdge, classWebKit, familyEdge, "", false},
+	{"Edge/", familyEdge, classLegacy, familyEdge, "", false},
+	{"OPR/", familyOpera, classBlink, familyOpera, "", false},
+	{"OPiOS/", familyOpera, classWebKit, familyOpera, "", false},
+	{"OPT/", familyOpera, classWebKit, g1None, "", false},
+	{"Opera/", familyOpera, classLegacy, familyOpera, "Version/", false},
+	{"SamsungBrowser/", familySamsung, classBlink, familyOther, "", false},
+	{"; wv)", familyWebView, classBlink, g1None, "Chrome/", false},
+	{"GSA/", familyWebView, classWebKit, g1None, "", false},
+	{"Chromium/", familyChromium, classBlink, familyChromium, "", false},
+	{"CriOS/", familyChrome, classWebKit, familyChrome, "", false},
+	{"Chrome/", familyChrome, classBlink, familyChrome, "", false},
+	{"FxiOS/", familyFirefox, classWebKit, familyFirefox, "", false},
+	{"Firefox/", familyFirefox, classGecko, familyFirefox, "", false},
+	{"Safari/", familySafari, classWebKit, familySafari, "Version/", false},
 	// Safari and every browser on iOS name themselves: a WebKit header that
 	// names nothing is an app's web view (Instagram or WeChat on iOS, or any
 	// app on iPadOS and macOS, whose web views claim a Macintosh).
-	{"AppleWebKit/", FamilyWebView, classWebKit, g1None, "Version/", false},
-	{"Trident/", FamilyOther, classLegacy, g1None, "", false},
-	{"curl/", FamilyCurl, classCurl, FamilyCurl, "", true},
-	{"Go-http-client/", FamilyGo, classGo, FamilyGo, "", true},
+	{"AppleWebKit/", familyWebView, classWebKit, g1None, "Version/", false},
+	{"Trident/", familyOther, classLegacy, g1None, "", false},
+	{"curl/", familyCurl, classCurl, familyCurl, "", true},
+	{"Go-http-client/", familyGo, classGo, familyGo, "", true},
 }
 
-// ParseUserAgent returns the family and major version of a User-Agent
-// header, such as FamilyFirefox and 128 for a Firefox 128.0 header. Unknown
-// clients are FamilyOther; an unknown version is 0. An in-app view's version
-// is its engine's where the header has one (an Android WebView's Chrome/),
-// else the app's or 0. It does not allocate. A User-Agent is whatever the
-// client says: use it to notice a change, never to authenticate.
-func ParseUserAgent(ua string) (Family, int) {
-	f, major, _ := parseUserAgent(ua, false)
-	return f, major
-}
-
-// parseUserAgent returns the family, major version and class of ua. With g1
-// it reads the rules as the g1 fingerprint format did (the class is then
-// meaningless).
-func parseUserAgent(ua string, g1 bool) (Family, int, class) {
+// parseUserAgent returns the family, major version and class of a
+// User-Agent header, such as familyFirefox, 128 and classGecko for a Firefox
+// 128.0 header on Linux. Unknown clients are familyOther; an unknown version
+// is 0. An in-app view's version is its engine's where the header has one
+// (an Android WebView's Chrome/), else the app's or 0. With g1 it reads the
+// rules as the g1 fingerprint format did (the class is then meaningless). It
+// does not allocate. A User-Agent is whatever the client says: it serves to
+// notice a change, never to authenticate.
+func parseUserAgent(ua string, g1 bool) (family, int, class) {
 	if len(ua) > maxUserAgent {
 		ua = ua[:maxUserAgent]
 	}
 	i, at := firstRule(ua, g1)
 	if i == len(uaRules) {
-		return FamilyOther, 0, classUnknown
+		return familyOther, 0, classUnknown
 	}
 	rule := &uaRules[i]
 	fam := rule.family
 	if g1 {
 		fam = rule.g1
 	}
-	if fam == FamilyOther {
-		return FamilyOther, 0, rule.class
+	if fam == familyOther {
+		return familyOther, 0, rule.class
 	}
 	v := ua[at+len(rule.marker):]
 	if rule.major != "" {

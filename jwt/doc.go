@@ -71,4 +71,11 @@
 // restart. To retire a compromised key at once, build a new Issuer without
 // it: tokens it signed stop verifying everywhere as soon as verifiers
 // refetch the JWKS.
+//
+// # Testing
+//
+// Issuers and Verifiers read time.Now; there is no clock option. A test of
+// expiry, leeway or rotation runs under testing/synctest, whose bubble
+// moves time.Now for the Issuer, the Verifier and the rest of the program
+// alike.
 package jwt

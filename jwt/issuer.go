@@ -55,8 +55,6 @@ type IssuerOptions struct {
 	// is the issuer: the token is requested by Keycard on the session's
 	// behalf.
 	ClientID string
-	// Now returns the current time. The default is time.Now.
-	Now func() time.Time
 }
 
 // retired is a key that no longer signs but is still published.
@@ -72,7 +70,7 @@ type Issuer struct {
 	iss      string
 	clientID string
 	lifetime time.Duration
-	now      func() time.Time
+	now      func() time.Time // time.Now; Keycard's tests set it
 
 	mu      sync.RWMutex
 	current *SigningKey
@@ -105,9 +103,6 @@ func NewIssuer(issuer string, key *SigningKey, opts *IssuerOptions) (*Issuer, er
 				return nil, err
 			}
 			i.clientID = opts.ClientID
-		}
-		if opts.Now != nil {
-			i.now = opts.Now
 		}
 	}
 	i.setCurrent(key)

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/keycard-go/keycard/internal/jsonobj"
 )
 
 var (
@@ -42,7 +44,7 @@ func checkJSON(b []byte, numbers []string, top *[]string) error {
 // valid JSON it gives checkJSON's answer; on anything else it returns an
 // error or nil, never panics, and always terminates.
 func scanJSON(b []byte, numbers []string, top *[]string) error {
-	i := skipWS(b, 0)
+	i := jsonobj.SkipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return errNotObject
 	}
@@ -50,115 +52,67 @@ func scanJSON(b []byte, numbers []string, top *[]string) error {
 	return err
 }
 
-func skipWS(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// endOfString returns the index after the string that starts at b[i] ('"').
-func endOfString(b []byte, i int) (int, error) {
-	if i >= len(b) || b[i] != '"' {
-		return 0, errInvalidJSON
-	}
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1, nil
-		}
-	}
-	return 0, errInvalidJSON
-}
-
 // scanObject scans the object at b[i] ('{') and returns the index after it.
 func scanObject(b []byte, i int, numbers []string, top *[]string) (int, error) {
 	var seenBuf [16][]byte
 	seen := seenBuf[:0]
-	i++
-	for {
-		i = skipWS(b, i)
-		if i >= len(b) {
-			return 0, errInvalidJSON
-		}
-		switch b[i] {
-		case '}':
-			return i + 1, nil
-		case ',':
-			i = skipWS(b, i+1)
-		}
-		j, err := endOfString(b, i)
-		if err != nil {
-			return 0, err
-		}
-		name, err := memberName(b[i:j])
-		if err != nil {
-			return 0, err
+	var err error
+	end := jsonobj.Object(b, i, func(q []byte, v int) int {
+		var name []byte
+		if name, err = memberName(q); err != nil {
+			return -1
 		}
 		if slices.ContainsFunc(seen, func(s []byte) bool { return string(s) == string(name) }) {
-			return 0, errDuplicateKey
+			err = errDuplicateKey
+			return -1
 		}
 		seen = append(seen, name)
 		if top != nil {
 			*top = append(*top, string(name))
 		}
-		i = skipWS(b, j)
-		if i >= len(b) || b[i] != ':' {
-			return 0, errInvalidJSON
+		if numbers != nil && slices.Contains(numbers, string(name)) && b[v] != '-' && (b[v] < '0' || b[v] > '9') {
+			err = errNotNumber
+			return -1
 		}
-		i = skipWS(b, i+1)
-		if i >= len(b) {
-			return 0, errInvalidJSON
-		}
-		if numbers != nil && slices.Contains(numbers, string(name)) && b[i] != '-' && (b[i] < '0' || b[i] > '9') {
-			return 0, errNotNumber
-		}
-		if i, err = scanValue(b, i); err != nil {
-			return 0, err
-		}
-	}
+		var vend int
+		vend, err = scanValue(b, v)
+		return vend
+	})
+	return scanned(end, err)
 }
 
 // scanValue scans the value at b[i] and returns the index after it, which
 // is always greater than i.
 func scanValue(b []byte, i int) (int, error) {
-	if i >= len(b) {
-		return 0, errInvalidJSON
-	}
-	switch b[i] {
-	case '{':
-		return scanObject(b, i, nil, nil)
-	case '[':
-		i++
-		for {
-			i = skipWS(b, i)
-			if i >= len(b) {
-				return 0, errInvalidJSON
-			}
-			switch b[i] {
-			case ']':
-				return i + 1, nil
-			case ',':
-				i = skipWS(b, i+1)
-			}
+	if i < len(b) {
+		switch b[i] {
+		case '{':
+			return scanObject(b, i, nil, nil)
+		case '[':
 			var err error
-			if i, err = scanValue(b, i); err != nil {
-				return 0, err
-			}
+			end := jsonobj.Array(b, i, func(v int) int {
+				var vend int
+				vend, err = scanValue(b, v)
+				return vend
+			})
+			return scanned(end, err)
 		}
-	case '"':
-		return endOfString(b, i)
 	}
-	j := i
-	for j < len(b) && !strings.ContainsRune(",}] \t\r\n", rune(b[j])) {
-		j++
+	// A string or a scalar: encoding/json or json.Valid checks it.
+	return scanned(jsonobj.ValueEnd(b, i), nil)
+}
+
+// scanned turns the index a jsonobj reading returned, and the error its
+// callback met, into a scan result: the callback's error first, else
+// errInvalidJSON for a reading that failed.
+func scanned(end int, err error) (int, error) {
+	if err != nil {
+		return 0, err
 	}
-	if j == i {
+	if end < 0 {
 		return 0, errInvalidJSON
 	}
-	return j, nil
+	return end, nil
 }
 
 // memberName decodes a quoted member name and folds its case. Plain

@@ -21,6 +21,8 @@ import (
 	"time"
 
 	gojwt "github.com/golang-jwt/jwt/v5"
+
+	"github.com/keycard-go/keycard/internal/testclock"
 )
 
 const (
@@ -29,11 +31,6 @@ const (
 )
 
 var testNow = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-
-// clock is an injected clock.
-type clock struct{ t time.Time }
-
-func (c *clock) Now() time.Time { return c.t }
 
 // edKey returns a deterministic Ed25519 signing key.
 func edKey(t testing.TB, b byte) *SigningKey {
@@ -46,7 +43,7 @@ func edKey(t testing.TB, b byte) *SigningKey {
 }
 
 type fixture struct {
-	clock *clock
+	clock *testclock.Clock
 	key   *SigningKey
 	iss   *Issuer
 	ver   *Verifier
@@ -54,20 +51,21 @@ type fixture struct {
 
 func newFixture(t testing.TB, key *SigningKey, vopts *VerifierOptions) *fixture {
 	t.Helper()
-	c := &clock{testNow}
-	iss, err := NewIssuer(testIss, key, &IssuerOptions{Now: c.Now})
+	c := testclock.New(testNow)
+	iss, err := NewIssuer(testIss, key, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	iss.now = c.Now
 	var o VerifierOptions
 	if vopts != nil {
 		o = *vopts
 	}
-	o.Now = c.Now
 	ver, err := NewVerifier(testIss, testAud, iss, &o)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ver.now = c.Now
 	return &fixture{clock: c, key: key, iss: iss, ver: ver}
 }
 
@@ -198,14 +196,15 @@ func TestLifetimeOptions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := &clock{testNow}
-			i, err := NewIssuer(testIss, key, &IssuerOptions{Lifetime: tt.life, Now: c.Now})
+			c := testclock.New(testNow)
+			i, err := NewIssuer(testIss, key, &IssuerOptions{Lifetime: tt.life})
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("NewIssuer err = %v, want error %v", err, tt.wantErr)
 			}
 			if err != nil {
 				return
 			}
+			i.now = c.Now
 			_, exp, err := i.Mint(testSession, testAud)
 			if err != nil {
 				t.Fatal(err)
@@ -508,7 +507,7 @@ func TestRotation(t *testing.T) {
 	k1, k2, k3 := edKey(t, 1), edKey(t, 2), edKey(t, 3)
 	f := newFixture(t, k1, nil)
 	old := f.mint(t)
-	f.clock.t = testNow.Add(10 * time.Second)
+	f.clock.Set(testNow.Add(10 * time.Second))
 	if err := f.iss.Rotate(k2); err != nil {
 		t.Fatal(err)
 	}
@@ -529,7 +528,8 @@ func TestRotation(t *testing.T) {
 	if ks.Len() != 2 {
 		t.Errorf("JWKS has %d keys during the overlap, want 2", ks.Len())
 	}
-	viaJWKS, _ := NewVerifier(testIss, testAud, ks, &VerifierOptions{Now: f.clock.Now})
+	viaJWKS, _ := NewVerifier(testIss, testAud, ks, nil)
+	viaJWKS.now = f.clock.Now
 	for name, tok := range map[string]string{"old": old, "fresh": fresh} {
 		if _, err := f.ver.Verify(context.Background(), tok); err != nil {
 			t.Errorf("%s token via issuer: %v", name, err)
@@ -540,11 +540,11 @@ func TestRotation(t *testing.T) {
 	}
 	// The old key stays published until its last token plus the largest
 	// leeway has passed, then leaves the JWKS.
-	f.clock.t = testNow.Add(10*time.Second + DefaultLifetime + MaxLeeway - time.Second)
+	f.clock.Set(testNow.Add(10*time.Second + DefaultLifetime + MaxLeeway - time.Second))
 	if n := jwksLen(t, f.iss); n != 2 {
 		t.Errorf("JWKS has %d keys just before the overlap ends, want 2", n)
 	}
-	f.clock.t = testNow.Add(10*time.Second + DefaultLifetime + MaxLeeway)
+	f.clock.Set(testNow.Add(10*time.Second + DefaultLifetime + MaxLeeway))
 	if n := jwksLen(t, f.iss); n != 1 {
 		t.Errorf("JWKS has %d keys after the overlap, want 1", n)
 	}
@@ -676,7 +676,7 @@ func TestVerifierLogsReasonNotToken(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	f := newFixture(t, edKey(t, 1), &VerifierOptions{Logger: log})
 	tok := f.mint(t)
-	f.clock.t = testNow.Add(time.Hour)
+	f.clock.Set(testNow.Add(time.Hour))
 	if _, err := f.ver.Verify(context.Background(), tok); !errors.Is(err, ErrInvalidToken) {
 		t.Fatalf("Verify(expired) = %v", err)
 	}
@@ -687,8 +687,9 @@ func TestVerifierLogsReasonNotToken(t *testing.T) {
 
 func TestRemoteKeySet(t *testing.T) {
 	k1, k2 := edKey(t, 1), edKey(t, 2)
-	c := &clock{testNow}
-	iss, _ := NewIssuer(testIss, k1, &IssuerOptions{Now: c.Now})
+	c := testclock.New(testNow)
+	iss, _ := NewIssuer(testIss, k1, nil)
+	iss.now = c.Now
 	var fetches atomic.Int32
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/.well-known/jwks.json" {
@@ -711,10 +712,11 @@ func TestRemoteKeySet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ver, err := NewVerifier(testIss, testAud, rks, &VerifierOptions{Now: c.Now})
+	ver, err := NewVerifier(testIss, testAud, rks, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ver.now = c.Now
 	tok, _, _ := iss.Mint(testSession, testAud)
 	if _, err := ver.Verify(ctx, tok); err != nil {
 		t.Fatalf("Verify via remote JWKS = %v", err)

@@ -20,6 +20,8 @@ import (
 	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/csrf"
 	"github.com/keycard-go/keycard/guard"
+	"github.com/keycard-go/keycard/internal/testclock"
+	"github.com/keycard-go/keycard/internal/testhook"
 	"github.com/keycard-go/keycard/memstore"
 	"github.com/keycard-go/keycard/metrics"
 	"github.com/keycard-go/keycard/storage"
@@ -37,24 +39,6 @@ const (
 	scanner  = "192.0.2.66:4444"   // presents forged tokens until limited
 	stranger = "100.64.7.1:6000"   // presents a few forged tokens
 )
-
-// clock is the injected clock of the Manager, the store and the guard.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // lockedBuffer is the log sink; handlers may write from several goroutines.
 type lockedBuffer struct {
@@ -165,7 +149,7 @@ func (e *events) list() []keycard.Event {
 // observability hook wired in, on an injected clock.
 type site struct {
 	t        *testing.T
-	clock    *clock
+	clock    *testclock.Clock // of the Manager, the store and the guard
 	logs     *lockedBuffer
 	events   *events
 	secrets  *secrets
@@ -179,7 +163,7 @@ func newSite(t *testing.T) *site {
 	t.Helper()
 	s := &site{
 		t:        t,
-		clock:    &clock{now: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)},
+		clock:    testclock.New(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)),
 		logs:     &lockedBuffer{},
 		events:   &events{},
 		secrets:  &secrets{},
@@ -188,10 +172,11 @@ func newSite(t *testing.T) *site {
 	logger := slog.New(slog.NewJSONHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	key := []byte("log-capture-test-fingerprint-key-0123456789")
 	s.secrets.add("guard key", string(key))
-	g, err := guard.New(key, &guard.Options{Now: s.clock.Now, Logger: logger, Actions: guard.Actions{Browser: guard.ActionRevoke}})
+	g, err := guard.New(key, &guard.Options{Logger: logger, Actions: guard.Actions{Browser: keycard.GuardRevoke}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	testhook.SetNow(g, s.clock.Now)
 	collector, err := metrics.New(nil)
 	if err != nil {
 		t.Fatal(err)

@@ -39,7 +39,8 @@ func benchSealer(b *testing.B) *Sealer {
 	secret := make([]byte, 32)
 	rand.Read(secret)
 	r, _ := NewKeyRing(secret)
-	s, _ := New(r, &Options{Now: func() time.Time { return t0 }})
+	s, _ := New(r, nil)
+	s.now = func() time.Time { return t0 }
 	return s
 }
 

@@ -35,7 +35,7 @@
 // additional data: a value sealed for one cookie does not open as another,
 // a value sealed for one purpose does not open for another, and the key ID
 // and version cannot be swapped or downgraded. The expiry is inside the
-// ciphertext and checked on every Open against Options.Now.
+// ciphertext and checked on every Open against the current time.
 //
 // Open returns ErrInvalid, and only ErrInvalid, for every value it refuses,
 // whatever the reason, so that an attacker learns nothing from the answer.
@@ -64,6 +64,12 @@
 // to the page and echoed in a request header, can serve as a CSRF token
 // bound to that value.
 //
+// # Testing
+//
+// A Sealer reads time.Now; there is no clock option. A test of expiry runs
+// under testing/synctest, whose bubble moves time.Now for the Sealer, the
+// session Manager and the rest of the program alike.
+//
 // # Performance
 //
 // Seal and Open of 100 bytes cost the AEAD itself (XChaCha20-Poly1305,
@@ -71,18 +77,19 @@
 // as follows; the choices are explained next to the code.
 //
 //   - One allocation each. Seal builds the header, plaintext and additional
-//     data in pooled scratch, seals in place, and encodes the text straight
-//     into the buffer it returns as a string (unsafe.String over a fresh
-//     buffer that is never written again). Open decodes into pooled
-//     scratch, opens in place, copies out only the data, and clears the
-//     scratch, which held plaintext, before returning it to the pool.
+//     data in pooled scratch, seals in place, encodes the text into the
+//     scratch and copies it once into the string it returns. Open copies
+//     the text into pooled scratch, decodes and opens it there, copies out
+//     only the data, and clears the scratch, which held plaintext, before
+//     returning it to the pool. The copies of the text are the price of
+//     not using package unsafe.
 //   - Base64url by encoding/base64 (strict decoding, CR and LF refused
-//     first). A hand-written codec saved about 60 ns per call; the standard
-//     library's is kept, since parser code in a security package should be
-//     the well-kept one.
-//   - The nonce stays crypto/rand (about 66 ns). A pooled user-space
-//     generator such as math/rand/v2's ChaCha8 is faster but is duplicated
-//     by VM snapshot restores and process checkpoints, and a nonce repeated
-//     under one key breaks XChaCha20-Poly1305 (see randNonce); the kernel's
-//     vDSO generator behind crypto/rand is not.
+//     first). A hand-written codec would be faster; the standard library's
+//     is kept, since parser code in a security package should be the
+//     well-kept one.
+//   - The nonce stays crypto/rand. A pooled user-space generator such as
+//     math/rand/v2's ChaCha8 is faster but is duplicated by VM snapshot
+//     restores and process checkpoints, and a nonce repeated under one key
+//     breaks XChaCha20-Poly1305 (see randNonce); the kernel's vDSO generator
+//     behind crypto/rand is not.
 package seal

@@ -12,30 +12,27 @@ import (
 func Example() {
 	// In production the secret comes from a secret manager, 32+ random bytes.
 	secret := bytes.Repeat([]byte{7}, 32)
-	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	clock := func() time.Time { return now }
 
 	ring, err := seal.NewKeyRing(secret)
 	if err != nil {
 		panic(err)
 	}
-	s, err := seal.New(ring, &seal.Options{Now: clock})
+	s, err := seal.New(ring, nil)
 	if err != nil {
 		panic(err)
 	}
-	v, err := s.Seal("__Host-keycard", "session", []byte(`{"sub":"alice"}`), now.Add(time.Hour))
+	v, err := s.Seal("__Host-keycard", "session", []byte(`{"sub":"alice"}`), time.Now().Add(time.Hour))
 	if err != nil {
 		panic(err)
 	}
 	data, err := s.Open("__Host-keycard", "session", v)
 	fmt.Println(string(data), err)
 
-	// The same value, presented as another cookie, after its expiry, or
-	// changed in any way, gets one answer.
+	// The same value, presented as another cookie, for another purpose,
+	// after its expiry, or changed in any way, gets one answer.
 	_, err = s.Open("other", "session", v)
 	fmt.Println(err)
-	now = now.Add(time.Hour)
-	_, err = s.Open("__Host-keycard", "session", v)
+	_, err = s.Open("__Host-keycard", "flash", v)
 	fmt.Println(errors.Is(err, seal.ErrInvalid))
 	// Output:
 	// {"sub":"alice"} <nil>

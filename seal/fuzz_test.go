@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"testing"
 	"time"
+
+	"github.com/keycard-go/keycard/internal/testclock"
 )
 
 // FuzzRoundTrip checks Open(Seal(x)) == x for any data, cookie name and purpose.
@@ -11,7 +13,7 @@ func FuzzRoundTrip(f *testing.F) {
 	f.Add([]byte(""), "__Host-keycard", "session")
 	f.Add([]byte(`{"sub":"alice"}`), "c", "flash")
 	f.Add([]byte{0, 0xff, '\n'}, "", "")
-	s := newSealer(f, &clock{t0}, secretA, secretB)
+	s := newSealer(f, testclock.New(t0), secretA, secretB)
 	f.Fuzz(func(t *testing.T, data []byte, name, purpose string) {
 		v, err := s.Seal(name, purpose, data, t0.Add(time.Minute))
 		if err != nil {
@@ -42,7 +44,7 @@ func FuzzRoundTrip(f *testing.F) {
 // the values this test sealed ever opens: a mutation of a sealed value never
 // opens. The seed corpus is in testdata/fuzz/FuzzOpenMutated.
 func FuzzOpenMutated(f *testing.F) {
-	c := &clock{t0}
+	c := testclock.New(t0)
 	s := newSealer(f, c, secretA)
 	fixed := bytes.Repeat([]byte{0x5a}, nonceLen)
 	s.nonce = func(b []byte) { copy(b, fixed) }

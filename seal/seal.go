@@ -16,9 +16,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"golang.org/x/crypto/chacha20poly1305"
+
+	"github.com/keycard-go/keycard/internal/testhook"
 )
 
 // Format v1, before the text encoding:
@@ -184,20 +185,19 @@ func (KeyRing) GoString() string { return "REDACTED" }
 // LogValue keeps key material out of log/slog output.
 func (KeyRing) LogValue() slog.Value { return slog.StringValue("REDACTED") }
 
-// Options configures a Sealer. A nil *Options means all defaults.
-type Options struct {
-	// Now returns the current time; Seal checks expiries against it and Open
-	// rejects values whose expiry is not after it. The default is time.Now.
-	// Tests inject a fixed clock here.
-	Now func() time.Time
-}
+// Options configures a Sealer. A nil *Options means all defaults. It has no
+// fields yet; it keeps New's signature for the options to come. (There is
+// no clock option: see "Testing" in the package documentation.)
+type Options struct{}
 
 // Sealer seals and opens values with a key ring. Create one with New; the
 // zero value is not usable. A Sealer is safe for concurrent use, including
 // concurrent calls to SetKeyRing. It prints as REDACTED.
 type Sealer struct {
 	ring atomic.Pointer[KeyRing]
-	now  func() time.Time
+	// now is time.Now; Keycard's tests set it (directly, or through
+	// internal/testhook from other packages).
+	now func() time.Time
 	// nonce fills b with a fresh nonce. Tests replace it to produce
 	// known-answer vectors; in production it is always crypto/rand.
 	nonce func(b []byte)
@@ -210,9 +210,6 @@ func New(ring *KeyRing, opts *Options) (*Sealer, error) {
 		return nil, errors.New("seal: a key ring is required")
 	}
 	s := &Sealer{now: time.Now, nonce: randNonce}
-	if opts != nil && opts.Now != nil {
-		s.now = opts.Now
-	}
 	s.ring.Store(ring)
 	return s, nil
 }
@@ -239,6 +236,10 @@ func New(ring *KeyRing, opts *Options) (*Sealer, error) {
 // property a private pool cannot have. It also stays the approved DRBG in
 // FIPS 140-3 mode. 40 ns a Seal is not worth that risk.
 func randNonce(b []byte) { rand.Read(b) } // crypto/rand.Read never fails; it panics instead.
+
+func init() {
+	testhook.Register(func(s *Sealer, now func() time.Time) { s.now = now })
+}
 
 // SetKeyRing replaces the key ring, for rotation without a restart. Values
 // sealed before keep opening as long as their key is still in ring.
@@ -287,9 +288,11 @@ func (s *Sealer) Seal(name, purpose string, data []byte, expires time.Time) (str
 	}
 	k := &s.ring.Load().keys[0]
 
-	// Scratch space from a pool for the raw value and the additional data;
-	// the only allocation is the output. See "Performance" in doc.go.
-	bp := getBuf(rawLen + adLen(name, purpose))
+	// Scratch space from a pool for the raw value, the additional data and
+	// the text; the only allocation is the output. See "Performance" in
+	// doc.go.
+	adL := adLen(name, purpose)
+	bp := getBuf(rawLen + adL + encLen)
 	buf := (*bp)[:rawLen]
 	buf[0] = Version1
 	copy(buf[1:], k.id[:])
@@ -304,14 +307,13 @@ func (s *Sealer) Seal(name, purpose string, data []byte, expires time.Time) (str
 	// ciphertext, tag, additional data).
 	k.aead.Seal(pt[:0], buf[1+keyIDLen:headerLen], pt, ad)
 
-	// The text is encoded straight into a buffer allocated for it and
-	// returned as a string without a second copy. unsafe.String is sound
-	// here because out is fresh, never escapes as a []byte, and is never
-	// written again after Encode returns.
-	out := make([]byte, encLen)
-	enc.Encode(out, buf)
+	// The text is encoded into the scratch and copied once into the string
+	// returned: without package unsafe a string cannot be written in place.
+	text := (*bp)[rawLen+adL:]
+	enc.Encode(text, buf)
+	out := string(text)
 	putBuf(bp, false)
-	return unsafe.String(&out[0], len(out)), nil
+	return out, nil
 }
 
 // bufPool holds scratch buffers for Seal and Open. A buffer that may hold
@@ -384,15 +386,16 @@ func (s *Sealer) open(name, purpose, value string) ([]byte, int64, error) {
 	if rawLen < overhead {
 		return nil, 0, ErrInvalid
 	}
-	// Decode into pooled scratch (no allocation), open in place, and copy
-	// out only the data: the one allocation is the returned slice. The
-	// scratch is cleared before it goes back, since it held plaintext.
-	bp := getBuf(rawLen + adLen(name, purpose))
+	// Copy the text into pooled scratch (encoding/base64 decodes only from
+	// a []byte), decode it there, open in place, and copy out only the
+	// data: the one allocation is the returned slice. The scratch is
+	// cleared before it goes back, since it held plaintext.
+	adL := adLen(name, purpose)
+	bp := getBuf(rawLen + adL + len(value))
 	defer putBuf(bp, true)
 	buf := (*bp)[:rawLen]
-	// Decode reads its source and never writes it, so a read-only byte view
-	// of the string is sound and spares a copy of the text.
-	text := unsafe.Slice(unsafe.StringData(value), len(value))
+	text := (*bp)[rawLen+adL:]
+	copy(text, value)
 	if n, err := strictEnc.Decode(buf, text); err != nil || n != rawLen {
 		return nil, 0, ErrInvalid
 	}

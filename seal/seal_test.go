@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/crypto/chacha20poly1305"
 
+	"github.com/keycard-go/keycard/internal/testclock"
 	"github.com/keycard-go/keycard/internal/wycheproof"
 )
 
@@ -32,26 +33,22 @@ var (
 	t0      = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 )
 
-// clock is an injected clock that tests move by hand.
-type clock struct{ t time.Time }
-
-func (c *clock) Now() time.Time { return c.t }
-
-func newSealer(t testing.TB, c *clock, secrets ...[]byte) *Sealer {
+func newSealer(t testing.TB, c *testclock.Clock, secrets ...[]byte) *Sealer {
 	t.Helper()
 	r, err := NewKeyRing(secrets...)
 	if err != nil {
 		t.Fatalf("NewKeyRing: %v", err)
 	}
-	s, err := New(r, &Options{Now: c.Now})
+	s, err := New(r, nil)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	s.now = c.Now
 	return s
 }
 
 func TestRoundTrip(t *testing.T) {
-	c := &clock{t0}
+	c := testclock.New(t0)
 	s := newSealer(t, c, secretA)
 	tests := []struct {
 		name, cookie, purpose string
@@ -89,7 +86,7 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestSealIsRandomized(t *testing.T) {
-	s := newSealer(t, &clock{t0}, secretA)
+	s := newSealer(t, testclock.New(t0), secretA)
 	seen := map[string]bool{}
 	for range 100 {
 		v, err := s.Seal("c", "p", []byte("same"), t0.Add(time.Hour))
@@ -119,7 +116,7 @@ func assertInvalid(t *testing.T, what string, err error) {
 }
 
 func TestOpenRejects(t *testing.T) {
-	c := &clock{t0}
+	c := testclock.New(t0)
 	s := newSealer(t, c, secretA, secretB)
 	good, err := s.Seal("a", "session", []byte("payload"), t0.Add(time.Minute))
 	if err != nil {
@@ -168,11 +165,11 @@ func TestOpenRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c.t = t0
+			c.Set(t0)
 			if !tt.now.IsZero() {
-				c.t = tt.now
+				c.Set(tt.now)
 			}
-			defer func() { c.t = t0 }()
+			defer func() { c.Set(t0) }()
 			sl := s
 			if tt.sealer != nil {
 				sl = tt.sealer
@@ -194,7 +191,7 @@ func TestOpenRejects(t *testing.T) {
 }
 
 func TestBitFlipsAnywhere(t *testing.T) {
-	s := newSealer(t, &clock{t0}, secretA)
+	s := newSealer(t, testclock.New(t0), secretA)
 	good, err := s.Seal("a", "session", []byte("payload with some length"), t0.Add(time.Minute))
 	if err != nil {
 		t.Fatal(err)
@@ -218,7 +215,7 @@ func TestBitFlipsAnywhere(t *testing.T) {
 }
 
 func TestTruncationAtEveryLength(t *testing.T) {
-	s := newSealer(t, &clock{t0}, secretA)
+	s := newSealer(t, testclock.New(t0), secretA)
 	good, err := s.Seal("a", "session", []byte("payload"), t0.Add(time.Minute))
 	if err != nil {
 		t.Fatal(err)
@@ -237,7 +234,7 @@ func TestTruncationAtEveryLength(t *testing.T) {
 }
 
 func TestRotation(t *testing.T) {
-	c := &clock{t0}
+	c := testclock.New(t0)
 	s := newSealer(t, c, secretA)
 	old, err := s.Seal("a", "p", []byte("before"), t0.Add(time.Hour))
 	if err != nil {
@@ -263,7 +260,8 @@ func TestRotation(t *testing.T) {
 	}
 	// Reordering secrets changes who seals, not which key opens what.
 	reordered, _ := NewKeyRing(secretA, secretB)
-	s2, _ := New(reordered, &Options{Now: c.Now})
+	s2, _ := New(reordered, nil)
+	s2.now = c.Now
 	if _, err := s2.Open("a", "p", fresh); err != nil {
 		t.Errorf("Open with reordered ring = %v", err)
 	}
@@ -280,21 +278,21 @@ func TestRotation(t *testing.T) {
 }
 
 func TestExpiry(t *testing.T) {
-	c := &clock{t0}
+	c := testclock.New(t0)
 	s := newSealer(t, c, secretA)
 	v, err := s.Seal("a", "p", []byte("x"), t0.Add(10*time.Second+900*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.t = t0.Add(9*time.Second + 999*time.Millisecond)
+	c.Set(t0.Add(9*time.Second + 999*time.Millisecond))
 	if _, err := s.Open("a", "p", v); err != nil {
 		t.Fatalf("Open before expiry = %v", err)
 	}
-	c.t = t0.Add(10 * time.Second) // sub-second expiry rounds down, never up
+	c.Set(t0.Add(10 * time.Second)) // sub-second expiry rounds down, never up
 	_, err = s.Open("a", "p", v)
 	assertInvalid(t, "Open at expiry", err)
 
-	c.t = t0
+	c.Set(t0)
 	for _, exp := range []time.Time{{}, t0, t0.Add(-time.Hour), t0.Add(500 * time.Millisecond)} {
 		if _, err := s.Seal("a", "p", nil, exp); err == nil {
 			t.Errorf("Seal(expires=%v) succeeded, want an error", exp)
@@ -303,7 +301,7 @@ func TestExpiry(t *testing.T) {
 }
 
 func TestSizeCap(t *testing.T) {
-	s := newSealer(t, &clock{t0}, secretA)
+	s := newSealer(t, testclock.New(t0), secretA)
 	name := "__Host-keycard"
 	// Largest data whose cookie fits.
 	fit := 0
@@ -443,7 +441,7 @@ func TestKnownAnswerV1(t *testing.T) {
 				}
 				secrets = append(secrets, s)
 			}
-			c := &clock{time.Unix(v.Now, 0)}
+			c := testclock.New(time.Unix(v.Now, 0))
 			s := newSealer(t, c, secrets...)
 			data, _ := hex.DecodeString(v.Data)
 			nonce, _ := hex.DecodeString(v.Nonce)
@@ -536,7 +534,7 @@ func generateVectors(t *testing.T) []vector {
 			b, _ := hex.DecodeString(s)
 			secrets = append(secrets, b)
 		}
-		s := newSealer(t, &clock{time.Unix(v.Now, 0)}, secrets...)
+		s := newSealer(t, testclock.New(time.Unix(v.Now, 0)), secrets...)
 		nonce, _ := hex.DecodeString(v.Nonce)
 		s.nonce = func(b []byte) { copy(b, nonce) }
 		data, _ := hex.DecodeString(v.Data)
@@ -633,14 +631,15 @@ func TestWycheproofXChaCha20Poly1305(t *testing.T) {
 	}
 }
 
-// TestImports keeps seal on the standard library and golang.org/x (DESIGN §1).
+// TestImports keeps seal on the standard library and golang.org/x (DESIGN §1),
+// and the module's internal packages, whose own imports are listed too.
 func TestImports(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", "github.com/keycard-go/keycard/seal").Output()
 	if err != nil {
 		t.Fatalf("go list -deps: %v", err)
 	}
 	for _, p := range strings.Fields(string(out)) {
-		if p == "github.com/keycard-go/keycard/seal" || strings.HasPrefix(p, "golang.org/x/") {
+		if p == "github.com/keycard-go/keycard/seal" || strings.HasPrefix(p, "golang.org/x/") || strings.HasPrefix(p, "github.com/keycard-go/keycard/internal/") {
 			continue
 		}
 		t.Errorf("seal depends on %s; only the standard library and golang.org/x are allowed", p)
@@ -648,7 +647,7 @@ func TestImports(t *testing.T) {
 }
 
 func TestConcurrentUse(t *testing.T) {
-	c := &clock{t0}
+	c := testclock.New(t0)
 	s := newSealer(t, c, secretA)
 	ringAB, _ := NewKeyRing(secretB, secretA)
 	ringA, _ := NewKeyRing(secretA, secretB)
@@ -704,7 +703,7 @@ func TestConcurrentUse(t *testing.T) {
 // deviations out; a false alarm is far rarer than one in a billion runs.)
 func TestNoncesUniqueAndUniform(t *testing.T) {
 	const workers, per = 8, 12500
-	s := newSealer(t, &clock{t0}, secretA)
+	s := newSealer(t, testclock.New(t0), secretA)
 	results := make(chan [][nonceLen]byte, workers)
 	for range workers {
 		go func() {

@@ -3,7 +3,9 @@
 // reading one value from a session should not cost a map of every value.
 // Its scanner understands the objects Keycard writes (unescaped keys,
 // members sorted by key) and reports anything else so that the caller falls
-// back to encoding/json, which decides.
+// back to encoding/json, which decides. Its tokenizer (SkipSpace, StringEnd,
+// ValueEnd, Object, Array) is the one Keycard's other JSON scanners are built
+// on: package jwt's duplicate-member check reads tokens with it.
 package jsonobj
 
 import (
@@ -33,61 +35,39 @@ func Lookup(data []byte, key string) (v json.RawMessage, ok, valid bool) {
 // understands (escaped keys, malformed input); fn may have been called for
 // some members by then. Empty data is an empty object.
 func Members(data []byte, fn func(k, v []byte) bool) bool {
-	i := skipSpace(data, 0)
+	i := SkipSpace(data, 0)
 	if i >= len(data) {
 		return true
 	}
-	if data[i] != '{' {
-		return false
-	}
-	i = skipSpace(data, i+1)
-	if i < len(data) && data[i] == '}' {
-		return skipSpace(data, i+1) == len(data)
-	}
-	for i < len(data) {
-		if data[i] != '"' {
-			return false
+	stopped := false
+	end := Object(data, i, func(name []byte, v int) int {
+		k := name[1 : len(name)-1]
+		if !plainKey(k) {
+			return -1 // let encoding/json decide
 		}
-		end := i + 1
-		for end < len(data) && data[end] != '"' {
-			if data[end] == '\\' || data[end] < ' ' {
-				return false // escaped key: let encoding/json decide
-			}
-			end++
-		}
-		if end >= len(data) {
-			return false
-		}
-		k := data[i+1 : end]
-		if !utf8.Valid(k) {
-			return false // encoding/json would replace the bad bytes
-		}
-		i = skipSpace(data, end+1)
-		if i >= len(data) || data[i] != ':' {
-			return false
-		}
-		i = skipSpace(data, i+1)
-		vend := skipValue(data, i)
+		vend := ValueEnd(data, v)
 		if vend < 0 {
-			return false
+			return -1
 		}
-		if !fn(k, data[i:vend]) {
-			return true
+		if !fn(k, data[v:vend]) {
+			stopped = true
+			return -1
 		}
-		i = skipSpace(data, vend)
-		if i >= len(data) {
-			return false
-		}
-		switch data[i] {
-		case ',':
-			i = skipSpace(data, i+1)
-		case '}':
-			return skipSpace(data, i+1) == len(data)
-		default:
+		return vend
+	})
+	return stopped || (end >= 0 && SkipSpace(data, end) == len(data))
+}
+
+// plainKey reports whether the key k (without quotes) reads the same to
+// the scanner and to encoding/json: no escape, no control character, valid
+// UTF-8 (encoding/json would replace the bad bytes).
+func plainKey(k []byte) bool {
+	for _, c := range k {
+		if c == '\\' || c < ' ' {
 			return false
 		}
 	}
-	return false
+	return utf8.Valid(k)
 }
 
 // AppendObject appends the JSON object of vals, keys sorted, to b. Values
@@ -150,35 +130,58 @@ func AppendString(b []byte, k string) []byte {
 	return append(b, '"')
 }
 
-func skipSpace(b []byte, i int) int {
+// The tokenizer below is shared by the scanners of Keycard's JSON: Members
+// here and the duplicate-member check of package jwt. It finds where things
+// end; it validates only what it must to find that, and a caller that needs
+// valid JSON checks it first (json.Valid) or decodes with encoding/json
+// afterwards. Every function takes the input and an index into it and
+// returns the index after what it read, or -1; none panics on any input or
+// index, and every call on a well-formed value moves forward.
+
+// SkipSpace returns the index of the first byte at or after i that is not
+// JSON white space, or len(b).
+func SkipSpace(b []byte, i int) int {
 	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
 		i++
 	}
 	return i
 }
 
-// skipValue returns the index just after the JSON value starting at i, or -1.
-func skipValue(b []byte, i int) int {
-	if i >= len(b) {
+// StringEnd returns the index just after the JSON string that starts at
+// b[i], or -1 when b[i] is not '"' or the string does not end. Escapes are
+// skipped, not checked.
+func StringEnd(b []byte, i int) int {
+	if i < 0 || i >= len(b) || b[i] != '"' {
+		return -1
+	}
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return -1
+}
+
+// ValueEnd returns the index just after the JSON value that starts at b[i],
+// or -1 when there is none: a string ends at its closing quote, an object or
+// an array at its matching bracket (strings inside are skipped, nothing
+// else is checked), and anything else at the next delimiter or white space.
+func ValueEnd(b []byte, i int) int {
+	if i < 0 || i >= len(b) {
 		return -1
 	}
 	switch b[i] {
 	case '"':
-		for j := i + 1; j < len(b); j++ {
-			switch b[j] {
-			case '\\':
-				j++
-			case '"':
-				return j + 1
-			}
-		}
-		return -1
+		return StringEnd(b, i)
 	case '{', '[':
 		depth := 0
 		for j := i; j < len(b); j++ {
 			switch b[j] {
 			case '"':
-				end := skipValue(b, j)
+				end := StringEnd(b, j)
 				if end < 0 {
 					return -1
 				}
@@ -202,5 +205,77 @@ func skipValue(b []byte, i int) int {
 			return -1
 		}
 		return j
+	}
+}
+
+// Object reads the JSON object that starts at b[i] ('{'), calling member for
+// each member in order with its name as raw JSON (quotes and escapes
+// included, aliasing b) and the index where its value starts, which is
+// within b. member returns the index just after the value (ValueEnd, or its
+// own reading of the value), or -1 to stop. Object returns the index just
+// after the object, or -1 when b[i] is not '{', the object is malformed (a
+// name that is not a string, a missing colon or comma, a trailing comma,
+// no closing brace), or member stopped or returned an index that does not
+// move past the value's start.
+func Object(b []byte, i int, member func(name []byte, v int) int) int {
+	return list(b, i, '{', '}', func(i int) int {
+		nend := StringEnd(b, i)
+		if nend < 0 {
+			return -1
+		}
+		colon := SkipSpace(b, nend)
+		if colon >= len(b) || b[colon] != ':' {
+			return -1
+		}
+		v := SkipSpace(b, colon+1)
+		if v >= len(b) {
+			return -1
+		}
+		if end := member(b[i:nend], v); end > v {
+			return end
+		}
+		return -1
+	})
+}
+
+// Array reads the JSON array that starts at b[i] ('['), calling elem with
+// the index where each element starts, which is within b. elem returns the
+// index just after the element, or -1 to stop. Array returns the index just
+// after the array, or -1 as Object does.
+func Array(b []byte, i int, elem func(v int) int) int {
+	return list(b, i, '[', ']', elem)
+}
+
+// list reads the object or array that starts at b[i] with open, calling
+// item at the start of each member or element, and returns the index after
+// close, or -1.
+func list(b []byte, i int, open, close byte, item func(i int) int) int {
+	if i < 0 || i >= len(b) || b[i] != open {
+		return -1
+	}
+	i = SkipSpace(b, i+1)
+	if i < len(b) && b[i] == close {
+		return i + 1
+	}
+	for {
+		if i >= len(b) || b[i] == close {
+			return -1 // a trailing comma, or the end
+		}
+		end := item(i)
+		if end <= i || end > len(b) {
+			return -1
+		}
+		i = SkipSpace(b, end)
+		if i >= len(b) {
+			return -1
+		}
+		switch b[i] {
+		case ',':
+			i = SkipSpace(b, i+1)
+		case close:
+			return i + 1
+		default:
+			return -1
+		}
 	}
 }
