@@ -13,6 +13,7 @@ import (
 
 	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/csrf"
+	"github.com/keycard-go/keycard/internal/testhook"
 	"github.com/keycard-go/keycard/storage"
 )
 
@@ -204,7 +205,9 @@ func TestCSRFTokenAfterPrivilegeChange(t *testing.T) {
 func TestLoginFormWritesNothing(t *testing.T) {
 	forEachMode(t, func(t *testing.T, mode string, e *env) {
 		st := &writeCounter{Store: e.store}
-		m, err := keycard.New(st, &keycard.Options{Sealer: sealerIf(t, e, mode), Now: e.clock.Now, Logger: discard})
+		o := &keycard.Options{Sealer: sealerIf(t, e, mode), Logger: discard}
+		testhook.SetNow(o, e.clock.Now)
+		m, err := keycard.New(st, o)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/internal/testclock"
+	"github.com/keycard-go/keycard/internal/testhook"
 	"github.com/keycard-go/keycard/memstore"
 	"github.com/keycard-go/keycard/storage"
 )
@@ -74,9 +75,7 @@ type env struct {
 func newEnv(t *testing.T, opts *keycard.Options) *env {
 	t.Helper()
 	c := newClock()
-	st := memstore.New(&memstore.Options{Now: c.Now})
-	t.Cleanup(st.Close)
-	return newEnvStore(t, st, c, opts)
+	return newEnvStore(t, newMemstore(t, c), c, opts)
 }
 
 func newEnvStore(t *testing.T, st storage.Store, c *clock, opts *keycard.Options) *env {
@@ -85,7 +84,7 @@ func newEnvStore(t *testing.T, st storage.Store, c *clock, opts *keycard.Options
 		opts = &keycard.Options{}
 	}
 	ev := &eventLog{}
-	opts.Now = c.Now
+	testhook.SetNow(opts, c.Now)
 	opts.OnEvent = ev.add
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -255,7 +254,9 @@ func (f *flakyStore) Delete(ctx context.Context, h storage.Hash) error {
 }
 
 func newMemstore(t *testing.T, c *clock) *memstore.Store {
-	st := memstore.New(&memstore.Options{Now: c.Now})
+	o := &memstore.Options{}
+	testhook.SetNow(o, c.Now)
+	st := memstore.New(o)
 	t.Cleanup(st.Close)
 	return st
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keycard-go/keycard/internal/testhook"
 	"github.com/keycard-go/keycard/storage"
 )
 
@@ -141,9 +142,14 @@ type Options struct {
 	// sessions; sealed ones cannot be counted). Default: no limit.
 	SessionLimit SessionLimit
 
-	// Now returns the current time. Default time.Now. Tests inject a clock here
-	// (or run under testing/synctest).
-	Now func() time.Time
+	// now is the clock, time.Now unless Keycard's own tests set another
+	// through internal/testhook. Applications test time-driven behaviour
+	// under testing/synctest, where time.Now is the bubble's clock.
+	now func() time.Time
+}
+
+func init() {
+	testhook.Register(func(o *Options, now func() time.Time) { o.now = now })
 }
 
 // RememberMe is the policy of persistent ("remember me") sessions. A
@@ -233,7 +239,7 @@ func newConfig(o *Options) (*config, error) {
 		onEvent:     opts.OnEvent,
 		logger:      opts.Logger,
 		errHandler:  opts.ErrorHandler,
-		now:         opts.Now,
+		now:         opts.now,
 		sealer:      opts.Sealer,
 		guard:       opts.Guard,
 		subjectSalt: append([]byte(nil), opts.LogSubjectSalt...),

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/internal/testhook"
 	"github.com/keycard-go/keycard/storage"
 	"github.com/keycard-go/keycard/storetest"
 )
@@ -581,7 +582,9 @@ func TestConcurrentWritersTwoNodes(t *testing.T) {
 
 func testConcurrentWritersTwoNodes(t *testing.T, newEnv func(*testing.T, *keycard.Options) *env) {
 	e := newEnv(t, &keycard.Options{RenewalTimeout: -1})
-	other, err := keycard.New(e.store, &keycard.Options{RenewalTimeout: -1, Now: e.clock.Now, Logger: discard})
+	o := &keycard.Options{RenewalTimeout: -1, Logger: discard}
+	testhook.SetNow(o, e.clock.Now)
+	other, err := keycard.New(e.store, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -158,7 +158,7 @@ func benchmarkMillion(b *testing.B, pause time.Duration) {
 	ctx := context.Background()
 	for b.Loop() {
 		before := heapAlloc()
-		st := New(&Options{SweepInterval: -1, Now: func() time.Time { return benchBase }})
+		st := New(&Options{SweepInterval: -1, now: func() time.Time { return benchBase }})
 		var maxCreate, maxCreateCPU time.Duration
 		runtime.LockOSThread()
 		for i := range n {

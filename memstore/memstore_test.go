@@ -360,12 +360,12 @@ func TestBackgroundSweep(t *testing.T) {
 	})
 }
 
-// TestNowOption checks that the background sweep asks Options.Now.
+// TestNowOption checks that the background sweep asks the Store's clock.
 func TestNowOption(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var mu sync.Mutex
 		clock := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-		s := New(&Options{Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }, SweepInterval: time.Second})
+		s := New(&Options{now: func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }, SweepInterval: time.Second})
 		defer s.Close()
 		r := rec("alice", clock, 10*time.Minute)
 		mustCreate(t, s, r)

@@ -42,7 +42,7 @@ func TestRevocationWatcher(t *testing.T) {
 // generations with the sessions, on the Store's clock, in bounded batches.
 func TestRevocationSweep(t *testing.T) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	s := New(&Options{Now: func() time.Time { return now }, SweepInterval: -1})
+	s := New(&Options{now: func() time.Time { return now }, SweepInterval: -1})
 	defer s.Close()
 	ctx := t.Context()
 	for i := range 600 {

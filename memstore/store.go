@@ -10,16 +10,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/keycard-go/keycard/internal/testhook"
 	"github.com/keycard-go/keycard/storage"
 )
 
 // Options configures a Store. The zero value, and a nil *Options, give the
 // defaults.
 type Options struct {
-	// Now is the clock the background sweep uses to decide what has expired.
-	// Default: time.Now.
-	Now func() time.Time
-
 	// SweepInterval is how often the background sweep drops expired records
 	// and tombstones. Default: one minute. A negative value turns the
 	// background sweep off; DeleteExpired still works.
@@ -30,6 +27,11 @@ type Options struct {
 	// shard's index grows, but List and DeleteSubject visit every shard.
 	// Default: 64.
 	Shards int
+
+	// now is the clock the background sweep uses to decide what has
+	// expired: time.Now unless Keycard's own tests set another through
+	// internal/testhook. Applications test under testing/synctest.
+	now func() time.Time
 }
 
 // Store is an in-memory storage.Store. It is safe for concurrent use. The
@@ -60,6 +62,10 @@ type Store struct {
 
 var _ storage.Merger = (*Store)(nil)
 
+func init() {
+	testhook.Register(func(o *Options, now func() time.Time) { o.now = now })
+}
+
 // New returns an empty Store. Unless opts.SweepInterval is negative it starts
 // a goroutine that drops expired records every SweepInterval; call Close to
 // stop it.
@@ -68,8 +74,8 @@ func New(opts *Options) *Store {
 	if opts != nil {
 		o = *opts
 	}
-	if o.Now == nil {
-		o.Now = time.Now
+	if o.now == nil {
+		o.now = time.Now
 	}
 	if o.SweepInterval == 0 {
 		o.SweepInterval = time.Minute
@@ -86,7 +92,7 @@ func New(opts *Options) *Store {
 		ids:      make([]idShard, n),
 		mask:     uint32(n - 1),
 		seed:     maphash.MakeSeed(),
-		now:      o.Now,
+		now:      o.now,
 		interval: o.SweepInterval,
 		done:     make(chan struct{}),
 	}

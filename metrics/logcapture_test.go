@@ -182,14 +182,17 @@ func newSite(t *testing.T) *site {
 		t.Fatal(err)
 	}
 	s.registry.MustRegister(collector)
-	s.store = memstore.New(&memstore.Options{Now: s.clock.Now})
+	mo := &memstore.Options{}
+	testhook.SetNow(mo, s.clock.Now)
+	s.store = memstore.New(mo)
 	t.Cleanup(s.store.Close)
-	s.m, err = keycard.New(collector.InstrumentStore(s.store), &keycard.Options{
-		Now:     s.clock.Now,
+	ko := &keycard.Options{
 		Logger:  logger,
 		Guard:   g.Keycard(),
 		OnEvent: metrics.Chain(collector.OnEvent, s.events.add),
-	})
+	}
+	testhook.SetNow(ko, s.clock.Now)
+	s.m, err = keycard.New(collector.InstrumentStore(s.store), ko)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/keycard-go/keycard"
 	"github.com/keycard-go/keycard/internal/testclock"
+	"github.com/keycard-go/keycard/internal/testhook"
 	"github.com/keycard-go/keycard/internal/testserver"
 	"github.com/keycard-go/keycard/pgstore"
 	"github.com/keycard-go/keycard/redisstore"
@@ -100,7 +101,9 @@ type node struct {
 }
 
 func newNode(t *testing.T, st storage.Store, now func() time.Time) *node {
-	m, err := keycard.New(st, &keycard.Options{Logger: discard, Now: now})
+	o := &keycard.Options{Logger: discard}
+	testhook.SetNow(o, now)
+	m, err := keycard.New(st, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ type Clock struct {
 // New returns a Clock that reads start.
 func New(start time.Time) *Clock { return &Clock{now: start} }
 
-// Now returns the clock's time; pass it as an Options.Now.
+// Now returns the clock's time; hand it to internal/testhook.SetNow.
 func (c *Clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
