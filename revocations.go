@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/keycard-go/keycard/internal/lru"
 	"github.com/keycard-go/keycard/storage"
 )
 
@@ -33,18 +34,26 @@ type revocationState struct {
 	ready  chan struct{}      // closed at the first RevocationsUp (then nil); guarded by mu
 
 	mu    sync.Mutex
-	up    bool   // the watcher is subscribed and has missed nothing since
-	epoch uint64 // bumped by every announced change and every Down
-	ids   boundedMap[bool]
-	subs  boundedMap[storage.Generation]
+	up    bool                                 // the watcher is subscribed and has missed nothing since
+	epoch uint64                               // bumped by every announced change and every Down
+	ids   *lru.Cache[string, bool]             // denied or not, by session ID
+	subs  *lru.Cache[string, cachedGeneration] // by subject
 }
 
-// revocationCacheSize bounds each of the two caches (denied IDs, subjects):
-// about 100 bytes an entry.
+// cachedGeneration is a subject's generation in the cache; a subject whose
+// generation changed is kept with ok false until it is read again.
+type cachedGeneration struct {
+	gen storage.Generation
+	ok  bool
+}
+
+// revocationCacheSize bounds each of the two caches (denied IDs, subjects),
+// least recently used first out: about 100 bytes an entry.
 const revocationCacheSize = 1 << 16
 
 func newRevocationState(store storage.Store) *revocationState {
-	rs := &revocationState{ids: newBoundedMap[bool](revocationCacheSize), subs: newBoundedMap[storage.Generation](revocationCacheSize)}
+	rs := &revocationState{}
+	rs.clear()
 	src, ok := store.(storage.Revocations)
 	if !ok {
 		src = recordRevocations{store}
@@ -100,27 +109,35 @@ func (rs *revocationState) event(e storage.RevocationEvent) {
 		}
 	case storage.RevocationsDown:
 		rs.up = false
-		rs.ids.clear()
-		rs.subs.clear()
+		rs.clear()
 	case storage.IDDenied:
-		rs.ids.put(e.ID, true) // a denial only ends when the session could no longer open anyway
+		rs.ids.Add(e.ID, true) // a denial only ends when the session could no longer open anyway
 	case storage.SubjectRevoked:
-		rs.subs.remove(e.Subject)
+		if rs.subs.Contains(e.Subject) {
+			rs.subs.Add(e.Subject, cachedGeneration{})
+		}
 	}
+}
+
+// clear empties the caches. rs.mu is held, or rs is not shared yet.
+func (rs *revocationState) clear() {
+	rs.ids = lru.New[string, bool](revocationCacheSize)
+	rs.subs = lru.New[string, cachedGeneration](revocationCacheSize)
 }
 
 // check returns whether id is denied and subject's current generation.
 func (rs *revocationState) check(ctx context.Context, id, subject string) (bool, storage.Generation, error) {
 	rs.mu.Lock()
 	if rs.up {
-		denied, okID := rs.ids.get(id)
-		gen, okSub := rs.subs.get(subject)
-		if subject == "" {
-			gen, okSub = storage.Generation{}, true
+		denied := rs.ids.Get(id)
+		gen := &cachedGeneration{ok: true}
+		if subject != "" {
+			gen = rs.subs.Get(subject)
 		}
-		if okID && okSub {
+		if denied != nil && gen != nil && gen.ok {
+			d, g := *denied, gen.gen
 			rs.mu.Unlock()
-			return denied, gen, nil
+			return d, g, nil
 		}
 	}
 	epoch, up := rs.epoch, rs.up
@@ -133,9 +150,9 @@ func (rs *revocationState) check(ctx context.Context, id, subject string) (bool,
 	if up {
 		rs.mu.Lock()
 		if rs.up && rs.epoch == epoch { // nothing announced meanwhile
-			rs.ids.put(id, denied)
+			rs.ids.Add(id, denied)
 			if subject != "" {
-				rs.subs.put(subject, gen)
+				rs.subs.Add(subject, cachedGeneration{gen: gen, ok: true})
 			}
 		}
 		rs.mu.Unlock()
@@ -163,29 +180,6 @@ func (rs *revocationState) revokeSubject(ctx context.Context, subject, exceptID 
 	rs.event(storage.RevocationEvent{Type: storage.SubjectRevoked, Subject: subject})
 	return gen, nil
 }
-
-// boundedMap is a map that holds at most n entries; past that it is emptied
-// rather than grown (the revocation caches refill from the store, one read
-// per entry). It is not safe for concurrent use.
-type boundedMap[V any] struct {
-	n int
-	m map[string]V
-}
-
-func newBoundedMap[V any](n int) boundedMap[V] { return boundedMap[V]{n: n} }
-
-func (b *boundedMap[V]) get(k string) (V, bool) { v, ok := b.m[k]; return v, ok }
-
-func (b *boundedMap[V]) put(k string, v V) {
-	if b.m == nil || len(b.m) >= b.n {
-		b.m = make(map[string]V)
-	}
-	b.m[k] = v
-}
-
-func (b *boundedMap[V]) remove(k string) { delete(b.m, k) }
-
-func (b *boundedMap[V]) clear() { b.m = nil }
 
 // recordRevocations keeps revocation entries in a Store that does not
 // implement storage.Revocations, as records of storage.KindRevocation. They
