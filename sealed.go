@@ -362,6 +362,13 @@ func (m *Manager) ActiveSealed(ctx context.Context, id, subject string, gen uint
 	if !ok || !validID(id) {
 		return m.Active(ctx, id)
 	}
+	rec, err := m.store.GetByID(ctx, id)
+	switch {
+	case err == nil: // an API session, kept in the store
+		return rec.LiveAt(m.now()) && (rec.Kind == KindBrowser || rec.Kind == KindAPI), nil
+	case !errors.Is(err, storage.ErrNotFound):
+		return false, storeErr(err)
+	}
 	denied, cur, err := sm.revs.check(ctx, id, subject)
 	if err != nil {
 		return false, storeErr(err)

@@ -25,6 +25,10 @@ type claimSet struct {
 	ClientID  string       `json:"client_id,omitempty"`
 	SessionID string       `json:"sid,omitempty"`
 	AuthTime  *numericDate `json:"auth_time,omitempty"`
+	// Generation is the revocation generation a sealed session was sealed
+	// under (keycard.Session.Generation), absent for other sessions, so
+	// that a RevokeAll ends the tokens of a sealed session too.
+	Generation uint64 `json:"sid_gen,omitempty"`
 }
 
 func gojwtDate(d *numericDate) *gojwt.NumericDate {

@@ -82,8 +82,8 @@ func ExampleIssuer_Rotate() {
 func ExampleVerifierOptions_revocation() {
 	ended := map[string]bool{"s-123": true} // in production: the session store
 	opts := &jwt.VerifierOptions{
-		Revocation: jwt.RevocationFunc(func(ctx context.Context, sid string) (bool, error) {
-			return ended[sid], nil
+		Revocation: jwt.RevocationFunc(func(ctx context.Context, c *jwt.Claims) (bool, error) {
+			return ended[c.SessionID], nil
 		}),
 	}
 	key, _ := jwt.GenerateKey(jwt.EdDSA)

@@ -43,6 +43,10 @@ type Session struct {
 	Subject  string    // the authenticated user; the "sub" claim
 	ID       string    // the session's public ID (never its token); the "sid" claim
 	AuthTime time.Time // when the user last authenticated; the "auth_time" claim
+	// Generation is the revocation generation of a sealed session
+	// (keycard.Session.Generation), the "sid_gen" claim; 0, and absent, for
+	// a session kept in the store.
+	Generation uint64
 }
 
 // IssuerOptions configures an Issuer. A nil *IssuerOptions means all
@@ -143,7 +147,8 @@ func (i *Issuer) Lifetime() time.Duration { return i.lifetime }
 // Mint returns a signed access token for session s, for the service named
 // by aud, and its expiry. The caller must have loaded s from a live,
 // authenticated session. The token carries iss, sub, aud, exp, iat, jti,
-// client_id, sid and auth_time, and nothing from the session's data.
+// client_id, sid and auth_time (and sid_gen for a sealed session), and
+// nothing from the session's data.
 func (i *Issuer) Mint(s Session, aud string) (token string, expires time.Time, err error) {
 	if err := checkName("subject", s.Subject); err != nil {
 		return "", time.Time{}, err
@@ -162,15 +167,16 @@ func (i *Issuer) Mint(s Session, aud string) (token string, expires time.Time, e
 	rand.Read(jti[:])
 	exp := now.Add(i.lifetime)
 	c := &claimSet{
-		Issuer:    i.iss,
-		Subject:   s.Subject,
-		Audience:  audience{aud},
-		ExpiresAt: newDate(exp),
-		IssuedAt:  newDate(now),
-		ID:        b64.EncodeToString(jti[:]),
-		ClientID:  i.clientID,
-		SessionID: s.ID,
-		AuthTime:  newDate(s.AuthTime),
+		Issuer:     i.iss,
+		Subject:    s.Subject,
+		Audience:   audience{aud},
+		ExpiresAt:  newDate(exp),
+		IssuedAt:   newDate(now),
+		ID:         b64.EncodeToString(jti[:]),
+		ClientID:   i.clientID,
+		SessionID:  s.ID,
+		AuthTime:   newDate(s.AuthTime),
+		Generation: s.Generation,
 	}
 	i.mu.RLock()
 	key, method := i.current, i.method

@@ -649,11 +649,11 @@ func TestParseJWKSRejects(t *testing.T) {
 func TestRevocation(t *testing.T) {
 	errStore := errors.New("store down")
 	var revoked, failing atomic.Bool
-	check := RevocationFunc(func(ctx context.Context, sid string) (bool, error) {
+	check := RevocationFunc(func(ctx context.Context, c *Claims) (bool, error) {
 		if failing.Load() {
 			return false, errStore
 		}
-		return revoked.Load() && sid == "sess-1", nil
+		return revoked.Load() && c.SessionID == "sess-1", nil
 	})
 	f := newFixture(t, edKey(t, 1), &VerifierOptions{Revocation: check})
 	tok := f.mint(t)

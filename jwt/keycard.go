@@ -27,16 +27,18 @@ func (i *Issuer) MintFromSession(s *keycard.Session, aud string) (token string, 
 	if !ok || info.Subject == "" || info.AuthenticatedAt.IsZero() {
 		return "", time.Time{}, ErrNotAuthenticated
 	}
-	return i.Mint(Session{Subject: info.Subject, ID: info.ID, AuthTime: info.AuthenticatedAt}, aud)
+	return i.Mint(Session{Subject: info.Subject, ID: info.ID, AuthTime: info.AuthenticatedAt, Generation: s.Generation()}, aud)
 }
 
 // Revocation returns a revocation check for VerifierOptions.Revocation that
-// asks m whether the token's session is still active, so that a logout or a
-// revocation ends the session's access tokens at once rather than at their
-// expiry. A store failure is returned as an error (answer 503, not 401).
+// asks m whether the token's session is still active, so that a logout, a
+// revocation or a sign-out-everywhere ends the session's access tokens at
+// once rather than at their expiry. For a sealed session, which the server
+// cannot see, it asks m.ActiveSealed with the token's sid, sub and sid_gen.
+// A store failure is returned as an error (answer 503, not 401).
 func Revocation(m *keycard.Manager) RevocationFunc {
-	return func(ctx context.Context, sid string) (bool, error) {
-		active, err := m.Active(ctx, sid)
+	return func(ctx context.Context, c *Claims) (bool, error) {
+		active, err := m.ActiveSealed(ctx, c.SessionID, c.Subject, c.Generation)
 		return !active, err
 	}
 }

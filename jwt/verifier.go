@@ -22,19 +22,21 @@ var ErrInvalidToken = errors.New("jwt: invalid access token")
 // VerifierOptions.MaxTokenLen is zero. Keycard's tokens are about 500 bytes.
 const DefaultMaxTokenLen = 8 << 10
 
-// RevocationChecker tells a Verifier whether a session has ended, so that
-// a token minted from it stops working before it expires. Revoked must be
+// RevocationChecker tells a Verifier whether the session of a token's
+// verified claims has ended, so that a token minted from it stops working
+// before it expires: by its sid (a logout, a revocation), or for a sealed
+// session also by its subject and sid_gen (a RevokeAll). Revoked must be
 // safe for concurrent use. An error makes Verify fail (fail closed): a
 // resource server that cannot tell should not let the token through.
 type RevocationChecker interface {
-	Revoked(ctx context.Context, sid string) (revoked bool, err error)
+	Revoked(ctx context.Context, c *Claims) (revoked bool, err error)
 }
 
 // RevocationFunc adapts a function to RevocationChecker.
-type RevocationFunc func(ctx context.Context, sid string) (bool, error)
+type RevocationFunc func(ctx context.Context, c *Claims) (bool, error)
 
 // Revoked calls f.
-func (f RevocationFunc) Revoked(ctx context.Context, sid string) (bool, error) { return f(ctx, sid) }
+func (f RevocationFunc) Revoked(ctx context.Context, c *Claims) (bool, error) { return f(ctx, c) }
 
 // VerifierOptions configures a Verifier. A nil *VerifierOptions means all
 // defaults.
@@ -49,7 +51,7 @@ type VerifierOptions struct {
 	// MaxTokenLen is the longest token accepted, checked before anything is
 	// decoded. The default is DefaultMaxTokenLen (8 KiB).
 	MaxTokenLen int
-	// Revocation, if set, is asked about the token's sid on every Verify.
+	// Revocation, if set, is asked about the token's session on every Verify.
 	// The default is no check: a token stays valid until it expires.
 	Revocation RevocationChecker
 	// Logger receives the reason a token was refused, at debug level,
@@ -69,6 +71,9 @@ type Claims struct {
 	ID        string // jti
 	SessionID string // sid
 	ClientID  string
+	// Generation is the sid_gen claim: the revocation generation of a
+	// sealed session, 0 for one kept in the store.
+	Generation uint64
 }
 
 // Verifier checks access tokens for a resource server. Create one with
@@ -186,7 +191,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		return nil, v.reject(ctx, "claims", err)
 	}
 	if v.revocation != nil {
-		revoked, err := v.revocation.Revoked(ctx, out.SessionID)
+		revoked, err := v.revocation.Revoked(ctx, out)
 		if err != nil {
 			return nil, fmt.Errorf("jwt: session revocation check failed: %w", err)
 		}
@@ -286,14 +291,15 @@ func (v *Verifier) checkClaims(c *claimSet) (*Claims, error) {
 		return nil, errors.New("sub, jti or sid missing")
 	}
 	out := &Claims{
-		Issuer:    c.Issuer,
-		Subject:   c.Subject,
-		Audience:  []string(c.Audience),
-		ExpiresAt: exp,
-		IssuedAt:  iat,
-		ID:        c.ID,
-		SessionID: c.SessionID,
-		ClientID:  c.ClientID,
+		Issuer:     c.Issuer,
+		Subject:    c.Subject,
+		Audience:   []string(c.Audience),
+		ExpiresAt:  exp,
+		IssuedAt:   iat,
+		ID:         c.ID,
+		SessionID:  c.SessionID,
+		Generation: c.Generation,
+		ClientID:   c.ClientID,
 	}
 	if c.NotBefore != nil {
 		out.NotBefore = c.NotBefore.Time
