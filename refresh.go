@@ -60,10 +60,14 @@ func (m meta) encode() []byte {
 }
 
 // Credentials are what Issue and Refresh hand to a client, once.
+//
+// Its JSON form is what Keycard's HTTP API answers a login with
+// ({"token","refresh_token","session"}) and so carries the tokens in clear:
+// encode it into a response to its client, never into a log.
 type Credentials struct {
-	Token        Token // the session (access) token
-	RefreshToken Token // the refresh token; empty for browser sessions
-	Session      Info
+	Token        Token `json:"token"`                   // the session (access) token
+	RefreshToken Token `json:"refresh_token,omitempty"` // the refresh token; empty for browser sessions
+	Session      Info  `json:"session"`
 }
 
 func newRefresh(id string) (tok Token, hash string) {
