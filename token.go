@@ -65,16 +65,21 @@ func ParseToken(s string) (Token, error) {
 // tokenShaped reports whether s is 43 base64url characters whose last one
 // carries no stray bits (the canonical encoding of 32 bytes).
 func tokenShaped(s string) bool {
-	if len(s) != TokenLen {
+	if len(s) != TokenLen || !isBase64URL(s) {
 		return false
 	}
+	// 43 characters hold 258 bits; the last character's low 2 bits must be zero.
+	return b64Value(s[TokenLen-1])&3 == 0
+}
+
+// isBase64URL reports whether every byte of s is a base64url character.
+func isBase64URL(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if b64Value(s[i]) < 0 {
 			return false
 		}
 	}
-	// 43 characters hold 258 bits; the last character's low 2 bits must be zero.
-	return b64Value(s[TokenLen-1])&3 == 0
+	return true
 }
 
 // b64Value returns the value of a base64url character, or -1.

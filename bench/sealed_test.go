@@ -10,14 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/keycard-go/keycard"
-	"github.com/keycard-go/keycard/internal/testserver"
-	"github.com/keycard-go/keycard/pgstore"
-	"github.com/keycard-go/keycard/redisstore"
 	"github.com/keycard-go/keycard/seal"
 	"github.com/keycard-go/keycard/storage"
-	"github.com/redis/go-redis/v9"
 )
 
 // sharedBackend opens Stores that share one server and one namespace, as
@@ -32,40 +27,16 @@ type sharedBackend struct {
 func sharedBackends() []sharedBackend {
 	return []sharedBackend{
 		{name: "redis", open: func(tb testing.TB) func(tb testing.TB) (storage.Store, *roundTrips) {
-			srv := testserver.SharedRedis(tb)
 			prefix := fmt.Sprintf("benchsealed%d:", time.Now().UnixNano())
 			return func(tb testing.TB) (storage.Store, *roundTrips) {
-				rt := &roundTrips{}
-				c := redis.NewClient(&redis.Options{Addr: srv.Addr})
-				c.AddHook(rt)
-				st, err := redisstore.New(c, &redisstore.Options{Prefix: prefix})
-				if err != nil {
-					tb.Fatal(err)
-				}
-				tb.Cleanup(func() { st.Close(); c.Close() })
+				st, _, rt := openRedis(tb, prefix)
 				return st, rt
 			}
 		}},
 		{name: "postgres", open: func(tb testing.TB) func(tb testing.TB) (storage.Store, *roundTrips) {
-			pg := testserver.SharedPostgres(tb)
 			schema := fmt.Sprintf("benchsealed%d", time.Now().UnixNano())
 			return func(tb testing.TB) (storage.Store, *roundTrips) {
-				cfg, err := pgxpool.ParseConfig(pg.URL(""))
-				if err != nil {
-					tb.Fatal(err)
-				}
-				rt := &roundTrips{}
-				cfg.ConnConfig.Tracer = rt
-				ctx := context.Background()
-				pool, err := pgxpool.NewWithConfig(ctx, cfg)
-				if err != nil {
-					tb.Fatal(err)
-				}
-				st, err := pgstore.New(ctx, pool, &pgstore.Options{Schema: schema})
-				if err != nil {
-					tb.Fatal(err)
-				}
-				tb.Cleanup(func() { st.Close(); pool.Close() })
+				st, _, rt := openPostgres(tb, schema)
 				return st, rt
 			}
 		}},

@@ -153,45 +153,58 @@ func storeBackends() []storeBackend {
 			return counted, rt, nil
 		}},
 		{name: "redis", open: func(tb testing.TB) (storage.Store, *roundTrips, func(storage.Hash) func() error) {
-			srv := testserver.SharedRedis(tb)
-			rt := &roundTrips{}
-			c := redis.NewClient(&redis.Options{Addr: srv.Addr})
-			tb.Cleanup(func() { c.Close() })
-			c.AddHook(rt)
-			st, err := redisstore.New(c, &redisstore.Options{Prefix: fmt.Sprintf("bench%d:", time.Now().UnixNano())})
-			if err != nil {
-				tb.Fatal(err)
-			}
+			st, c, rt := openRedis(tb, fmt.Sprintf("bench%d:", time.Now().UnixNano()))
 			return st, rt, func(h storage.Hash) func() error {
 				key := st.RecordKey(h)
 				return func() error { return c.Get(context.Background(), key).Err() }
 			}
 		}},
 		{name: "postgres", open: func(tb testing.TB) (storage.Store, *roundTrips, func(storage.Hash) func() error) {
-			pg := testserver.SharedPostgres(tb)
-			cfg, err := pgxpool.ParseConfig(pg.URL(""))
-			if err != nil {
-				tb.Fatal(err)
-			}
-			rt := &roundTrips{}
-			cfg.ConnConfig.Tracer = rt
-			ctx := context.Background()
-			pool, err := pgxpool.NewWithConfig(ctx, cfg)
-			if err != nil {
-				tb.Fatal(err)
-			}
-			tb.Cleanup(pool.Close)
-			st, err := pgstore.New(ctx, pool, &pgstore.Options{Schema: fmt.Sprintf("bench%d", time.Now().UnixNano())})
-			if err != nil {
-				tb.Fatal(err)
-			}
+			st, pool, rt := openPostgres(tb, fmt.Sprintf("bench%d", time.Now().UnixNano()))
 			return st, rt, func(h storage.Hash) func() error {
 				q := `SELECT data FROM ` + st.TableName() + ` WHERE hash = $1`
 				var data []byte
-				return func() error { return pool.QueryRow(ctx, q, h[:]).Scan(&data) }
+				return func() error { return pool.QueryRow(context.Background(), q, h[:]).Scan(&data) }
 			}
 		}},
 	}
+}
+
+// openRedis opens a Store on the shared Redis under prefix, with its own
+// client, which counts its round trips.
+func openRedis(tb testing.TB, prefix string) (*redisstore.Store, *redis.Client, *roundTrips) {
+	rt := &roundTrips{}
+	c := redis.NewClient(&redis.Options{Addr: testserver.SharedRedis(tb).Addr})
+	c.AddHook(rt)
+	st, err := redisstore.New(c, &redisstore.Options{Prefix: prefix})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close(); c.Close() })
+	return st, c, rt
+}
+
+// openPostgres opens a Store on the shared PostgreSQL in schema, with its
+// own pool, which counts its round trips.
+func openPostgres(tb testing.TB, schema string) (*pgstore.Store, *pgxpool.Pool, *roundTrips) {
+	cfg, err := pgxpool.ParseConfig(testserver.SharedPostgres(tb).URL(""))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rt := &roundTrips{}
+	cfg.ConnConfig.Tracer = rt
+	ctx := context.Background()
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	st, err := pgstore.New(ctx, pool, &pgstore.Options{Schema: schema})
+	if err != nil {
+		pool.Close()
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close(); pool.Close() })
+	return st, pool, rt
 }
 
 // BenchmarkStores runs the HTTP scenarios on each real store, reporting
