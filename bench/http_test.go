@@ -247,7 +247,7 @@ func newScenarioLoop(tb testing.TB, hs map[string]http.Handler, sc scenario) *sc
 func (l *scenarioLoop) next(tb testing.TB) {
 	w := l.req.serve(l.h, l.cookie)
 	l.sent, l.last = l.cookie, w
-	if w.Code != http.StatusOK || string(w.Body.Bytes()) != l.sc.want {
+	if w.Code != http.StatusOK || w.Body.String() != l.sc.want {
 		tb.Fatalf("%s: status %d, body %q; want 200, %q", l.sc.name, w.Code, w.Body.String(), l.sc.want)
 	}
 	if l.sc.chain {
@@ -283,7 +283,7 @@ func (l *scenarioLoop) check(tb testing.TB) {
 // through the loop's request, answers 200 with want.
 func (l *scenarioLoop) expectRead(tb testing.TB, cookie, want string) {
 	w := l.req.serve(l.read, cookie)
-	if w.Code != http.StatusOK || string(w.Body.Bytes()) != want {
+	if w.Code != http.StatusOK || w.Body.String() != want {
 		tb.Fatalf("%s: a read then: status %d, body %q; want 200, %q", l.sc.name, w.Code, w.Body.String(), want)
 	}
 }

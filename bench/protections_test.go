@@ -162,7 +162,7 @@ func newProtectedRead(b *testing.B, withCSRF, withGuard bool) *protectedRead {
 // serve sends one read request.
 func (p *protectedRead) serve(b *testing.B) {
 	w := p.req.serve(p.h, p.cookie)
-	if w.Code != http.StatusOK || string(w.Body.Bytes()) != seeded {
+	if w.Code != http.StatusOK || w.Body.String() != seeded {
 		b.Fatalf("status %d body %q", w.Code, w.Body.String())
 	}
 }

@@ -350,7 +350,7 @@ func readVsRaw(b *testing.B, st storage.Store, hs map[string]http.Handler, rawOf
 	serve := func(h http.Handler) func() error {
 		return func() error {
 			w := req.serve(h, cookie)
-			if w.Code != http.StatusOK || string(w.Body.Bytes()) != seeded {
+			if w.Code != http.StatusOK || w.Body.String() != seeded {
 				return fmt.Errorf("status %d, body %q; want 200, %q", w.Code, w.Body.String(), seeded)
 			}
 			return nil
