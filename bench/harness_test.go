@@ -27,7 +27,7 @@ func TestScenarios(t *testing.T) {
 	}
 	var targets []target
 	for _, lib := range libraries() {
-		targets = append(targets, target{name: lib.name, handlers: lib.handlers})
+		targets = append(targets, target(lib))
 	}
 	for _, be := range storeBackends() {
 		targets = append(targets, target{name: "keycard-" + be.name, handlers: func(tb testing.TB) map[string]http.Handler {
