@@ -126,11 +126,14 @@ type Options struct {
 
 	// Sealer, when set, turns on sealed-cookie mode for browser sessions:
 	// the session's state is sealed (authenticated encryption) into the cookie
-	// itself, so reading a session needs no store round trip. Logout, Revoke
-	// and RevokeAll still take effect at once through small deny and
-	// not-before records in the Store. Pass a *seal.Sealer. API sessions stay
-	// in the Store. See docs/sealed.md for what sealed mode cannot do.
-	// Default nil: server-side sessions.
+	// itself, so reading a session needs no session record. Logout, Revoke
+	// and RevokeAll still take effect at once, on every node, through
+	// revocation entries of their own kind (storage.Revocations), which each
+	// node caches while the store announces their changes: a steady-state
+	// sealed read makes no store call. New then starts a watcher (stop it
+	// with Manager.Close) and waits up to 250 ms for it to subscribe. Pass a
+	// *seal.Sealer. API sessions stay in the Store. See docs/sealed.md for
+	// what sealed mode cannot do. Default nil: server-side sessions.
 	Sealer Sealer
 
 	// Guard, when set, binds sessions to the client fingerprint recorded at

@@ -160,7 +160,7 @@ func testSealedSignOutEverywhereElse(t *testing.T, newSealedEnv func(*testing.T,
 	if code, _ := e.whoami(keep); code != http.StatusOK {
 		t.Fatal("the excepted sealed session was ended")
 	}
-	// A later login is not affected by the earlier not-before.
+	// A later login is not affected by the earlier generation.
 	e.clock.Advance(time.Millisecond)
 	if code, _ := e.whoami(e.login("alice")); code != http.StatusOK {
 		t.Fatal("a login after sign-out-everywhere does not work")
