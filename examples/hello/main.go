@@ -32,8 +32,8 @@ var page = template.Must(template.New("page").Parse(`<!doctype html>
 <table>
 <tr><td>Session ID</td><td><code id="sid">{{.Info.ID}}</code></td></tr>
 <tr><td>Created</td><td>{{.Info.CreatedAt.Format "15:04:05"}}</td></tr>
-<tr><td>Idle deadline</td><td>{{.Info.IdleExpiresAt.Format "15:04:05"}}</td></tr>
-<tr><td>Absolute deadline</td><td>{{.Info.ExpiresAt.Format "15:04:05"}}</td></tr>
+<tr><td>Idle deadline</td><td>{{.Info.IdleExpiresAt.Format "Jan 2 15:04:05"}}</td></tr>
+<tr><td>Absolute deadline</td><td>{{.Info.ExpiresAt.Format "Jan 2 15:04:05"}}</td></tr>
 </table>
 <p>Counter: <b id="counter">{{.Counter}}</b></p>
 <form method="post" action="/count"><button>Count</button></form>
