@@ -46,20 +46,7 @@ func TestMintFromLiveSession(t *testing.T) {
 			keycard.Logout(r.Context())
 		}
 	}))
-	send := func(path, cookie string) string {
-		r := httptest.NewRequest("POST", path, nil)
-		if cookie != "" {
-			r.Header.Set("Cookie", cookie)
-		}
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		for _, c := range w.Result().Cookies() {
-			if c.Name == m.CookieName() && c.Value != "" {
-				return c.Name + "=" + c.Value
-			}
-		}
-		return cookie
-	}
+	send := sender(m, h)
 
 	// Anonymous requests get no token.
 	send("/token", "")
@@ -120,18 +107,7 @@ func TestSealedSessionTokensEndWithIt(t *testing.T) {
 					s.Logout()
 				}
 			}))
-			send := func(path, cookie string) string {
-				r := httptest.NewRequest("POST", path, nil)
-				r.Header.Set("Cookie", cookie)
-				w := httptest.NewRecorder()
-				h.ServeHTTP(w, r)
-				for _, c := range w.Result().Cookies() {
-					if c.Name == m.CookieName() && c.Value != "" {
-						return c.Name + "=" + c.Value
-					}
-				}
-				return cookie
-			}
+			send := sender(m, h)
 			ctx := context.Background()
 			// A first sign-out-everywhere, so that the session carries a
 			// generation above zero.
@@ -163,5 +139,24 @@ func TestSealedSessionTokensEndWithIt(t *testing.T) {
 				t.Fatalf("the token after %s: err %v, want ErrInvalidToken", end, err)
 			}
 		})
+	}
+}
+
+// sender returns a function that POSTs to path on h with cookie and
+// returns the session cookie the response set, or cookie when it set none.
+func sender(m *keycard.Manager, h http.Handler) func(path, cookie string) string {
+	return func(path, cookie string) string {
+		r := httptest.NewRequest("POST", path, nil)
+		if cookie != "" {
+			r.Header.Set("Cookie", cookie)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		for _, c := range w.Result().Cookies() {
+			if c.Name == m.CookieName() && c.Value != "" {
+				return c.Name + "=" + c.Value
+			}
+		}
+		return cookie
 	}
 }
