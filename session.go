@@ -49,32 +49,33 @@ type credential struct {
 	reason    Reason       // why a presented credential was refused before any lookup; "" if it was not
 }
 
-// found is what loading the credential found.
+// found is what loading the credential found. (The fields of these
+// structs are ordered to pack: every request allocates a Session.)
 type found struct {
-	done        bool
 	err         error           // the store failed; the response becomes 503
 	rec         *storage.Record // the live session; nil while there is none
-	viaGrace    bool            // rec was reached through a renewed token's grace window
 	gen         uint64          // a sealed session: the subject's generation it was sealed under
 	subjectGen  uint64          // a sealed session: the subject's current generation
-	rateLimited bool            // the credential was invalid and its network is over the guard's limit
 	retryAfter  time.Duration   // when rateLimited: when the network may try again
+	done        bool
+	viaGrace    bool // rec was reached through a renewed token's grace window
+	rateLimited bool // the credential was invalid and its network is over the guard's limit
 }
 
 // pending is what the request changes, applied at commit.
 type pending struct {
 	changes     changes         // keys set or deleted; non-nil: a session is wanted
-	login       bool            // Login was called: bind subject, replace the token
 	subject     string          // the subject Login binds
-	renew       bool            // replace the token without grace (Login, Renew, remember-me)
-	fresh       bool            // got.rec is a new session not stored yet (a login that changed the subject)
 	replaced    *storage.Record // the session a login that changed the subject ends
 	destroyed   *storage.Record // the session Logout ends
 	persistent  *bool           // SetRememberMe
 	idleTimeout time.Duration   // SetIdleTimeout; -1 restores the Manager's
 	absTimeout  time.Duration   // SetAbsoluteTimeout
-	reauth      bool            // the guard asked for re-authentication
 	csrf        []byte          // a CSRF secret saved by this request
+	login       bool            // Login was called: bind subject, replace the token
+	renew       bool            // replace the token without grace (Login, Renew, remember-me)
+	fresh       bool            // got.rec is a new session not stored yet (a login that changed the subject)
+	reauth      bool            // the guard asked for re-authentication
 }
 
 // changed reports whether p changes the session whatever its activity.
@@ -85,10 +86,10 @@ func (p *pending) changed() bool {
 
 // outcome is what the commit did, for the response's headers.
 type outcome struct {
-	committed   bool
-	hijacked    bool  // the connection is hijacked: no header reaches the client
 	newToken    Token // the token (or sealed value) issued by the commit
-	clearCookie bool  // the presented cookie should be removed
+	committed   bool
+	hijacked    bool // the connection is hijacked: no header reaches the client
+	clearCookie bool // the presented cookie should be removed
 }
 
 // clock returns the time of this request: read from the Manager's clock on
