@@ -338,18 +338,22 @@ func (sm *sealedMode) revokeAll(ctx context.Context, subject, exceptID string, n
 // active answers for an API session in the store, and otherwise for a
 // sealed session by its ID alone.
 func (sm *sealedMode) active(ctx context.Context, id string, now time.Time) (bool, error) {
-	rec, err := sm.store().GetByID(ctx, id)
-	switch {
-	case err == nil:
-		return rec.LiveAt(now) && (rec.Kind == KindBrowser || rec.Kind == KindAPI), nil
-	case !errors.Is(err, storage.ErrNotFound):
-		return false, storeErr(err)
-	}
-	denied, _, err := sm.revs.check(ctx, id, "")
-	return !denied, storeErr(err)
+	return sm.activeAs(ctx, id, "", 0, now)
 }
 
-func (sm *sealedMode) store() storage.Store { return sm.m.store }
+// activeAs answers for an API session with the ID id in the store, and
+// otherwise for the sealed session id of subject sealed under generation
+// gen (subject "": by its ID alone).
+func (sm *sealedMode) activeAs(ctx context.Context, id, subject string, gen uint64, now time.Time) (bool, error) {
+	if active, found, err := sm.server.lookupActive(ctx, id, now); found || err != nil {
+		return active, err
+	}
+	denied, cur, err := sm.revs.check(ctx, id, subject)
+	if err != nil {
+		return false, storeErr(err)
+	}
+	return !revoked(&storage.Record{ID: id, Subject: subject}, gen, denied, cur), nil
+}
 
 // ActiveSealed reports whether the sealed session with public ID id, of
 // subject, sealed under revocation generation gen, is still active: neither
@@ -362,18 +366,7 @@ func (m *Manager) ActiveSealed(ctx context.Context, id, subject string, gen uint
 	if !ok || !validID(id) {
 		return m.Active(ctx, id)
 	}
-	rec, err := m.store.GetByID(ctx, id)
-	switch {
-	case err == nil: // an API session, kept in the store
-		return rec.LiveAt(m.now()) && (rec.Kind == KindBrowser || rec.Kind == KindAPI), nil
-	case !errors.Is(err, storage.ErrNotFound):
-		return false, storeErr(err)
-	}
-	denied, cur, err := sm.revs.check(ctx, id, subject)
-	if err != nil {
-		return false, storeErr(err)
-	}
-	return !revoked(&storage.Record{ID: id, Subject: subject}, gen, denied, cur), nil
+	return sm.activeAs(ctx, id, subject, gen, m.now())
 }
 
 // Generation returns the revocation generation the request's sealed

@@ -352,12 +352,19 @@ func (sm *serverMode) revokeAll(ctx context.Context, subject, exceptID string, _
 }
 
 func (sm *serverMode) active(ctx context.Context, id string, now time.Time) (bool, error) {
+	active, _, err := sm.lookupActive(ctx, id, now)
+	return active, err
+}
+
+// lookupActive reports whether the store holds a session with the ID id
+// (found) and whether it is live at now.
+func (sm *serverMode) lookupActive(ctx context.Context, id string, now time.Time) (active, found bool, err error) {
 	rec, err := sm.store.GetByID(ctx, id)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
-		return false, nil
+		return false, false, nil
 	case err != nil:
-		return false, storeErr(err)
+		return false, false, storeErr(err)
 	}
-	return rec.LiveAt(now) && (rec.Kind == KindBrowser || rec.Kind == KindAPI), nil
+	return rec.LiveAt(now) && (rec.Kind == KindBrowser || rec.Kind == KindAPI), true, nil
 }
