@@ -57,7 +57,8 @@ type Store struct {
 	cursor   uint32 // where the next sweep starts; guarded by sweepMu
 	sweepMu  sync.Mutex
 
-	rev revocations // the revocation state of sealed sessions (revocations.go)
+	rev   revocations // the revocation state of sealed sessions (revocations.go)
+	users users       // the local users of keycard serve (users.go)
 }
 
 var _ storage.Merger = (*Store)(nil)
