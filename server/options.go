@@ -45,6 +45,12 @@ type Options struct {
 	// session counts as moved to another browser. Required.
 	FingerprintKey []byte
 
+	// SealSecrets, when set, turn on sealed-cookie mode for browser sessions
+	// (keycard.Options.Sealer): each secret (at least 32 bytes) is a key of
+	// the seal key ring, oldest first, the last one sealing. Default none:
+	// browser sessions are kept in the store like API sessions.
+	SealSecrets [][]byte
+
 	// AdminKeyHashes are the hashes (HashAdminKey) of the admin API keys the
 	// trusted-backend endpoints accept; several for rotation. Default none:
 	// the admin endpoints answer 401 to every request.
