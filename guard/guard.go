@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/internal/ratelimit"
 	"github.com/keycard-go/keycard/internal/testhook"
 )
 
@@ -72,7 +73,7 @@ type Guard struct {
 	// languages and networks, so that a request from a known client costs no
 	// HMAC. They hold raw values in memory only and are bounded (sumCacheMax).
 	langSums, netSums *sumCache
-	lim               *limiter
+	lim               *ratelimit.Limiter[netKey]
 	// now is time.Now; Keycard's tests set it (directly, or through
 	// internal/testhook from other packages).
 	now func() time.Time
@@ -136,7 +137,7 @@ func New(key []byte, opts *Options) (*Guard, error) {
 	if max == 0 {
 		max = 10000
 	}
-	g.lim = newLimiter(perMin, burst, max)
+	g.lim = ratelimit.New[netKey](perMin, burst, max)
 	return g, nil
 }
 

@@ -193,11 +193,11 @@ func TestLimiterMemoryBound(t *testing.T) {
 
 	// The most recent networks are remembered, the oldest forgotten.
 	r.RemoteAddr = addrN(199999)
-	if !g.lim.tats.Contains(netKeyOf(Network(g.ClientIP(r)))) {
+	if !g.lim.Contains(netKeyOf(Network(g.ClientIP(r)))) {
 		t.Fatal("most recent network not remembered")
 	}
 	r.RemoteAddr = addrN(0)
-	if g.lim.tats.Contains(netKeyOf(Network(g.ClientIP(r)))) {
+	if g.lim.Contains(netKeyOf(Network(g.ClientIP(r)))) {
 		t.Fatal("oldest network still remembered")
 	}
 }
