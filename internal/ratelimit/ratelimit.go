@@ -96,3 +96,16 @@ func (l *Limiter[K]) Contains(k K) bool {
 	defer l.mu.Unlock()
 	return l.tats.Contains(k)
 }
+
+// Refund puts back a token that Take took at t for an event that turned out
+// not to count (a login that succeeded), so that a limiter of failures can
+// take its token before the outcome is known: concurrent attempts then
+// cannot all pass a check made before any of them failed.
+func (l *Limiter[K]) Refund(k K, t time.Time) {
+	now := t.UnixNano()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if tat := l.tats.Get(k); tat != nil {
+		*tat = max(*tat-l.interval, now)
+	}
+}

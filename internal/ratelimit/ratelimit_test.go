@@ -60,3 +60,27 @@ func TestLimiterBounded(t *testing.T) {
 		t.Fatal("the least recently seen keys were not the ones forgotten")
 	}
 }
+
+// TestLimiterRefund: a refunded token can be taken again, and refunds never
+// fill a bucket past full.
+func TestLimiterRefund(t *testing.T) {
+	l := New[string](1, 2, 10)
+	t0 := time.Unix(1_000_000, 0)
+	l.Take("a", t0)
+	l.Take("a", t0)
+	if ok, _ := l.Take("a", t0); ok {
+		t.Fatal("third take of a burst of 2: ok")
+	}
+	l.Refund("a", t0)
+	if ok, _ := l.Take("a", t0); !ok {
+		t.Fatal("take after a refund: refused")
+	}
+	for range 5 {
+		l.Refund("a", t0)
+	}
+	l.Take("a", t0)
+	l.Take("a", t0)
+	if ok, _ := l.Take("a", t0); ok {
+		t.Fatal("refunds filled the bucket past its burst")
+	}
+}
