@@ -59,6 +59,7 @@ func init() {
 	commands = []*command{
 		serveCommand,
 		demoCommand,
+		usersCommand,
 		versionCommand,
 		{name: "help", summary: "show the help of keycard or of a command", args: "[COMMAND...]", nargs: -1,
 			about:    "Help shows the help of keycard, or of the command named.",
