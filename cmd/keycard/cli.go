@@ -60,6 +60,7 @@ func init() {
 		serveCommand,
 		demoCommand,
 		usersCommand,
+		keysCommand,
 		versionCommand,
 		{name: "help", summary: "show the help of keycard or of a command", args: "[COMMAND...]", nargs: -1,
 			about:    "Help shows the help of keycard, or of the command named.",
