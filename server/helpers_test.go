@@ -44,6 +44,18 @@ type testServer struct {
 
 func newTestServer(t testing.TB, edit func(*Options)) *testServer {
 	t.Helper()
+	store := memstore.New(nil)
+	t.Cleanup(func() { store.Close() })
+	if err := AddUser(context.Background(), store, testUser, testPassword); err != nil {
+		t.Fatal(err)
+	}
+	return newTestServerOn(t, store, testOptions(t, edit))
+}
+
+// testOptions are the options of a test server: a fresh signing key, a
+// fixed fingerprint key, the test admin key, no log.
+func testOptions(t testing.TB, edit func(*Options)) *Options {
+	t.Helper()
 	key, err := jwt.GenerateKey(jwt.EdDSA)
 	if err != nil {
 		t.Fatal(err)
@@ -57,12 +69,7 @@ func newTestServer(t testing.TB, edit func(*Options)) *testServer {
 	if edit != nil {
 		edit(opts)
 	}
-	store := memstore.New(nil)
-	t.Cleanup(func() { store.Close() })
-	if err := AddUser(context.Background(), store, testUser, testPassword); err != nil {
-		t.Fatal(err)
-	}
-	return newTestServerOn(t, store, opts)
+	return opts
 }
 
 func newTestServerOn(t testing.TB, store storage.Store, opts *Options) *testServer {
@@ -101,6 +108,12 @@ func (r response) decode(t testing.TB, v any) {
 	}
 }
 
+// doRaw sends body as is, with only the headers given.
+func (ts *testServer) doRaw(method, path, body string, headers ...string) response {
+	ts.t.Helper()
+	return ts.send(method, path, strings.NewReader(body), "", headers)
+}
+
 // do sends method path with body (a JSON value, a string sent as is, or
 // nil) and header lines "Name: value".
 func (ts *testServer) do(method, path string, body any, headers ...string) response {
@@ -118,6 +131,11 @@ func (ts *testServer) do(method, path string, body any, headers ...string) respo
 		}
 		rd, ctype = bytes.NewReader(j), "application/json"
 	}
+	return ts.send(method, path, rd, ctype, headers)
+}
+
+func (ts *testServer) send(method, path string, rd io.Reader, ctype string, headers []string) response {
+	ts.t.Helper()
 	req, err := http.NewRequest(method, ts.srv.URL+path, rd)
 	if err != nil {
 		ts.t.Fatal(err)
