@@ -136,6 +136,14 @@ func (ts *testServer) do(method, path string, body any, headers ...string) respo
 
 func (ts *testServer) send(method, path string, rd io.Reader, ctype string, headers []string) response {
 	ts.t.Helper()
+	var reqBody []byte
+	if rd != nil {
+		var err error
+		if reqBody, err = io.ReadAll(rd); err != nil {
+			ts.t.Fatal(err)
+		}
+		rd = bytes.NewReader(reqBody)
+	}
 	req, err := http.NewRequest(method, ts.srv.URL+path, rd)
 	if err != nil {
 		ts.t.Fatal(err)
@@ -159,6 +167,7 @@ func (ts *testServer) send(method, path string, rd io.Reader, ctype string, head
 	if err != nil {
 		ts.t.Fatal(err)
 	}
+	checkContract(ts.t, req, reqBody, res, b)
 	return response{res, b}
 }
 
