@@ -137,6 +137,7 @@ func TestSpecPaths(t *testing.T) {
 		"/v1/admin/introspect":                  {"POST"},
 		"/v1/admin/subjects/{subject}/sessions": {"DELETE", "GET"},
 		"/v1/admin/sessions/{id}":               {"DELETE"},
+		"/v1/auth":                              {"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"},
 		"/.well-known/jwks.json":                {"GET"},
 		"/healthz":                              {"GET"},
 		"/readyz":                               {"GET"},
