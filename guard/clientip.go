@@ -57,6 +57,14 @@ func (g *Guard) ClientIP(r *http.Request) netip.Addr {
 	return g.walk(r.Header["X-Forwarded-For"], remote, lastXFF)
 }
 
+// FromTrustedProxy reports whether r's connection comes from one of the
+// trusted proxies, so that the headers they write about the original request
+// (X-Forwarded-*, X-Original-*) may be believed. Without trusted proxies it
+// is always false.
+func (g *Guard) FromTrustedProxy(r *http.Request) bool {
+	return g.trusted(parseRemoteAddr(r.RemoteAddr))
+}
+
 // parseRemoteAddr parses http.Request.RemoteAddr ("ip:port", or a bare IP in
 // hand-made requests) into an unmapped, zone-less address, or the zero Addr.
 func parseRemoteAddr(s string) netip.Addr {

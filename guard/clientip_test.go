@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"net/http"
 	"net/netip"
 	"strings"
 	"testing"
@@ -199,5 +200,21 @@ func TestNetwork(t *testing.T) {
 	}
 	if got := Network(netip.Addr{}); got.IsValid() {
 		t.Errorf("Network(zero): got %v, want the zero Prefix", got)
+	}
+}
+
+func TestFromTrustedProxy(t *testing.T) {
+	g := newGuard(t, &Options{TrustedProxies: []string{"10.0.0.0/8", "::1"}})
+	for addr, want := range map[string]bool{
+		"10.1.2.3:443": true, "[::1]:80": true, "[::ffff:10.0.0.1]:1": true,
+		"192.0.2.1:80": false, "[2001:db8::1]:80": false, "": false, "garbage": false,
+	} {
+		r := &http.Request{RemoteAddr: addr, Header: http.Header{"X-Forwarded-For": {"10.0.0.9"}}}
+		if got := g.FromTrustedProxy(r); got != want {
+			t.Errorf("FromTrustedProxy(%q) = %v, want %v", addr, got, want)
+		}
+	}
+	if newGuard(t, nil).FromTrustedProxy(&http.Request{RemoteAddr: "10.1.2.3:1"}) {
+		t.Error("without trusted proxies every proxy header must be ignored")
 	}
 }

@@ -61,6 +61,21 @@ type Options struct {
 	// client IP is RemoteAddr.
 	TrustedProxies []string
 
+	// GatewayLoginURL is where /v1/auth (gateway mode) sends a browser
+	// without a session: its 401 carries Location: GatewayLoginURL with a
+	// return_to parameter, which nginx turns into a redirect
+	// (error_page 401 =302) and Caddy passes on. A path ("/keycard/login",
+	// the demo site's login page under the prefix the proxy gives it) or an
+	// absolute URL. Default: none, and the 401 has no Location.
+	GatewayLoginURL string
+
+	// AllowedOrigins are the origins ("https://app.example.com") that
+	// return URLs may point to, besides paths on the same host: the
+	// absolute return_to that /v1/auth builds and the login page follows.
+	// Anything else is dropped, so that the login page is no open
+	// redirect. Default: none, only same-host paths.
+	AllowedOrigins []string
+
 	// Demo serves the demo site (login form, account page, devices) at /.
 	Demo bool
 
