@@ -80,7 +80,7 @@ func TestServeHelpFlags(t *testing.T) {
 	got := run(t, []string{"serve", "--help"})
 	for _, f := range []string{"addr", "store", "idle-timeout", "absolute-timeout", "renewal-timeout", "renewal-grace",
 		"tls-cert", "tls-key", "insecure-allow-http", "admin-key", "admin-key-file", "trusted-proxy", "demo",
-		"keys-file", "issuer", "log-format", "log-level", "audit-log", "seal"} {
+		"keys-file", "issuer", "log-format", "log-level", "audit-log", "seal", "gateway-login-url", "allowed-origin"} {
 		if !strings.Contains(got.stdout, "--"+f+" ") && !strings.Contains(got.stdout, "--"+f+"\n") {
 			t.Errorf("serve --help lacks --%s", f)
 		}

@@ -77,9 +77,10 @@ var demoCommand = &command{
 	summary: "run the server with the demo site and a demo user",
 	about: `Demo is serve --demo plus a local user "demo" whose password it sets to a
 new random one at every start and prints once, with the URL to open. It
-takes every flag of serve.`,
+takes every flag of serve; its store is memory: unless --store names
+another (a store that keeps local users), so a demo leaves no file behind.`,
 	examples: `keycard demo
-keycard demo --store memory: --addr 127.0.0.1:9000`,
+keycard demo --addr 127.0.0.1:9000`,
 	new: func(m *Main, fs *flag.FlagSet) runner { return newServe(m, fs, true) },
 }
 
@@ -93,11 +94,13 @@ type serveHooks struct {
 
 type serveFlags struct {
 	addr, store, keysFile, issuer           string
+	gatewayLoginURL                         string
 	tlsCert, tlsKey, adminKeyFile, auditLog string
 	logFormat, logLevel                     string
 	idle, absolute, renewal, grace          time.Duration
 	insecureHTTP, demo, seal                bool
 	adminKeys, trustedProxies               listFlag
+	allowedOrigins                          listFlag
 }
 
 type serve struct {
@@ -122,7 +125,12 @@ func newServe(m *Main, fs *flag.FlagSet, demo bool) *serve {
 	s := &serve{m: m, demoCmd: demo}
 	f := &s.f
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen `address` (host:port; port 0 picks a free one)")
-	fs.StringVar(&f.store, "store", defaultStore, "store `URL`: "+storeForms)
+	store := defaultStore
+	if demo {
+		// A demo leaves nothing behind unless asked to.
+		store = "memory:"
+	}
+	fs.StringVar(&f.store, "store", store, "store `URL`: "+storeForms)
 	fs.DurationVar(&f.idle, "idle-timeout", 0, "end a session idle this long (default 30m)")
 	fs.DurationVar(&f.absolute, "absolute-timeout", 0, "end every session this long after login, whatever its activity (default 12h)")
 	fs.DurationVar(&f.renewal, "renewal-timeout", 0, "rotate a session's token this often (default 15m)")
@@ -133,6 +141,8 @@ func newServe(m *Main, fs *flag.FlagSet, demo bool) *serve {
 	fs.Var(&f.adminKeys, "admin-key", "accept this admin API `key` (kcadm_...) or hash (sha256:...); repeatable")
 	fs.StringVar(&f.adminKeyFile, "admin-key-file", "", "accept the admin keys or hashes of this `file`, one a line, # comments")
 	fs.Var(&f.trustedProxies, "trusted-proxy", "believe X-Forwarded-For from this `CIDR` or address; repeatable (default none: the client IP is the peer's)")
+	fs.StringVar(&f.gatewayLoginURL, "gateway-login-url", "", "where /v1/auth sends a browser without a session (a path or an absolute `URL`; default none)")
+	fs.Var(&f.allowedOrigins, "allowed-origin", "an `origin` (https://app.example.com) return URLs may point to besides this host; repeatable")
 	fs.BoolVar(&f.demo, "demo", demo, "serve the demo site (login form, account page, devices) at /")
 	fs.BoolVar(&f.seal, "seal", false, "keep browser sessions in sealed cookies (with the key file's seal secrets) instead of the store")
 	fs.StringVar(&f.keysFile, "keys-file", "", "key `file` (default keycard-keys.json next to a sqlite database; required for redis and postgres)")
@@ -355,6 +365,8 @@ func (s *serve) run(ctx context.Context, _ []string) (err error) {
 		AuditSalt:         kf.AuditSalt,
 		AdminKeyHashes:    hashes,
 		TrustedProxies:    f.trustedProxies,
+		GatewayLoginURL:   f.gatewayLoginURL,
+		AllowedOrigins:    f.allowedOrigins,
 		Demo:              f.demo,
 		Logger:            s.log,
 		Version:           version(),

@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 
 	"io"
@@ -155,6 +156,74 @@ func TestServeKeyFile(t *testing.T) {
 	}
 }
 
+// TestServeRestartKeepsSessions creates a session through the admin API
+// with a key from `keycard keys admin`, restarts the server on the same
+// sqlite file and key file, and checks that the session, its token and the
+// published signing keys are still the same.
+func TestServeRestartKeepsSessions(t *testing.T) {
+	dir := t.TempDir()
+	store := "sqlite:" + filepath.Join(dir, "keycard.db")
+	got := run(t, []string{"keys", "admin", "--store", store})
+	if got.code != exitOK {
+		t.Fatalf("keys admin: %+v", got)
+	}
+	admin := strings.TrimSpace(got.stdout)
+
+	m, _, _ := startServe(t, []string{"--store", store})
+	body := `{"subject":"alice","kind":"api","user_agent":"restart-test"}`
+	req, _ := http.NewRequest("POST", m.URL()+"/v1/admin/sessions", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+admin)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created struct {
+		Token string `json:"token"`
+	}
+	json.NewDecoder(resp.Body).Decode(&created)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated || created.Token == "" {
+		t.Fatalf("POST /v1/admin/sessions: %s", resp.Status)
+	}
+	jwks := get(t, m.URL()+"/.well-known/jwks.json", "")
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	m, _, _ = startServe(t, []string{"--store", store})
+	if got := get(t, m.URL()+"/.well-known/jwks.json", ""); got != jwks {
+		t.Errorf("the JWKS changed across the restart:\n%s\n%s", jwks, got)
+	}
+	session := get(t, m.URL()+"/v1/session", created.Token)
+	if !strings.Contains(session, `"subject":"alice"`) {
+		t.Errorf("GET /v1/session after the restart: %s", session)
+	}
+	if health := get(t, m.URL()+"/healthz", ""); !strings.Contains(health, `"version":"`+version()+`"`) {
+		t.Errorf("GET /healthz: %s", health)
+	}
+}
+
+// get returns the body of a GET that must answer 200.
+func get(t *testing.T, url, bearer string) string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("User-Agent", "restart-test")
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s %s", url, resp.Status, b)
+	}
+	return string(b)
+}
+
 func TestServeMemoryWithoutKeyFile(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
@@ -272,6 +341,16 @@ func TestServeAuditLog(t *testing.T) {
 	}
 }
 
+func TestDemoDefaultStore(t *testing.T) {
+	m, _, _ := newTestMain()
+	if err := m.ParseFlags([]string{"demo"}); err != nil {
+		t.Fatal(err)
+	}
+	if f := m.runner.(*serve).f; f.store != "memory:" || !f.demo {
+		t.Errorf("demo: store %q, demo %v", f.store, f.demo)
+	}
+}
+
 func TestDemo(t *testing.T) {
 	store := newMemStore(t)
 	m, stdout, _ := startServe(t, []string{"demo", "--store", "memory:"}, withStore(store))
@@ -283,6 +362,21 @@ func TestDemo(t *testing.T) {
 		t.Errorf("demo does not serve the demo site")
 	}
 	password := demoPasswordOf(t, out)
+	login := func(password string) int {
+		body, _ := json.Marshal(map[string]string{"username": demoUser, "password": password})
+		resp, err := http.Post(m.URL()+"/v1/login", "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := login(password); code != http.StatusCreated {
+		t.Errorf("login with the printed password: %d, want 201", code)
+	}
+	if code := login(password + "x"); code != http.StatusUnauthorized {
+		t.Errorf("login with a wrong password: %d, want 401", code)
+	}
 	m.Close()
 
 	// A second start resets the password.
