@@ -2,7 +2,6 @@ package metrics_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,6 +21,7 @@ import (
 	"github.com/keycard-go/keycard/guard"
 	"github.com/keycard-go/keycard/internal/testclock"
 	"github.com/keycard-go/keycard/internal/testhook"
+	"github.com/keycard-go/keycard/internal/testlog"
 	"github.com/keycard-go/keycard/memstore"
 	"github.com/keycard-go/keycard/metrics"
 	"github.com/keycard-go/keycard/storage"
@@ -39,24 +39,6 @@ const (
 	scanner  = "192.0.2.66:4444"   // presents forged tokens until limited
 	stranger = "100.64.7.1:6000"   // presents a few forged tokens
 )
-
-// lockedBuffer is the log sink; handlers may write from several goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // secrets collects every credential the test sees issued or forged.
 type secrets struct {
@@ -150,7 +132,7 @@ func (e *events) list() []keycard.Event {
 type site struct {
 	t        *testing.T
 	clock    *testclock.Clock // of the Manager, the store and the guard
-	logs     *lockedBuffer
+	logs     *testlog.Buffer
 	events   *events
 	secrets  *secrets
 	registry *prometheus.Registry
@@ -164,7 +146,7 @@ func newSite(t *testing.T) *site {
 	s := &site{
 		t:        t,
 		clock:    testclock.New(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)),
-		logs:     &lockedBuffer{},
+		logs:     &testlog.Buffer{},
 		events:   &events{},
 		secrets:  &secrets{},
 		registry: prometheus.NewPedanticRegistry(),

@@ -1,12 +1,10 @@
 package pgstore_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/keycard-go/keycard/internal/testlog"
 	"github.com/keycard-go/keycard/internal/testserver"
 	"github.com/keycard-go/keycard/pgstore"
 	"github.com/keycard-go/keycard/storage"
@@ -132,7 +131,7 @@ func TestBackgroundSweep(t *testing.T) {
 func TestSweepFromEveryNode(t *testing.T) {
 	pg := testserver.SharedPostgres(t)
 	schema := newSchema("sweepers")
-	var logs lockedBuffer
+	var logs testlog.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
 	synctest.Test(t, func(t *testing.T) {
 		var nodes []*pgstore.Store
@@ -170,22 +169,4 @@ func TestSweepFromEveryNode(t *testing.T) {
 	if logs.String() != "" {
 		t.Errorf("the sweeps logged:\n%s", logs.String())
 	}
-}
-
-// lockedBuffer is a bytes.Buffer that several goroutines may write.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -2,36 +2,18 @@ package server
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/keycard-go/keycard/internal/testlog"
 )
-
-// syncBuffer is a bytes.Buffer safe for the server's concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
 
 // TestAuditLog: every security event is one JSON line with the session ID
 // and a hashed subject; no line holds a token, a password or the subject.
 func TestAuditLog(t *testing.T) {
-	var audit syncBuffer
+	var audit testlog.Buffer
 	ts := newTestServer(t, func(o *Options) { o.Audit = &audit })
 	c := ts.login()
 	ts.do("POST", "/v1/login", map[string]string{"username": testUser, "password": "wrong password!"})

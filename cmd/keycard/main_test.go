@@ -1,35 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/keycard-go/keycard/internal/testlog"
 	"github.com/keycard-go/keycard/memstore"
 	"github.com/keycard-go/keycard/storage"
 )
-
-// syncBuffer is a bytes.Buffer safe for a server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
 
 // env returns a getenv over vars.
 func env(vars map[string]string) func(string) string {
@@ -62,8 +44,8 @@ func withStore(store storage.Store) opt {
 }
 
 // newTestMain returns a Main with empty streams and environment.
-func newTestMain(opts ...opt) (*Main, *syncBuffer, *syncBuffer) {
-	var stdout, stderr syncBuffer
+func newTestMain(opts ...opt) (*Main, *testlog.Buffer, *testlog.Buffer) {
+	var stdout, stderr testlog.Buffer
 	m := NewMain(strings.NewReader(""), &stdout, &stderr, env(nil))
 	for _, o := range opts {
 		o(m)
@@ -77,6 +59,22 @@ func run(t *testing.T, args []string, opts ...opt) result {
 	m, stdout, stderr := newTestMain(opts...)
 	code := m.Exec(t.Context(), args, func() {})
 	return result{code, stdout.String(), stderr.String()}
+}
+
+// TestMain runs the tests in a directory of their own, so that a command
+// that falls back to a default path (sqlite:keycard.db,
+// keycard-keys.json) never writes into the source tree.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "keycard-cmd-test")
+	if err != nil {
+		panic(err)
+	}
+	if err := os.Chdir(dir); err != nil {
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 // newMemStore returns a memory store closed at the end of the test.

@@ -23,12 +23,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keycard-go/keycard/internal/testlog"
 	"github.com/keycard-go/keycard/server"
 )
 
 // startServe runs `keycard serve args…` (or another serving command) on a
 // free loopback port and closes it at the end of the test.
-func startServe(t *testing.T, args []string, opts ...opt) (*Main, *syncBuffer, *syncBuffer) {
+func startServe(t *testing.T, args []string, opts ...opt) (*Main, *testlog.Buffer, *testlog.Buffer) {
 	t.Helper()
 	m, stdout, stderr := newTestMain(opts...)
 	if len(args) == 0 || args[0] != "demo" {
