@@ -33,8 +33,9 @@ type command struct {
 
 	sub []*command // a group's subcommands
 
-	// new returns the runner of a leaf, defining its flags in fs.
-	new func(m *Main, fs *flag.FlagSet) runner
+	// new returns the runner of a leaf, defining its flags in fs; name is
+	// the command's name.
+	new func(m *Main, fs *flag.FlagSet, name string) runner
 }
 
 // A runner runs one command line. A runner that keeps something open when
@@ -50,6 +51,20 @@ type serving interface {
 	addr() net.Addr
 	url() string
 	done() <-chan error // receives Serve's error if it stops on its own
+}
+
+// subcommand is the common part of the runners of a group's subcommands
+// (users, keys): the program, which subcommand, and --store.
+type subcommand struct {
+	m     *Main
+	op    string
+	store string
+}
+
+// init sets up c and defines --store in fs.
+func (c *subcommand) init(m *Main, fs *flag.FlagSet, op string) {
+	c.m, c.op = m, op
+	storeFlag(fs, &c.store, defaultStore)
 }
 
 // commands is the dispatch table.
@@ -145,7 +160,7 @@ func (m *Main) ParseFlags(args []string) error {
 	m.cmd, m.path = cmd, path
 	m.fs = flag.NewFlagSet("keycard "+strings.Join(path, " "), flag.ContinueOnError)
 	m.fs.SetOutput(io.Discard)
-	m.runner = cmd.new(m, m.fs)
+	m.runner = cmd.new(m, m.fs, cmd.name)
 	pos, err := parseArgs(m.fs, args, m.getenv)
 	if errors.Is(err, flag.ErrHelp) {
 		m.printHelp(m.stdout, cmd, path)

@@ -64,7 +64,7 @@ func (m *Main) printHelp(w io.Writer, cmd *command, path []string) {
 	fmt.Fprintf(w, "Usage:\n  %s [flags]\n\n%s\n", usage, cmd.about)
 	if cmd.new != nil {
 		fs := flag.NewFlagSet(name, flag.ContinueOnError)
-		cmd.new(m, fs)
+		cmd.new(m, fs, cmd.name)
 		n := 0
 		fs.VisitAll(func(*flag.Flag) { n++ })
 		if n > 0 {

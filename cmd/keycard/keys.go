@@ -27,7 +27,7 @@ and restart them.`,
 			name: "list", summary: "show the keys of the key file (never the secrets)", nargs: 0,
 			about:    "Keys list shows the signing key IDs, the seal key IDs and the admin key hashes of the key file; no secret is printed.",
 			examples: "keycard keys list\nkeycard keys list --keys-file /etc/keycard/keys.json",
-			new:      newKeys("list"),
+			new:      newKeys,
 		},
 		{
 			name: "rotate", summary: "add a new signing key and seal secret", nargs: 0,
@@ -38,13 +38,13 @@ of each, so a rotation drops the oldest once there are %d: wait at least
 the absolute session timeout between rotations if sealed sessions must
 outlive %d of them.`, maxKeys, maxKeys, maxKeys-1),
 			examples: "keycard keys rotate\nkeycard keys rotate --keys-file /etc/keycard/keys.json",
-			new:      newKeys("rotate"),
+			new:      newKeys,
 		},
 		{
 			name: "generate", summary: "create the key file if it is missing", nargs: 0,
 			about:    "Keys generate creates the key file with fresh keys if it does not exist, and leaves an existing one alone. keycard serve does the same at its first start.",
 			examples: "keycard keys generate\nkeycard keys generate --keys-file /etc/keycard/keys.json",
-			new:      newKeys("generate"),
+			new:      newKeys,
 		},
 		{
 			name: "admin", summary: "make an admin API key and let serve accept it", nargs: 0,
@@ -53,33 +53,25 @@ outlive %d of them.`, maxKeys, maxKeys, maxKeys-1),
 to the key file, creating the file if needed. Restart keycard serve to
 accept it.`,
 			examples: "keycard keys admin > admin.key\nkeycard keys admin --keys-file /etc/keycard/keys.json",
-			new:      newKeys("admin"),
+			new:      newKeys,
 		},
 	},
 }
 
 type keys struct {
-	m        *Main
-	op       string
-	store    string
+	subcommand
 	keysFile string
 }
 
-func newKeys(op string) func(m *Main, fs *flag.FlagSet) runner {
-	return func(m *Main, fs *flag.FlagSet) runner {
-		k := &keys{m: m, op: op}
-		fs.StringVar(&k.store, "store", defaultStore, "store `URL` whose default key file to use: "+storeForms)
-		fs.StringVar(&k.keysFile, "keys-file", "", "key `file` (default keycard-keys.json next to a sqlite database; required for other stores)")
-		return k
-	}
+func newKeys(m *Main, fs *flag.FlagSet, op string) runner {
+	k := &keys{}
+	k.init(m, fs, op)
+	keysFileFlag(fs, &k.keysFile)
+	return k
 }
 
 func (k *keys) run(context.Context, []string) error {
-	u, err := parseStoreURL(k.store)
-	if err != nil {
-		return usageError{err}
-	}
-	path, err := keysPath(u, k.keysFile)
+	_, path, err := keysPath(k.store, k.keysFile)
 	if err != nil {
 		return err
 	}

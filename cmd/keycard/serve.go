@@ -69,7 +69,7 @@ keycard serve --store memory: --addr 127.0.0.1:0
 keycard serve --addr :8443 --tls-cert cert.pem --tls-key key.pem --store sqlite:/var/lib/keycard/keycard.db
 KEYCARD_STORE=postgres://keycard@db/keycard keycard serve --keys-file /etc/keycard/keys.json --addr :8080 --insecure-allow-http --trusted-proxy 10.0.0.0/8
 keycard serve --admin-key-file /etc/keycard/admin-keys --audit-log /var/log/keycard/audit.jsonl --log-format json`,
-	new: func(m *Main, fs *flag.FlagSet) runner { return newServe(m, fs, false) },
+	new: func(m *Main, fs *flag.FlagSet, _ string) runner { return newServe(m, fs, false) },
 }
 
 var demoCommand = &command{
@@ -81,7 +81,7 @@ takes every flag of serve; its store is memory: unless --store names
 another (a store that keeps local users), so a demo leaves no file behind.`,
 	examples: `keycard demo
 keycard demo --addr 127.0.0.1:9000`,
-	new: func(m *Main, fs *flag.FlagSet) runner { return newServe(m, fs, true) },
+	new: func(m *Main, fs *flag.FlagSet, _ string) runner { return newServe(m, fs, true) },
 }
 
 // serveHooks let tests reach into a running server.
@@ -130,7 +130,7 @@ func newServe(m *Main, fs *flag.FlagSet, demo bool) *serve {
 		// A demo leaves nothing behind unless asked to.
 		store = "memory:"
 	}
-	fs.StringVar(&f.store, "store", store, "store `URL`: "+storeForms)
+	storeFlag(fs, &f.store, store)
 	fs.DurationVar(&f.idle, "idle-timeout", 0, "end a session idle this long (default 30m)")
 	fs.DurationVar(&f.absolute, "absolute-timeout", 0, "end every session this long after login, whatever its activity (default 12h)")
 	fs.DurationVar(&f.renewal, "renewal-timeout", 0, "rotate a session's token this often (default 15m)")
@@ -145,7 +145,7 @@ func newServe(m *Main, fs *flag.FlagSet, demo bool) *serve {
 	fs.Var(&f.allowedOrigins, "allowed-origin", "an `origin` (https://app.example.com) return URLs may point to besides this host; repeatable")
 	fs.BoolVar(&f.demo, "demo", demo, "serve the demo site (login form, account page, devices) at /")
 	fs.BoolVar(&f.seal, "seal", false, "keep browser sessions in sealed cookies (with the key file's seal secrets) instead of the store")
-	fs.StringVar(&f.keysFile, "keys-file", "", "key `file` (default keycard-keys.json next to a sqlite database; required for redis and postgres)")
+	keysFileFlag(fs, &f.keysFile)
 	fs.StringVar(&f.issuer, "issuer", "", `"iss" of the access tokens (a `+"`URL`"+`), normally the server's public URL (default "keycard")`)
 	fs.StringVar(&f.logFormat, "log-format", "text", "log `format`: text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
@@ -298,18 +298,33 @@ func readAdminKeyFile(path string) ([]string, error) {
 	return hashes, nil
 }
 
-// keysPath returns the key file for the store u and --keys-file, or ""
-// for throwaway keys (a memory: store without --keys-file).
-func keysPath(u storeURL, keysFile string) (string, error) {
+// storeFlag defines --store, with its default.
+func storeFlag(fs *flag.FlagSet, p *string, def string) {
+	fs.StringVar(p, "store", def, "store `URL`: "+storeForms)
+}
+
+// keysFileFlag defines --keys-file.
+func keysFileFlag(fs *flag.FlagSet, p *string) {
+	fs.StringVar(p, "keys-file", "", "key `file` (default keycard-keys.json next to a sqlite database; required for redis and postgres)")
+}
+
+// keysPath parses the --store URL store and returns it with the key file
+// for it and --keys-file, or "" for throwaway keys (a memory: store without
+// --keys-file).
+func keysPath(store, keysFile string) (storeURL, string, error) {
+	u, err := parseStoreURL(store)
+	if err != nil {
+		return u, "", usageError{err}
+	}
 	switch {
 	case keysFile != "":
-		return keysFile, nil
+		return u, keysFile, nil
 	case u.kind == storeSQLite:
-		return filepath.Join(filepath.Dir(u.path), keyFileName), nil
+		return u, filepath.Join(filepath.Dir(u.path), keyFileName), nil
 	case u.kind == storeMemory:
-		return "", nil
+		return u, "", nil
 	}
-	return "", usagef("a %s store needs --keys-file: every node of a deployment must share one key file "+
+	return u, "", usagef("a %s store needs --keys-file: every node of a deployment must share one key file "+
 		"(make it with `keycard keys generate --keys-file PATH` and copy it to each node)", u.kind)
 }
 
@@ -321,11 +336,7 @@ func (s *serve) run(ctx context.Context, _ []string) (err error) {
 	if s.log, err = newLogger(s.m.stderr, f.logFormat, f.logLevel); err != nil {
 		return err
 	}
-	u, err := parseStoreURL(f.store)
-	if err != nil {
-		return usageError{err}
-	}
-	kpath, err := keysPath(u, f.keysFile)
+	u, kpath, err := keysPath(f.store, f.keysFile)
 	if err != nil {
 		return err
 	}

@@ -30,7 +30,7 @@ store sees a change at once.`,
 read from stdin with --password-stdin; otherwise it is asked twice on the
 terminal, without echo.`,
 			examples: "keycard users add alice\nprintf '%s' \"$PASSWORD\" | keycard users add alice --password-stdin --store sqlite:/var/lib/keycard/keycard.db",
-			new:      newUsers("add"),
+			new:      newUsers,
 		},
 		{
 			name: "passwd", summary: "set a user's password and end their sessions", args: "NAME", nargs: 1,
@@ -38,45 +38,41 @@ terminal, without echo.`,
 (a changed password must end what the old one opened). It reads the
 password as users add does.`,
 			examples: "keycard users passwd alice\nkeycard users passwd alice --password-stdin < newpass.txt",
-			new:      newUsers("passwd"),
+			new:      newUsers,
 		},
 		{
 			name: "disable", summary: "stop a user from signing in and end their sessions", args: "NAME", nargs: 1,
 			about:    "Users disable stops NAME from signing in and ends every session of the user, on every node at once.",
 			examples: "keycard users disable alice",
-			new:      newUsers("disable"),
+			new:      newUsers,
 		},
 		{
 			name: "enable", summary: "let a disabled user sign in again", args: "NAME", nargs: 1,
 			about:    "Users enable lets NAME sign in again.",
 			examples: "keycard users enable alice",
-			new:      newUsers("enable"),
+			new:      newUsers,
 		},
 		{
 			name: "list", summary: "list the local users", nargs: 0,
 			about:    "Users list prints the local users: name, when they were added, and whether they are disabled.",
 			examples: "keycard users list\nKEYCARD_STORE=sqlite:/var/lib/keycard/keycard.db keycard users list",
-			new:      newUsers("list"),
+			new:      newUsers,
 		},
 	},
 }
 
 type users struct {
-	m             *Main
-	op            string
-	store         string
+	subcommand
 	passwordStdin bool
 }
 
-func newUsers(op string) func(m *Main, fs *flag.FlagSet) runner {
-	return func(m *Main, fs *flag.FlagSet) runner {
-		u := &users{m: m, op: op}
-		fs.StringVar(&u.store, "store", defaultStore, "store `URL`: "+storeForms)
-		if op == "add" || op == "passwd" {
-			fs.BoolVar(&u.passwordStdin, "password-stdin", false, "read the password from stdin (one line; a trailing newline is dropped)")
-		}
-		return u
+func newUsers(m *Main, fs *flag.FlagSet, op string) runner {
+	u := &users{}
+	u.init(m, fs, op)
+	if op == "add" || op == "passwd" {
+		fs.BoolVar(&u.passwordStdin, "password-stdin", false, "read the password from stdin (one line; a trailing newline is dropped)")
 	}
+	return u
 }
 
 func (u *users) run(ctx context.Context, args []string) error {

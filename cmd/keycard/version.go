@@ -28,7 +28,7 @@ var versionCommand = &command{
 	summary:  "print keycard's version",
 	about:    "Version prints keycard's version and the Go release it was built with.",
 	examples: "keycard version",
-	new: func(m *Main, _ *flag.FlagSet) runner {
+	new: func(m *Main, _ *flag.FlagSet, _ string) runner {
 		return runFunc(func(context.Context, []string) error {
 			fmt.Fprintf(m.stdout, "keycard %s (%s)\n", version(), runtime.Version())
 			return nil
