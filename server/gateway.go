@@ -106,10 +106,9 @@ func checkRequestURI(uri string) error {
 	return nil
 }
 
-// gatewayRules are a route's extra requirements, from /v1/auth's query
-// (?max_age=10m&kind=browser&jwt=audience) or from the trusted proxy's
+// gatewayRules are a route's extra requirements, from the trusted proxy's
 // X-Keycard-Max-Age, X-Keycard-Require-Kind and X-Keycard-Jwt-Audience
-// headers.
+// headers or from /v1/auth's query (?max_age=10m&kind=browser&jwt=audience).
 type gatewayRules struct {
 	maxAge   time.Duration // 0: no step-up
 	kind     keycard.Kind  // 0: either
@@ -118,14 +117,20 @@ type gatewayRules struct {
 
 func (s *Server) rules(r *http.Request) (gatewayRules, error) {
 	q := r.URL.Query()
+	// A trusted proxy's header wins over the query: some proxies append
+	// the client's own query to the auth URL (Caddy's forward_auth keeps
+	// it when its uri has none), so a query rule may come from the client,
+	// and a client must not undo the route's rule with ?kind=api or
+	// ?max_age=1000h. A query rule where the proxy sets none can only make
+	// the client's own request stricter.
+	trusted := s.guard.FromTrustedProxy(r)
 	get := func(param, header string) string {
-		if v := q.Get(param); v != "" {
-			return v
+		if trusted {
+			if v := r.Header.Get(header); v != "" {
+				return v
+			}
 		}
-		if s.guard.FromTrustedProxy(r) {
-			return r.Header.Get(header)
-		}
-		return ""
+		return q.Get(param)
 	}
 	var g gatewayRules
 	if v := get("max_age", "X-Keycard-Max-Age"); v != "" {

@@ -118,6 +118,11 @@ func TestGatewayStepUpAndKind(t *testing.T) {
 	wantStatus(t, ts.do("GET", "/v1/auth", nil, cookie, "X-Keycard-Max-Age: 10m"), http.StatusForbidden, "reauth_required")
 	wantStatus(t, ts.do("GET", "/v1/auth?max_age=1h", nil, cookie), http.StatusOK, "")
 
+	// The trusted proxy's rule header wins over a query that may be the
+	// client's own.
+	wantStatus(t, ts.do("GET", "/v1/auth?max_age=1000h", nil, cookie, "X-Keycard-Max-Age: 10m"), http.StatusForbidden, "reauth_required")
+	wantStatus(t, ts.do("GET", "/v1/auth?kind=browser", nil, cookie, "X-Keycard-Require-Kind: api"), http.StatusForbidden, "wrong_kind")
+
 	wantStatus(t, ts.do("GET", "/v1/auth?kind=browser", nil, cookie), http.StatusOK, "")
 	wantStatus(t, ts.do("GET", "/v1/auth?kind=api", nil, cookie), http.StatusForbidden, "wrong_kind")
 	for _, bad := range []string{"max_age=soon", "max_age=-1m", "kind=carrier"} {
