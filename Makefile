@@ -2,7 +2,7 @@
 GO ?= go
 FUZZTIME ?= 30s
 
-.PHONY: test bench fuzz vet
+.PHONY: test bench bench-gateway fuzz vet
 
 test:
 	$(GO) vet ./...
@@ -18,6 +18,13 @@ vet:
 bench:
 	$(MAKE) -C bench
 	$(GO) test -run '^$$' -bench 'MillionSessions' -benchtime 1x -count 3 ./memstore | tee bench/results/million.txt
+
+# Gateway mode through real nginx (needs nginx and wrk): req/s of nginx →
+# Keycard /v1/auth (SQLite) → app against nginx → an always-200 auth service
+# → app, and the latency of /v1/auth alone at 2,000 req/s.
+bench-gateway:
+	mkdir -p bench/results
+	$(GO) test -run '^$$' -bench 'Gateway' -benchtime 1x -count 1 ./gateway | tee bench/results/gateway.txt
 
 # Each fuzz target runs for FUZZTIME; the seed corpora live in testdata/.
 fuzz:

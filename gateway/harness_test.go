@@ -32,6 +32,7 @@ import (
 	"github.com/keycard-go/keycard/jwt"
 	"github.com/keycard-go/keycard/memstore"
 	"github.com/keycard-go/keycard/server"
+	"github.com/keycard-go/keycard/storage"
 )
 
 const (
@@ -103,6 +104,7 @@ func freeAddr(t testing.TB) string {
 // keycardOptions configure the auth service of a test.
 type keycardOptions struct {
 	renewal, grace time.Duration
+	store          storage.Store // default a memstore
 }
 
 // env is one test's set-up: Keycard, the app, and the proxy in front.
@@ -116,12 +118,16 @@ type env struct {
 
 // newKeycard starts Keycard's server on memstore, with the user alice, the
 // proxy on 127.0.0.1 trusted and the login page under /keycard/.
-func newKeycard(t *testing.T, o keycardOptions) (*server.Server, *httptest.Server) {
+func newKeycard(t testing.TB, o keycardOptions) (*server.Server, *httptest.Server) {
 	t.Helper()
-	store := memstore.New(nil)
-	t.Cleanup(func() { store.Close() })
-	if err := server.AddUser(context.Background(), store, testUser, testPassword); err != nil {
-		t.Fatal(err)
+	store := o.store
+	if store == nil {
+		m := memstore.New(nil)
+		t.Cleanup(func() { m.Close() })
+		store = m
+		if err := server.AddUser(context.Background(), store, testUser, testPassword); err != nil {
+			t.Fatal(err)
+		}
 	}
 	key, err := jwt.GenerateKey(jwt.EdDSA)
 	if err != nil {
@@ -161,7 +167,7 @@ type echoed struct {
 	Header http.Header `json:"header"`
 }
 
-func newEchoApp(t *testing.T) *echoApp {
+func newEchoApp(t testing.TB) *echoApp {
 	a := &echoApp{}
 	a.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.hits.Add(1)
@@ -180,7 +186,7 @@ func hostport(rawURL string) string { return strings.TrimPrefix(rawURL, "http://
 // its base URL; it is stopped when the test ends.
 type proxyKind struct {
 	name  string
-	start func(t *testing.T, kc, app string) string
+	start func(t testing.TB, kc, app string) string
 }
 
 func newEnv(t *testing.T, p proxyKind, o keycardOptions) *env {
@@ -199,11 +205,11 @@ type process struct {
 	exited chan struct{}
 }
 
-// startProcess runs bin with args and env in dir and waits until base
-// answers GET /keycard/healthz, trying again on a new port (addr is
-// called for each try) when the first start fails, since the free port may
-// have been taken in between.
-func startProxy(t *testing.T, name string, try func(addr string) (*exec.Cmd, error)) string {
+// startProxy starts the command try returns for a free address and waits
+// until the proxy answers GET /keycard/healthz there, trying again on
+// another address when the start fails, since the free port may have been
+// taken in between. It returns the proxy's base URL.
+func startProxy(t testing.TB, name string, try func(addr string) (*exec.Cmd, error)) string {
 	t.Helper()
 	var lastErr error
 	for range 3 {

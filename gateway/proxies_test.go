@@ -11,7 +11,7 @@ import (
 // nginx runs Debian's nginx with testdata/nginx.conf.tmpl (and its two
 // include files) inside a minimal main configuration whose pid file, logs
 // and temporary files are in the test's directory.
-var nginx = proxyKind{name: "nginx", start: func(t *testing.T, kc, app string) string {
+var nginx = proxyKind{name: "nginx", start: func(t testing.TB, kc, app string) string {
 	bin := need(t, "nginx", "/usr/sbin/nginx")
 	dir := t.TempDir()
 	return startProxy(t, "nginx", func(addr string) (*exec.Cmd, error) {
@@ -62,7 +62,7 @@ http {
 // caddy runs Debian's Caddy with testdata/Caddyfile.tmpl, its admin
 // endpoint off and its storage, config and data directories in the test's
 // directory.
-var caddy = proxyKind{name: "caddy", start: func(t *testing.T, kc, app string) string {
+var caddy = proxyKind{name: "caddy", start: func(t testing.TB, kc, app string) string {
 	bin := need(t, "caddy", "/usr/bin/caddy")
 	dir := t.TempDir()
 	return startProxy(t, "caddy", func(addr string) (*exec.Cmd, error) {
