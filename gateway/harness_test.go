@@ -22,13 +22,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"text/template"
 	"time"
 
 	"github.com/keycard-go/keycard"
+	"github.com/keycard-go/keycard/internal/testlog"
 	"github.com/keycard-go/keycard/jwt"
 	"github.com/keycard-go/keycard/memstore"
 	"github.com/keycard-go/keycard/server"
@@ -201,7 +201,7 @@ func newEnv(t *testing.T, p proxyKind, o keycardOptions) *env {
 // process is a proxy process started by a test.
 type process struct {
 	cmd    *exec.Cmd
-	out    *syncBuffer
+	out    *testlog.Buffer
 	exited chan struct{}
 }
 
@@ -218,7 +218,7 @@ func startProxy(t testing.TB, name string, try func(addr string) (*exec.Cmd, err
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := &process{cmd: cmd, out: &syncBuffer{}, exited: make(chan struct{})}
+		p := &process{cmd: cmd, out: &testlog.Buffer{}, exited: make(chan struct{})}
 		cmd.Stdout, cmd.Stderr = p.out, p.out
 		if err := cmd.Start(); err != nil {
 			t.Fatalf("%s: %v", name, err)
@@ -271,25 +271,6 @@ func waitReady(base string, exited <-chan struct{}) error {
 		}
 		time.Sleep(20 * time.Millisecond) // polling a starting process, bounded by the deadline
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a
-// process's stdout and stderr.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // client talks to the proxy like a browser or an API client: it keeps the
