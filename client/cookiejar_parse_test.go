@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"math"
 	"net/http"
+	"net/url"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -112,4 +115,74 @@ func TestParseCookieDateHostile(t *testing.T) {
 	if want := time.Date(2024, time.February, 29, 23, 59, 59, 0, time.UTC); !ok || !got.Equal(want) {
 		t.Errorf("parseCookieDate(29 Feb 2024) = %v, %v; want %v", got, ok, want)
 	}
+}
+
+// formatSetCookie writes c back as a Set-Cookie line that parses to c.
+func formatSetCookie(c setCookie) string {
+	var b strings.Builder
+	b.WriteString(c.name + "=" + c.value)
+	if !c.expires.IsZero() {
+		b.WriteString("; Expires=" + c.expires.Format(http.TimeFormat))
+	}
+	if c.hasMaxAge {
+		b.WriteString("; Max-Age=" + strconv.FormatInt(c.maxAge, 10))
+	}
+	if c.domain != "" {
+		b.WriteString("; Domain=." + c.domain)
+	}
+	if c.path != "" {
+		b.WriteString("; Path=" + c.path)
+	}
+	if c.secure {
+		b.WriteString("; Secure")
+	}
+	if c.httpOnly {
+		b.WriteString("; HttpOnly")
+	}
+	if c.sameSite != "" {
+		b.WriteString("; SameSite=" + c.sameSite)
+	}
+	return b.String()
+}
+
+// FuzzParseSetCookie checks the invariants of the parser and of a jar fed
+// the line: a parsed cookie has a non-empty, trimmed name without ";" or
+// "=", a trimmed value without ";", and writing it back parses to the
+// same cookie; the Cookie header the jar then sends holds no control
+// character, so no Set-Cookie line can split a later request's headers.
+func FuzzParseSetCookie(f *testing.F) {
+	for _, c := range loadHTTPStateCases(f) {
+		for _, line := range c.Received {
+			f.Add(line)
+		}
+	}
+	f.Add("a=b; Max-Age=99999999999999999999; Domain=..X; Path=/p; SameSite=none; Expires=1 Jan 1601 00:00:00")
+	u, _ := url.Parse("https://www.example.com/a/b")
+	f.Fuzz(func(t *testing.T, line string) {
+		c, ok := parseSetCookie(line)
+		if ok {
+			if c.name == "" || strings.ContainsAny(c.name, ";=") || strings.ContainsRune(c.value, ';') ||
+				trimWSP(c.name) != c.name || trimWSP(c.value) != c.value {
+				t.Fatalf("parseSetCookie(%q) = %+v", line, c)
+			}
+			again := formatSetCookie(c)
+			c2, ok2 := parseSetCookie(again)
+			if !ok2 || c2 != c {
+				t.Fatalf("round trip of %q through %q: %+v, %v; want %+v", line, again, c2, ok2, c)
+			}
+		}
+		j, err := OpenCookieJar("", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		j.now = func() time.Time { return suiteNow }
+		j.SetCookieLines(u, []string{line})
+		h := j.CookieHeader(u)
+		if hasCTL(h) {
+			t.Fatalf("Cookie header %q from %q holds a control character", h, line)
+		}
+		if n := len(j.All()); n > 1 || n == 1 && !ok {
+			t.Fatalf("%q stored %d cookies (parsed: %v)", line, n, ok)
+		}
+	})
 }
