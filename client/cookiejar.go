@@ -258,11 +258,9 @@ func canonicalHost(u *url.URL) (host string, isIP bool, err error) {
 	if net.ParseIP(host) != nil {
 		return host, true, nil
 	}
-	if strings.HasSuffix(host, ".") {
-		// A fully qualified name names the same host as without its dot
-		// (as net/http/cookiejar and browsers treat it).
-		host = host[:len(host)-1]
-	}
+	// A fully qualified name names the same host as without its dot (as
+	// net/http/cookiejar and browsers treat it).
+	host = strings.TrimSuffix(host, ".")
 	ascii, err := idna.Lookup.ToASCII(host)
 	if err != nil {
 		return "", false, err
