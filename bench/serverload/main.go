@@ -397,7 +397,7 @@ func binaryColdStart(bin string) (time.Duration, error) {
 	addr := ln.Addr().String()
 	ln.Close() // another process may take the port: then /healthz never answers and the run fails
 	cmd := exec.Command(bin, "serve", "--store", "sqlite:"+filepath.Join(dir, "keycard.db"), "--addr", addr, "--log-level", "warn")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	cmd.Stderr = os.Stderr // its stdout, the URL it serves, is not needed
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	t0 := time.Now()
 	if err := cmd.Start(); err != nil {
