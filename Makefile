@@ -2,7 +2,7 @@
 GO ?= go
 FUZZTIME ?= 30s
 
-.PHONY: test bench bench-gateway fuzz vet
+.PHONY: test bench bench-server bench-gateway fuzz vet
 
 test:
 	$(GO) vet ./...
@@ -18,6 +18,13 @@ vet:
 bench:
 	$(MAKE) -C bench
 	$(GO) test -run '^$$' -bench 'MillionSessions' -benchtime 1x -count 3 ./memstore | tee bench/results/million.txt
+
+# The HTTP server under load over loopback (bench/serverload): requests/s
+# of GET /v1/session on every store next to a net/http hello world, p99 at
+# 2,000 req/s, cold start; results in bench/results/server.md. DURATION=10s
+# ROUNDS=5 lengthen the throughput runs.
+bench-server:
+	$(MAKE) -C bench server
 
 # Gateway mode through real nginx (needs nginx and wrk): req/s of nginx →
 # Keycard /v1/auth (SQLite) → app against nginx → an always-200 auth service

@@ -21,6 +21,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/keycard-go/keycard/bench/internal/stats"
 )
 
 type key struct{ scenario, lib string }
@@ -93,7 +95,7 @@ func main() {
 			rounds[k] = append(rounds[k], timings)
 		}
 	}
-	floor := median(ns[key{"floor", "none"}])
+	floor := stats.Median(ns[key{"floor", "none"}])
 	if floor == 0 && len(order) > 0 {
 		fmt.Fprintln(os.Stderr, "ratio: no floor benchmark in the input")
 		os.Exit(1)
@@ -140,7 +142,7 @@ func printBreakdown(storeOrder []key, rounds map[key][]map[string]float64) {
 			if len(d) == 0 {
 				continue
 			}
-			fmt.Printf("%-16s %-18s %12.1f %8.1f … %6.1f\n", k.lib, p.name, median(d), slices.Min(d), slices.Max(d))
+			fmt.Printf("%-16s %-18s %12.1f %8.1f … %6.1f\n", k.lib, p.name, stats.Median(d), slices.Min(d), slices.Max(d))
 		}
 	}
 }
@@ -148,12 +150,12 @@ func printBreakdown(storeOrder []key, rounds map[key][]map[string]float64) {
 func printHTTP(order []key, ns, allocs map[key][]float64, floor float64) {
 	fmt.Printf("%-8s %-8s %12s %10s %10s %10s\n", "scenario", "lib", "ns/op", "×floor", "×scs", "allocs/op")
 	for _, k := range order {
-		n := median(ns[k])
+		n := stats.Median(ns[k])
 		vsSCS := "-"
-		if s := median(ns[key{k.scenario, "scs"}]); s > 0 && k.lib != "none" {
+		if s := stats.Median(ns[key{k.scenario, "scs"}]); s > 0 && k.lib != "none" {
 			vsSCS = fmt.Sprintf("%.2f", n/s)
 		}
-		fmt.Printf("%-8s %-8s %12.0f %10.2f %10s %10.0f\n", k.scenario, k.lib, n, n/floor, vsSCS, median(allocs[k]))
+		fmt.Printf("%-8s %-8s %12.0f %10.2f %10s %10.0f\n", k.scenario, k.lib, n, n/floor, vsSCS, stats.Median(allocs[k]))
 	}
 }
 
@@ -161,30 +163,30 @@ func printStores(storeOrder []key, ns, allocs, rts, paired, pairedHTTP map[key][
 	fmt.Printf("\n%-8s %-16s %12s %8s %10s %10s %12s %10s\n", "scenario", "store", "ns/op", "×raw", "×raw-http", "×memstore", "roundtrips", "allocs/op")
 	for _, k := range storeOrder {
 		sc := strings.TrimPrefix(k.scenario, "store:")
-		n := median(ns[k])
+		n := stats.Median(ns[k])
 		vsRaw, vsRawHTTP, vsMem, rt := "-", "-", "-", "-"
-		if raw := median(ns[key{"store:raw", k.lib}]); raw > 0 && sc != "raw" {
+		if raw := stats.Median(ns[key{"store:raw", k.lib}]); raw > 0 && sc != "raw" {
 			vsRaw = fmt.Sprintf("%.2f", n/raw)
 		}
 		if p := paired[k]; len(p) > 0 {
 			// Both sides timed in the same loop: the fair ratio.
-			vsRaw = fmt.Sprintf("%.2f", median(p))
+			vsRaw = fmt.Sprintf("%.2f", stats.Median(p))
 		}
 		if p := pairedHTTP[k]; len(p) > 0 {
-			vsRawHTTP = fmt.Sprintf("%.2f", median(p))
+			vsRawHTTP = fmt.Sprintf("%.2f", stats.Median(p))
 		}
-		if mem := median(ns[key{k.scenario, "memstore"}]); mem > 0 && sc != "raw" {
+		if mem := stats.Median(ns[key{k.scenario, "memstore"}]); mem > 0 && sc != "raw" {
 			vsMem = fmt.Sprintf("%.2f", n/mem)
 		}
 		if k.lib == "sealed-memstore" {
-			if mem := median(ns[key{"store:read", "memstore"}]); mem > 0 {
+			if mem := stats.Median(ns[key{"store:read", "memstore"}]); mem > 0 {
 				vsMem = fmt.Sprintf("%.2f", n/mem)
 			}
 		}
 		if v := rts[k]; len(v) > 0 {
-			rt = fmt.Sprintf("%.2f", median(v))
+			rt = fmt.Sprintf("%.2f", stats.Median(v))
 		}
-		fmt.Printf("%-8s %-16s %12.0f %8s %10s %10s %12s %10.0f\n", sc, k.lib, n, vsRaw, vsRawHTTP, vsMem, rt, median(allocs[k]))
+		fmt.Printf("%-8s %-16s %12.0f %8s %10s %10s %12s %10.0f\n", sc, k.lib, n, vsRaw, vsRawHTTP, vsMem, rt, stats.Median(allocs[k]))
 	}
 }
 
@@ -205,16 +207,4 @@ func parseName(name string) (key, bool) {
 		}
 	}
 	return k, k.scenario != "" && k.lib != ""
-}
-
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

@@ -19,6 +19,13 @@
 // after every test ran. Tests that share a server must isolate their data
 // themselves (a key prefix, a schema). Tests that stop a server (outage tests)
 // start their own with [StartRedis] or [StartPostgres].
+//
+// # Programs
+//
+// A program that is not a test (the server load benchmark) starts the same
+// servers with [LaunchRedis] and [LaunchPostgres], which return a stop
+// function instead of using a test's Cleanup, and [ErrNotInstalled] instead
+// of skipping.
 package testserver
 
 import (

@@ -2,6 +2,8 @@ package testserver
 
 import (
 	"context"
+	"errors"
+	"os"
 	"strings"
 	"testing"
 )
@@ -104,5 +106,50 @@ func TestRedisSentinel(t *testing.T) {
 	reply, err := RedisCommand(s.Sentinel.Addr, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", s.MasterName)
 	if err != nil || reply != "*2" {
 		t.Fatalf("SENTINEL GET-MASTER-ADDR-BY-NAME = %q, %v", reply, err)
+	}
+}
+
+// TestLaunch checks the servers of programs: up after Launch, gone with
+// their data after stop.
+func TestLaunch(t *testing.T) {
+	t.Run("redis", testLaunchRedis)
+	t.Run("postgres", func(t *testing.T) {
+		pg, stop, err := LaunchPostgres()
+		if errors.Is(err, ErrNotInstalled) {
+			t.Skip(err)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pgSimpleQuery(pg.Addr, "keycard", "SELECT 1"); err != nil {
+			t.Fatal(err)
+		}
+		stop()
+		if err := pgPing(pg.Addr); err == nil {
+			t.Fatal("connect after stop succeeded")
+		}
+		if _, err := os.Stat(pg.dir); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("data directory after stop: %v, want it deleted", err)
+		}
+	})
+}
+
+func testLaunchRedis(t *testing.T) {
+	r, stop, err := LaunchRedis(nil)
+	if errors.Is(err, ErrNotInstalled) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RedisCommand(r.Addr, "PING"); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	if _, err := RedisCommand(r.Addr, "PING"); err == nil {
+		t.Fatal("PING after stop succeeded")
+	}
+	if _, err := os.Stat(r.Dir()); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("data directory after stop: %v, want it deleted", err)
 	}
 }
