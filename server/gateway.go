@@ -17,7 +17,7 @@ import (
 
 var (
 	errBadOriginalURI = &apiError{http.StatusBadRequest, "invalid_original_uri", "the original request URI from the proxy is not a valid request target"}
-	errBadRule        = &apiError{http.StatusBadRequest, "invalid_rule", `bad gateway rule: max_age is a Go duration such as "10m", kind is "browser" or "api"`}
+	errBadRule        = &apiError{http.StatusBadRequest, "invalid_rule", `bad gateway rule: max_age is a Go duration such as "10m", kind is "browser" or "api", redirect is "302"`}
 	errStepUp         = &apiError{http.StatusForbidden, "reauth_required", "this page requires a recent login: log in again"}
 )
 
@@ -107,12 +107,14 @@ func checkRequestURI(uri string) error {
 }
 
 // gatewayRules are a route's extra requirements, from the trusted proxy's
-// X-Keycard-Max-Age, X-Keycard-Require-Kind and X-Keycard-Jwt-Audience
-// headers or from /v1/auth's query (?max_age=10m&kind=browser&jwt=audience).
+// X-Keycard-Max-Age, X-Keycard-Require-Kind, X-Keycard-Jwt-Audience and
+// X-Keycard-Redirect headers or from /v1/auth's query
+// (?max_age=10m&kind=browser&jwt=audience&redirect=302).
 type gatewayRules struct {
 	maxAge   time.Duration // 0: no step-up
 	kind     keycard.Kind  // 0: either
 	audience string        // "": no identity JWT
+	redirect bool          // a browser sent to the login page gets a 302, not a 401 with Location
 }
 
 func (s *Server) rules(r *http.Request) (gatewayRules, error) {
@@ -149,6 +151,13 @@ func (s *Server) rules(r *http.Request) (gatewayRules, error) {
 	default:
 		return g, errBadRule
 	}
+	switch get("redirect", "X-Keycard-Redirect") {
+	case "":
+	case "302":
+		g.redirect = true
+	default:
+		return g, errBadRule
+	}
 	g.audience = get("jwt", "X-Keycard-Jwt-Audience")
 	if len(g.audience) > 512 {
 		return g, errBadRule
@@ -175,13 +184,9 @@ func (s *Server) auth(w http.ResponseWriter, r *http.Request) error {
 		return errCrossOrigin
 	}
 	sess, err := s.current(r)
-	switch {
-	case err == errReauth:
-		s.loginRedirect(w, r, orig)
-		return err
-	case err != nil:
-		if status, _, _ := errorStatus(err); status == http.StatusUnauthorized {
-			s.loginRedirect(w, r, orig)
+	if err != nil {
+		if status, _, _ := errorStatus(err); status == http.StatusUnauthorized || err == errReauth {
+			return s.toLogin(w, r, orig, rules, err)
 		}
 		return err
 	}
@@ -190,8 +195,7 @@ func (s *Server) auth(w http.ResponseWriter, r *http.Request) error {
 		return keycard.ErrWrongKind
 	}
 	if rules.maxAge > 0 && s.now().Sub(info.AuthenticatedAt) > rules.maxAge {
-		s.loginRedirect(w, r, orig)
-		return errStepUp
+		return s.toLogin(w, r, orig, rules, errStepUp)
 	}
 	h := w.Header()
 	h.Set(headerSubject, info.Subject)
@@ -204,7 +208,23 @@ func (s *Server) auth(w http.ResponseWriter, r *http.Request) error {
 		}
 		h.Set(headerJWT, token)
 	}
-	writeJSON(w, http.StatusOK, info)
+	// No body: every proxy drops it, and the check should cost as little
+	// as a forward-auth hop allows.
+	h.Set("Content-Length", "0")
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// toLogin denies r with err, sending a browser to the login page: by a
+// Location on the 401 or 403 (nginx and Caddy turn it into a redirect),
+// or, with the redirect rule, by a 302 itself (Traefik and Envoy pass the
+// answer to the browser as it is, and browsers follow no Location of a
+// 401).
+func (s *Server) toLogin(w http.ResponseWriter, r *http.Request, o original, rules gatewayRules, err error) error {
+	if !s.loginRedirect(w, r, o) || !rules.redirect {
+		return err
+	}
+	w.WriteHeader(http.StatusFound)
 	return nil
 }
 
@@ -233,10 +253,10 @@ func crossOriginWrite(r *http.Request, o original) bool {
 }
 
 // loginRedirect sets, for a browser, the Location of the login page with
-// the original URL to return to.
-func (s *Server) loginRedirect(w http.ResponseWriter, r *http.Request, o original) {
+// the original URL to return to, and reports whether it did.
+func (s *Server) loginRedirect(w http.ResponseWriter, r *http.Request, o original) bool {
 	if s.opts.GatewayLoginURL == "" || !prefersHTML(r) {
-		return
+		return false
 	}
 	target := s.opts.GatewayLoginURL
 	if o.uri != "" {
@@ -256,6 +276,7 @@ func (s *Server) loginRedirect(w http.ResponseWriter, r *http.Request, o origina
 		}
 	}
 	w.Header().Set("Location", target)
+	return true
 }
 
 // prefersHTML reports whether r comes from a browser's navigation: no

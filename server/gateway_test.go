@@ -214,3 +214,21 @@ func TestGatewayAnyMethod(t *testing.T) {
 		}
 	}
 }
+
+// TestGatewayRedirectRule: for proxies that pass the answer on as it is,
+// redirect=302 sends a browser to the login page by a 302; API clients
+// still get their 401, and a live session its 200.
+func TestGatewayRedirectRule(t *testing.T) {
+	ts := newGatewayServer(t)
+	res := ts.do("GET", "/v1/auth", nil, "Accept: text/html", "X-Forwarded-Uri: /reports", "X-Keycard-Redirect: 302")
+	if res.StatusCode != http.StatusFound || res.Header.Get("Location") != "/keycard/login?return_to=%2Freports" {
+		t.Fatalf("browser: %d %v", res.StatusCode, res.Header)
+	}
+	wantStatus(t, ts.do("GET", "/v1/auth?redirect=302", nil), http.StatusUnauthorized, "no_session")
+	res = ts.do("GET", "/v1/auth?redirect=302", nil, ts.browserSession("alice"), "Accept: text/html")
+	wantStatus(t, res, http.StatusOK, "")
+	if len(res.body) != 0 {
+		t.Fatalf("a 200 of /v1/auth with a body: %q", res.body)
+	}
+	wantStatus(t, ts.do("GET", "/v1/auth?redirect=301", nil), http.StatusBadRequest, "invalid_rule")
+}
