@@ -55,6 +55,26 @@
 // see every change of concurrent writers once, their fn never called on
 // two goroutines at once.
 //
+// For a store that implements storage.Users, the subtests of the group
+// Users: CreateUser stores Version 1 and sets it in place; a taken name is
+// ErrExists and leaves the user as it was, while a name that differs in one
+// byte (case, a NUL, a trailing space, another Unicode form) is another
+// user; GetUser of an unknown name and UpdateUser of an unknown user are
+// ErrNotFound; the store keeps no reference to a user it is given or
+// returns; UpdateUser with the stored version keeps every field byte-exact
+// (times Equal at microsecond precision, the zero time included) and bumps
+// the version by one in place, and with any other version (stale, ahead,
+// zero, negative, the extremes of int64) is ErrConflict and changes
+// nothing, u.Version included; ListUsers orders by name byte for byte and
+// is empty, not an error, for a store without users; hostile names (the
+// strings above, 128-byte names, names shaped like stores' keys and
+// tables such as "sess:x", "{x}" and "keycard:r:{...}") round trip; users
+// and sessions never see each other (List, GetByID, DeleteByID,
+// DeleteSubject and DeleteExpired leave users alone and find none, and
+// ListUsers lists no session); of 8 concurrent UpdateUsers from one
+// version exactly one wins, and of 8 concurrent CreateUsers of one name;
+// and cancelled contexts.
+//
 // # Readings of the contract
 //
 // Where the contract is terse, the suite checks this reading of it:

@@ -15,8 +15,9 @@ import (
 // from every other one (a fresh database, key prefix or schema); it registers
 // its own cleanup with t.Cleanup and fails or skips t when it cannot. Run
 // checks every clause of the storage.Store contract, and of storage.Merger,
-// storage.Revocations and storage.RevocationWatcher for a store that
-// implements them (the subtests of one it does not implement are skipped);
+// storage.Revocations, storage.RevocationWatcher and storage.Users (the
+// subtests of the group Users) for a store that implements them (the
+// subtests of one it does not implement are skipped);
 // each subtest fails when the clause it is named after breaks. A store that
 // means to be a Merger calls RunMerger instead, so that the Merge subtests
 // can never be skipped.
@@ -80,6 +81,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		})
 	}
 	runRevocations(t, newStore)
+	runUsers(t, newStore)
 }
 
 // RunMerger is Run for a store that implements storage.Merger: the Merge
