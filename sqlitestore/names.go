@@ -21,6 +21,9 @@ const (
 	tableDenied      = "sessions_denied"
 	tableGenerations = "sessions_generations"
 	tableLog         = "sessions_revocation_log"
+
+	// Migration 4: the local users of keycard serve.
+	tableUsers = "sessions_users"
 )
 
 // indexNames are the Store's indexes and the tables they belong to.
@@ -32,11 +35,12 @@ var indexNames = map[string]string{
 	"sessions_generations_until": tableGenerations,
 }
 
-// revocationColumns are the columns of the tables of migration 3.
-var revocationColumns = map[string][]string{
+// laterColumns are the columns of the tables of migrations 3 and 4.
+var laterColumns = map[string][]string{
 	tableDenied:      {"id", "until"},
 	tableGenerations: {"subject", "n", "except_id", "until"},
 	tableLog:         {"seq", "at", "kind", "key", "origin"},
+	tableUsers:       {"name", "password_hash", "disabled", "created_at", "updated_at", "version"},
 }
 
 // The columns of the sessions table in each schema version, and of the
@@ -136,9 +140,9 @@ func (n names) checkForeign(ctx context.Context, db *sql.DB) error {
 			return foreign(versions, "it records schema versions, but there is no "+n.prefix+tableSessions+" table")
 		}
 	}
-	for _, table := range slices.Sorted(maps.Keys(revocationColumns)) {
+	for _, table := range slices.Sorted(maps.Keys(laterColumns)) {
 		if o, ok := objects[strings.ToLower(n.prefix+table)]; ok {
-			if err := keycards(o, revocationColumns[table]); err != nil {
+			if err := keycards(o, laterColumns[table]); err != nil {
 				return err
 			}
 		}

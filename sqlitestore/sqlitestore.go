@@ -80,6 +80,7 @@ type Store struct {
 	updateStmt *sql.Stmt    // Update's statement, prepared once on the write connection
 	merge      mergeStmts   // Merge's, prepared on the driver's write connection (merge.go)
 	rev        *revocations // the revocation state of sealed sessions (revocations.go)
+	users      userSQL      // the statements of the local users of keycard serve (users.go)
 	sweep      *sweep.Loop  // nil: no background sweep
 	closeOnce  sync.Once
 	closeErr   error
@@ -141,7 +142,7 @@ func Open(path string, opts *Options) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{w: w, sql: newStatements(n)}
+	s := &Store{w: w, sql: newStatements(n), users: newUserSQL(n)}
 	if err := migrate(w, n); err != nil {
 		w.Close()
 		return nil, err
