@@ -77,10 +77,12 @@ var demoCommand = &command{
 	summary: "run the server with the demo site and a demo user",
 	about: `Demo is serve --demo plus a local user "demo" whose password it sets to a
 new random one at every start and prints once, with the URL to open. It
-takes every flag of serve; its store is memory: unless --store names
-another (a store that keeps local users), so a demo leaves no file behind.`,
+takes every flag of serve, and like serve it keeps sessions, users and keys
+in the embedded store ./keycard.db and ./keycard-keys.json unless --store
+names another (--store memory: leaves no file behind).`,
 	examples: `keycard demo
-keycard demo --addr 127.0.0.1:9000`,
+keycard demo --addr 127.0.0.1:9000
+keycard demo --store memory:`,
 	new: func(m *Main, fs *flag.FlagSet, _ string) runner { return newServe(m, fs, true) },
 }
 
@@ -125,12 +127,7 @@ func newServe(m *Main, fs *flag.FlagSet, demo bool) *serve {
 	s := &serve{m: m, demoCmd: demo}
 	f := &s.f
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen `address` (host:port; port 0 picks a free one)")
-	store := defaultStore
-	if demo {
-		// A demo leaves nothing behind unless asked to.
-		store = "memory:"
-	}
-	storeFlag(fs, &f.store, store)
+	storeFlag(fs, &f.store, defaultStore)
 	fs.DurationVar(&f.idle, "idle-timeout", 0, "end a session idle this long (default 30m)")
 	fs.DurationVar(&f.absolute, "absolute-timeout", 0, "end every session this long after login, whatever its activity (default 12h)")
 	fs.DurationVar(&f.renewal, "renewal-timeout", 0, "rotate a session's token this often (default 15m)")

@@ -347,7 +347,7 @@ func TestDemoDefaultStore(t *testing.T) {
 	if err := m.ParseFlags([]string{"demo"}); err != nil {
 		t.Fatal(err)
 	}
-	if f := m.runner.(*serve).f; f.store != "memory:" || !f.demo {
+	if f := m.runner.(*serve).f; f.store != "sqlite:keycard.db" || !f.demo {
 		t.Errorf("demo: store %q, demo %v", f.store, f.demo)
 	}
 }
